@@ -1,0 +1,64 @@
+import { NetspecError, type NetspecErrorContext } from '../errors.js'
+import { createLocalExecutor } from './local.js'
+import type { Executor, RunOptions, RunResult } from './types.js'
+
+export type { Executor, RunOptions, RunResult, SpawnOptions, SpawnedProcess } from './types.js'
+export { createLocalExecutor } from './local.js'
+export { shellQuote, displayCommand } from './quote.js'
+export { TOOL_PACKAGES, toolHint } from './tools.js'
+
+let current: Executor | undefined
+
+/** The executor labs use unless they are given one: local, unless a container back end was installed. */
+export function defaultExecutor(): Executor {
+  current ??= createLocalExecutor()
+  return current
+}
+
+export function setDefaultExecutor(executor: Executor | undefined): void {
+  current = executor
+}
+
+/** Runs a command and throws a NetspecError with full context when it fails (non-zero exit, timeout). */
+export async function runChecked(
+  executor: Executor,
+  argv: readonly string[],
+  options: RunOptions = {},
+  context: NetspecErrorContext & { what?: string } = {},
+): Promise<RunResult> {
+  const result = await executor.run(argv, options)
+  if (result.exitCode !== 0 || result.timedOut || result.canceled) throw commandFailed(result, context)
+  return result
+}
+
+export function commandFailed(result: RunResult, context: NetspecErrorContext & { what?: string } = {}): NetspecError {
+  const what = context.what ?? `'${result.argv[0]}' failed`
+  const kind = result.timedOut ? 'timed-out' : 'command-failed'
+  const message = result.timedOut
+    ? `${what}: timed out after ${Math.round(result.durationMs)} ms`
+    : result.canceled
+      ? `${what}: canceled (the test was aborted)`
+      : what
+  return new NetspecError(kind, message, {
+    netns: result.netns,
+    command: result.command,
+    stderr: result.stderr,
+    exitCode: result.exitCode,
+    hint: context.hint ?? hintFor(result.stderr),
+    ...context,
+  })
+}
+
+// What the kernel's usual complaints mean, and what to do.
+export function hintFor(stderr: string): string | undefined {
+  if (/Operation not permitted|Permission denied/i.test(stderr))
+    return 'netspec needs root (or CAP_NET_ADMIN and CAP_SYS_ADMIN): run the tests as root, e.g. sudo -E env "PATH=$PATH" npx vitest run'
+  if (/File exists/i.test(stderr)) return 'an object with this name or address already exists in that namespace'
+  if (/Cannot find device/i.test(stderr)) return 'the interface does not exist in that namespace (was it created in another one?)'
+  if (/Nexthop has invalid gateway|Network is unreachable/i.test(stderr))
+    return 'the gateway is not on a directly connected subnet of that namespace: add an address in its subnet first'
+  if (/Invalid argument/i.test(stderr)) return 'the kernel rejected a value: check addresses, prefix lengths and names'
+  if (/not supported|Unknown device type|No such file or directory.*module/i.test(stderr))
+    return 'this kernel lacks the feature: check `npx netspec doctor`'
+  return undefined
+}

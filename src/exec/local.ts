@@ -1,0 +1,176 @@
+import { execa, type ResultPromise } from 'execa'
+import { NetspecError } from '../errors.js'
+import { displayCommand } from './quote.js'
+import { toolHint } from './tools.js'
+import type { Executor, RunOptions, RunResult, SpawnOptions, SpawnedProcess } from './types.js'
+
+const DEFAULT_TIMEOUT_MS = 30_000
+const DEFAULT_MAX_BUFFER = 64 * 1024
+
+// `ip netns exec` (rather than nsenter) so that processes see the namespace's /etc/netns/NAME files.
+function withNetns(argv: readonly string[], netns?: string): string[] {
+  return netns === undefined ? [...argv] : ['ip', 'netns', 'exec', netns, ...argv]
+}
+
+function missingTool(argv: readonly string[], netns: string | undefined, cause: unknown): NetspecError {
+  const tool = argv[0] ?? '?'
+  return new NetspecError('missing-tool', `'${tool}' is not installed (or not on PATH)`, {
+    netns,
+    command: displayCommand(argv, netns),
+    hint: toolHint(tool),
+    cause,
+  })
+}
+
+// `ip netns exec` reports a missing program itself instead of failing to spawn.
+function execFailed(stderr: string): boolean {
+  return /^exec of "[^"]+" failed: No such file or directory/m.test(stderr)
+}
+
+export function createLocalExecutor(): Executor {
+  return {
+    kind: 'local',
+
+    async run(argv: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+      const full = withNetns(argv, options.netns)
+      const started = performance.now()
+      const result = await execa(full[0]!, full.slice(1), {
+        input: options.input,
+        timeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+        cancelSignal: options.signal,
+        env: options.env,
+        reject: false,
+        stripFinalNewline: false,
+        forceKillAfterDelay: 1000,
+      })
+      if (result.failed && (result.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
+        throw missingTool(full, undefined, result.cause)
+      }
+      const stderr = String(result.stderr ?? '')
+      if (options.netns !== undefined && result.exitCode === 255 && execFailed(stderr)) {
+        throw missingTool(argv, options.netns, undefined)
+      }
+      return {
+        argv,
+        command: displayCommand(argv, options.netns),
+        netns: options.netns,
+        exitCode: result.exitCode ?? (result.signal !== undefined ? 128 : -1),
+        stdout: String(result.stdout ?? ''),
+        stderr,
+        timedOut: result.timedOut,
+        canceled: result.isCanceled,
+        durationMs: performance.now() - started,
+      }
+    },
+
+    spawn(argv: readonly string[], options: SpawnOptions = {}): SpawnedProcess {
+      const full = withNetns(argv, options.netns)
+      const child = execa(full[0]!, full.slice(1), {
+        cancelSignal: options.signal,
+        env: options.env,
+        reject: false,
+        buffer: false,
+        stdin: 'ignore',
+        forceKillAfterDelay: 1000,
+      })
+      return trackSpawned(child, argv, options)
+    },
+  }
+}
+
+function trackSpawned(child: ResultPromise, argv: readonly string[], options: SpawnOptions): SpawnedProcess {
+  const maxBuffer = options.maxBuffer ?? DEFAULT_MAX_BUFFER
+  const started = performance.now()
+  const command = displayCommand(argv, options.netns)
+  const out = { stdout: '', stderr: '' }
+  const listeners = new Set<() => void>()
+  let running = true
+  const append = (stream: 'stdout' | 'stderr') => (chunk: Buffer) => {
+    out[stream] = (out[stream] + chunk.toString()).slice(-maxBuffer)
+    for (const l of listeners) l()
+  }
+  child.stdout?.on('data', append('stdout'))
+  child.stderr?.on('data', append('stderr'))
+
+  const exited: Promise<RunResult> = child.then(
+    (r) => {
+      running = false
+      for (const l of listeners) l()
+      if (r.failed && (r.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') out.stderr += `\n${argv[0]}: not found`
+      return {
+        argv,
+        command,
+        netns: options.netns,
+        exitCode: r.exitCode ?? (r.signal !== undefined ? 128 : -1),
+        stdout: out.stdout,
+        stderr: out.stderr,
+        timedOut: r.timedOut,
+        canceled: r.isCanceled,
+        durationMs: performance.now() - started,
+      }
+    },
+  )
+
+  if (child.pid === undefined) running = false
+
+  const handle: SpawnedProcess = {
+    pid: child.pid ?? -1,
+    argv,
+    command,
+    netns: options.netns,
+    stdout: () => out.stdout,
+    stderr: () => out.stderr,
+    get running() {
+      return running
+    },
+    exited,
+    waitForOutput(pattern, { timeoutMs = 10_000, stream = 'both' } = {}) {
+      return new Promise((resolve, reject) => {
+        const text = () => (stream === 'both' ? `${out.stdout}\n${out.stderr}` : out[stream])
+        const timer = setTimeout(() => {
+          done()
+          reject(
+            new NetspecError('timed-out', `no output matching ${pattern} within ${timeoutMs} ms`, {
+              netns: options.netns,
+              command,
+              stderr: out.stderr,
+              hint: 'the process did not become ready; check its output above',
+            }),
+          )
+        }, timeoutMs)
+        const check = () => {
+          const m = text().match(pattern)
+          if (m) {
+            done()
+            resolve(m)
+          } else if (!running) {
+            done()
+            reject(
+              new NetspecError('command-failed', `process exited before printing ${pattern}`, {
+                netns: options.netns,
+                command,
+                stderr: out.stderr,
+              }),
+            )
+          }
+        }
+        const done = () => {
+          clearTimeout(timer)
+          listeners.delete(check)
+        }
+        listeners.add(check)
+        check()
+      })
+    },
+    async stop({ graceMs = 1000 } = {}) {
+      if (running) {
+        child.kill('SIGTERM')
+        const timer = setTimeout(() => child.kill('SIGKILL'), graceMs)
+        await exited
+        clearTimeout(timer)
+      }
+      return exited
+    },
+  }
+  return handle
+}

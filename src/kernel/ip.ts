@@ -1,0 +1,189 @@
+// Typed wrappers over `ip -j`: read the kernel's state back, and feed batches to `ip -batch -`.
+import { commandFailed, runChecked, type Executor } from '../exec/index.js'
+import type { Address, Family, Link, Neighbor, Route, RouteDecision } from './types.js'
+
+type Json = Record<string, unknown>
+
+function parseJsonArray(text: string): Json[] {
+  const trimmed = text.trim()
+  if (trimmed === '') return []
+  const value: unknown = JSON.parse(trimmed)
+  return Array.isArray(value) ? (value as Json[]) : []
+}
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined)
+const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : undefined)
+const strs = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [])
+
+export function parseLinks(text: string): Link[] {
+  return parseJsonArray(text).map((j) => {
+    const info = (j.linkinfo ?? {}) as Json
+    const flags = strs(j.flags)
+    const link: Link = {
+      index: num(j.ifindex) ?? -1,
+      name: str(j.ifname) ?? '?',
+      kind: str(info.info_kind),
+      up: flags.includes('UP'),
+      operState: str(j.operstate) ?? 'UNKNOWN',
+      flags,
+      mtu: num(j.mtu) ?? 0,
+      mac: str(j.address) ?? '',
+    }
+    const alias = str(j.ifalias)
+    if (alias !== undefined) link.alias = alias
+    const master = str(j.master)
+    if (master !== undefined) link.master = master
+    if (link.kind === 'veth' && num(j.link_index) !== undefined) {
+      link.peer = { index: num(j.link_index)!, netnsId: num(j.link_netnsid) }
+    }
+    return link
+  })
+}
+
+export function parseAddresses(text: string): Address[] {
+  const out: Address[] = []
+  for (const j of parseJsonArray(text)) {
+    const dev = str(j.ifname) ?? '?'
+    for (const a of (j.addr_info ?? []) as Json[]) {
+      const family: Family = a.family === 'inet6' ? 6 : 4
+      const address = str(a.local) ?? '?'
+      const prefixLength = num(a.prefixlen) ?? (family === 4 ? 32 : 128)
+      const flags = ['nodad', 'tentative', 'dadfailed', 'secondary', 'deprecated', 'noprefixroute'].filter((f) => a[f] === true)
+      out.push({ dev, family, address, prefixLength, cidr: `${address}/${prefixLength}`, scope: str(a.scope) ?? 'global', flags })
+    }
+  }
+  return out
+}
+
+export function parseRoutes(text: string, family?: Family): Route[] {
+  return parseJsonArray(text).map((j) => {
+    const dst = str(j.dst) ?? 'default'
+    const route: Route = {
+      family: family ?? (dst.includes(':') || str(j.gateway)?.includes(':') ? 6 : 4),
+      dst,
+      table: str(j.table) ?? 'main',
+      type: str(j.type) ?? 'unicast',
+      flags: strs(j.flags),
+    }
+    const via = str(j.gateway) ?? str((j.via as Json | undefined)?.host)
+    if (via !== undefined) route.via = via
+    if (str(j.dev) !== undefined) route.dev = str(j.dev)
+    if (str(j.prefsrc) !== undefined) route.src = str(j.prefsrc)
+    if (num(j.metric) !== undefined) route.metric = num(j.metric)
+    if (str(j.protocol) !== undefined) route.protocol = str(j.protocol)
+    if (str(j.scope) !== undefined) route.scope = str(j.scope)
+    return route
+  })
+}
+
+export function parseNeighbors(text: string): Neighbor[] {
+  return parseJsonArray(text).map((j) => ({
+    dst: str(j.dst) ?? '?',
+    dev: str(j.dev) ?? '?',
+    mac: str(j.lladdr),
+    state: strs(j.state),
+    router: j.router === true || j.router === null,
+  }))
+}
+
+export function parseRouteDecision(text: string): RouteDecision | undefined {
+  const j = parseJsonArray(text)[0]
+  if (j === undefined) return undefined
+  return {
+    dst: str(j.dst) ?? '?',
+    type: str(j.type) ?? 'unicast',
+    dev: str(j.dev),
+    gateway: str(j.gateway),
+    prefsrc: str(j.prefsrc),
+    table: str(j.table) ?? 'main',
+  }
+}
+
+/** `ip netns list-id` inside a namespace: its ids for the other namespaces it knows, by kernel name. */
+export function parseNetnsIds(text: string): Map<number, string> {
+  const map = new Map<number, string>()
+  for (const j of parseJsonArray(text)) {
+    const id = num(j.nsid)
+    const name = str(j.name)
+    if (id !== undefined && name !== undefined) map.set(id, name)
+  }
+  return map
+}
+
+/** `ip -j netns list` → kernel names. */
+export function parseNetnsList(text: string): string[] {
+  return parseJsonArray(text)
+    .map((j) => str(j.name))
+    .filter((n): n is string => n !== undefined)
+}
+
+async function ipJson(exec: Executor, netns: string | undefined, args: string[]): Promise<string> {
+  const argv = netns === undefined ? ['ip', '-j', ...args] : ['ip', '-n', netns, '-j', ...args]
+  const result = await runChecked(exec, argv, {}, { netns, what: `reading '${args.join(' ')}' failed` })
+  return result.stdout
+}
+
+export async function readLinks(exec: Executor, netns: string): Promise<Link[]> {
+  const [links, ids] = await Promise.all([
+    ipJson(exec, netns, ['-d', 'link', 'show']).then(parseLinks),
+    ipJson(exec, netns, ['netns', 'list-id']).then(parseNetnsIds),
+  ])
+  for (const link of links) {
+    if (link.peer === undefined) continue
+    link.peer.netns = link.peer.netnsId === undefined ? netns : ids.get(link.peer.netnsId)
+  }
+  // `master` comes as a name already; nothing else to resolve.
+  return links
+}
+
+export const readAddresses = async (exec: Executor, netns: string): Promise<Address[]> =>
+  parseAddresses(await ipJson(exec, netns, ['addr', 'show']))
+
+export const readRoutes = async (exec: Executor, netns: string): Promise<Route[]> => [
+  ...parseRoutes(await ipJson(exec, netns, ['-4', 'route', 'show', 'table', 'all']), 4),
+  ...parseRoutes(await ipJson(exec, netns, ['-6', 'route', 'show', 'table', 'all']), 6),
+]
+
+export const readNeighbors = async (exec: Executor, netns: string): Promise<Neighbor[]> =>
+  parseNeighbors(await ipJson(exec, netns, ['neigh', 'show']))
+
+export async function listNetns(exec: Executor): Promise<string[]> {
+  return parseNetnsList(await ipJson(exec, undefined, ['netns', 'list']))
+}
+
+/**
+ * The kernel's decision for one destination (`ip route get`), or the kernel's refusal
+ * (e.g. "Network is unreachable") when it has none.
+ */
+export async function routeGet(
+  exec: Executor,
+  netns: string,
+  address: string,
+  selectors: string[] = [],
+): Promise<{ decision?: RouteDecision; error?: string }> {
+  const argv = ['ip', '-n', netns, '-j', 'route', 'get', address, ...selectors]
+  const result = await exec.run(argv)
+  if (result.exitCode !== 0) return { error: result.stderr.trim().replace(/^RTNETLINK answers: /, '') }
+  return { decision: parseRouteDecision(result.stdout) }
+}
+
+/**
+ * Runs many `ip` commands in one process (`ip [-n NS] -batch -`). Stops at the first failing line
+ * and reports which line it was: ip prints "Command failed -:N".
+ */
+export async function ipBatch(exec: Executor, netns: string | undefined, lines: readonly string[], signal?: AbortSignal) {
+  if (lines.length === 0) return
+  const argv = netns === undefined ? ['ip', '-batch', '-'] : ['ip', '-n', netns, '-batch', '-']
+  const result = await exec.run(argv, { input: `${lines.join('\n')}\n`, signal })
+  if (result.exitCode !== 0 || result.timedOut || result.canceled) {
+    const failedLine = Number(/Command failed -:(\d+)/.exec(result.stderr)?.[1])
+    const line = Number.isFinite(failedLine) ? lines[failedLine - 1] : undefined
+    throw Object.assign(
+      commandFailed(
+        { ...result, command: line === undefined ? result.command : `ip${netns === undefined ? '' : ` -n ${netns}`} ${line}` },
+        { netns, what: line === undefined ? `ip batch failed` : `ip ${line.split(' ').slice(0, 2).join(' ')} failed` },
+      ),
+      { failedLine: Number.isFinite(failedLine) ? failedLine - 1 : undefined },
+    )
+  }
+}

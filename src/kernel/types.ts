@@ -1,0 +1,68 @@
+// Plain records that mirror the kernel's objects, parsed from `ip -j`. No behaviour here.
+
+export type Family = 4 | 6
+
+export interface Link {
+  index: number
+  name: string
+  /** 'veth', 'bridge', 'macvlan', … or undefined for plain devices such as lo. */
+  kind?: string
+  /** The administrative flag: `ip link set DEV up`. */
+  up: boolean
+  /** The kernel's operational state: 'UP', 'DOWN', 'UNKNOWN', 'LOWERLAYERDOWN', … */
+  operState: string
+  flags: string[]
+  mtu: number
+  mac: string
+  alias?: string
+  /** The bridge (or bond) this link is a port of. */
+  master?: string
+  /** For a veth: where its other end is. `netns` is the kernel name, `namespace` the lab label if known. */
+  peer?: { index: number; netnsId?: number; netns?: string; namespace?: string }
+}
+
+export interface Address {
+  dev: string
+  family: Family
+  address: string
+  prefixLength: number
+  /** `address/prefixLength`. */
+  cidr: string
+  scope: string
+  /** e.g. 'nodad', 'tentative', 'dadfailed', 'secondary'. */
+  flags: string[]
+}
+
+export interface Route {
+  family: Family
+  /** 'default' or a prefix such as '10.0.12.0/24' (a host route is a bare address). */
+  dst: string
+  table: string
+  type: string
+  via?: string
+  dev?: string
+  src?: string
+  metric?: number
+  protocol?: string
+  scope?: string
+  flags: string[]
+}
+
+export interface Neighbor {
+  dst: string
+  dev: string
+  mac?: string
+  /** e.g. ['REACHABLE'], ['STALE'], ['FAILED'], ['PERMANENT']. */
+  state: string[]
+  router: boolean
+}
+
+/** The kernel's own forwarding decision, from `ip -j route get`. */
+export interface RouteDecision {
+  dst: string
+  type: string
+  dev?: string
+  gateway?: string
+  prefsrc?: string
+  table: string
+}

@@ -1,0 +1,559 @@
+// A Lab owns one test's world: its namespaces, links, bridges and processes, and their teardown.
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { NetspecError, callSite, invalidInput, isNetspecError, type NetspecErrorContext } from '../errors.js'
+import { defaultExecutor, type Executor, type SpawnedProcess } from '../exec/index.js'
+import { ipBatch } from '../kernel/ip.js'
+import { forwardingScript, Namespace, checkAlias, tornDown } from './namespace.js'
+import { kernelName, nextLabId, processStartTime, removeMarker, writeMarker, type LabMarker } from './owner.js'
+import { preflight } from './preflight.js'
+import { SegmentMap, type IfaceRef } from './segments.js'
+import { ETC_NETNS, destroyNamespaces, noteEtcNetns, teardownFailed } from './teardown.js'
+import type { BridgeOptions, BridgeRef, EndOptions, LabOptions, LabSnapshot, NamespaceOptions, VethEnd } from './types.js'
+import { checkIfName, checkKeys, checkLabel, checkMac, checkMtu, checkSysctlKey, parseCidr, sysctlPath } from './validate.js'
+
+/** What a Namespace handle needs from its lab. Not public API. */
+export interface LabInternals {
+  readonly label: string
+  readonly executor: Executor
+  readonly signal: AbortSignal | undefined
+  readonly model: LabModel
+  assertAlive(ns?: Namespace): void
+  settle(): Promise<void>
+  batch(ns: Namespace, lines: string[], ctx: NetspecErrorContext): Promise<void>
+  track(proc: SpawnedProcess): void
+  labelOf(netns: string): string | undefined
+}
+
+class Iface implements IfaceRef {
+  readonly addresses = new Set<string>()
+  constructor(
+    readonly ns: Namespace,
+    readonly name: string,
+  ) {}
+  get id(): string {
+    return `${this.ns.label}/${this.name}`
+  }
+}
+
+/** The lab's own record of interfaces and segments, used to reject bad input before the kernel sees it. */
+export class LabModel {
+  readonly segments = new SegmentMap()
+  readonly #ifaces = new Map<Namespace, Map<string, Iface>>()
+  readonly #peers = new Map<Iface, Iface>()
+
+  iface(ns: Namespace, name: string): Iface | undefined {
+    return this.#ifaces.get(ns)?.get(name)
+  }
+
+  declare(ns: Namespace, name: string): Iface {
+    let m = this.#ifaces.get(ns)
+    if (m === undefined) this.#ifaces.set(ns, (m = new Map()))
+    const iface = new Iface(ns, name)
+    m.set(name, iface)
+    return iface
+  }
+
+  pair(a: Iface, b: Iface): void {
+    this.#peers.set(a, b)
+    this.#peers.set(b, a)
+    this.segments.join(a, b)
+  }
+
+  addAddress(ns: Namespace, dev: string, address: string): void {
+    const iface = this.iface(ns, dev)
+    if (iface === undefined) return // created outside the lab's verbs (e.g. via exec): the kernel will judge
+    this.segments.check([iface], [[iface, address]])
+    iface.addresses.add(address)
+    this.segments.addAddress(iface, address)
+  }
+
+  removeAddress(ns: Namespace, dev: string, address: string): void {
+    const iface = this.iface(ns, dev)
+    if (iface === undefined) return
+    iface.addresses.delete(address)
+    this.segments.removeAddress(iface, address)
+  }
+
+  linkDeleted(ns: Namespace, dev: string): void {
+    const iface = this.iface(ns, dev)
+    if (iface === undefined) return
+    for (const gone of [iface, this.#peers.get(iface)]) {
+      if (gone === undefined) continue
+      this.segments.remove(gone)
+      this.#ifaces.get(gone.ns)?.delete(gone.name)
+      this.#peers.delete(gone)
+    }
+  }
+}
+
+interface ParsedEnd extends Omit<EndOptions, 'addresses'> {
+  ns: Namespace
+  name: string
+  addresses: ReturnType<typeof parseCidr>[]
+}
+
+const END_KEYS = ['addresses', 'mac', 'mtu', 'alias', 'up', 'master'] as const
+
+/** A bridge living in a lab namespace (the tutorials' br0 in "host"). */
+export class Bridge implements BridgeRef {
+  #ports = 0
+  constructor(
+    readonly lab: Lab,
+    readonly ns: Namespace,
+    readonly name: string,
+  ) {}
+
+  /**
+   * Plugs a namespace into this bridge with a veth pair: `br0.plug([netns2, 'veth2', '172.16.0.102/24'])`.
+   * The port end lives in the bridge's namespace, named `port` (default `<bridge>p<N>`).
+   */
+  async plug(end: VethEnd, options: { port?: string } = {}): Promise<Veth> {
+    checkKeys(options, ['port'], 'plug')
+    this.#ports += 1
+    const port = options.port ?? `${this.name.slice(0, 10)}p${this.#ports}`
+    return this.lab.veth({ ns: this.ns, name: port, master: this }, end)
+  }
+
+  toString(): string {
+    return `${this.name} in ${this.ns.label}`
+  }
+}
+
+export interface Veth {
+  a: { ns: Namespace; name: string }
+  b: { ns: Namespace; name: string }
+}
+
+export class Lab implements LabInternals, AsyncDisposable {
+  readonly id: string
+  readonly label: string
+  readonly executor: Executor
+  readonly signal: AbortSignal | undefined
+  readonly model = new LabModel()
+  readonly #namespaces = new Map<string, Namespace>()
+  readonly #byKernelName = new Map<string, Namespace>()
+  /** Kernel names of namespaces this lab did not create (adopted containers): unlinked, never emptied. */
+  readonly #adopted = new Set<string>()
+  #kept = false
+  readonly #processes: SpawnedProcess[] = []
+  readonly #deferred: { fn: () => unknown; what: string }[] = []
+  /** Lines each namespace still owes the kernel (e.g. `link set lo up`), sent with its next batch. */
+  readonly #pending = new Map<Namespace, string[]>()
+  /** veth ends to read back once before traffic flows (forces the kernel's deferred carrier step). */
+  readonly #unsettled = new Map<Namespace, Set<string>>()
+  readonly #marker: LabMarker
+  #state: 'live' | 'tearing-down' | 'torn-down' = 'live'
+  #teardown: Promise<void> | undefined
+
+  private constructor(options: LabOptions, executor: Executor) {
+    this.id = nextLabId()
+    this.label = options.label ?? `lab ${this.id}`
+    this.executor = executor
+    this.signal = options.signal
+    this.#marker = {
+      version: 1,
+      labId: this.id,
+      label: this.label,
+      ownerPid: process.pid,
+      ownerStart: processStartTime(process.pid),
+      createdAt: new Date().toISOString(),
+      namespaces: [],
+    }
+  }
+
+  /** Checks privileges and tools (once per process), then returns an empty lab. */
+  static async create(options: LabOptions = {}): Promise<Lab> {
+    checkKeys(options, ['label', 'signal', 'executor'], 'Lab.create')
+    const executor = options.executor ?? defaultExecutor()
+    await preflight(executor)
+    return new Lab(options, executor)
+  }
+
+  get namespaces(): readonly Namespace[] {
+    return [...this.#namespaces.values()]
+  }
+
+  get state(): 'live' | 'tearing-down' | 'torn-down' {
+    return this.#state
+  }
+
+  /** The marker that sweeps and reapers read (kernel names of everything this lab owns). */
+  get marker(): Readonly<LabMarker> {
+    return this.#marker
+  }
+
+  labelOf(netns: string): string | undefined {
+    return this.#byKernelName.get(netns)?.label
+  }
+
+  /** Creates a namespace, labelled for this lab; its kernel name is `ns.name`. */
+  async namespace(label: string, options: NamespaceOptions = {}): Promise<Namespace> {
+    const declaredAt = callSite()
+    this.assertAlive()
+    checkLabel(label)
+    const ctx = { lab: this.label, namespace: label, declaredAt }
+    checkKeys(options, ['loopback', 'forwarding', 'sysctls', 'files'], 'namespace', ctx)
+    if (this.#namespaces.has(label))
+      throw invalidInput(`namespace label '${label}' is already used in this lab`, {
+        ...ctx,
+        hint: `declared first at ${this.#namespaces.get(label)!.declaredAt ?? '?'}; pick another label`,
+      })
+    const sysctls = Object.entries(options.sysctls ?? {}).map(([k, v]) => {
+      checkSysctlKey(k, ctx)
+      if (!/^[\w.:/ -]*$/.test(String(v))) throw invalidInput(`sysctl value '${v}' for ${k} is not allowed`, ctx)
+      return [k, String(v)] as const
+    })
+    const files = Object.entries(options.files ?? {})
+    for (const [file, content] of files) {
+      if (!/^[\w.-]+$/.test(file) || file.startsWith('.'))
+        throw invalidInput(`file name '${file}' for /etc/netns is not a plain file name`, { ...ctx, hint: "e.g. 'resolv.conf' or 'hosts'" })
+      if (typeof content !== 'string') throw invalidInput(`content of '${file}' must be a string`, ctx)
+    }
+
+    const name = kernelName(this.id, label)
+    const ns = new Namespace(this, label, name, declaredAt)
+    this.#namespaces.set(label, ns)
+    this.#byKernelName.set(name, ns)
+    // Recorded before it exists: a crash right after `netns add` still leaves a marker that names it.
+    this.#marker.namespaces.push(name)
+    writeMarker(this.#marker)
+
+    if (files.length > 0) {
+      noteEtcNetns()
+      mkdirSync(`${ETC_NETNS}/${name}`, { recursive: true })
+      for (const [file, content] of files) writeFileSync(`${ETC_NETNS}/${name}/${file}`, content)
+    }
+
+    // Explicit state: a new namespace may inherit forwarding from the machine, so always set it.
+    const fwd = forwardingScript(options.forwarding === true ? 1 : 0)
+    const extra = sysctls.map(([k, v]) => ` && echo '${v}' > ${sysctlPath(k)}`).join('')
+    await this.#run(
+      () => ipBatch(this.executor, undefined, [`netns add ${name}`, `netns exec ${name} sh -c "${fwd}${extra}"`], this.signal),
+      { ...ctx, netns: name },
+    )
+    if (options.loopback !== false) this.#owe(ns, 'link set lo up')
+    return ns
+  }
+
+  /**
+   * A veth pair with each end created directly in its namespace (never in the machine's root namespace):
+   * `lab.veth([ns1, 'veth1', '10.0.12.1/24'], [ns2, 'veth2', '10.0.12.2/24'])`.
+   */
+  async veth(a: VethEnd, b: VethEnd): Promise<Veth> {
+    const declaredAt = callSite()
+    this.assertAlive()
+    const ctx = { lab: this.label, declaredAt }
+    let [ea, eb] = [this.#parseEnd(a, ctx), this.#parseEnd(b, ctx)]
+    if (ea.ns === eb.ns && ea.name === eb.name)
+      throw invalidInput(`both ends of the veth pair are named '${ea.name}' in ${ea.ns.label}`, ctx)
+    // The end that joins a bridge is created first, so it can be enslaved and up in the same request.
+    if (eb.master !== undefined && ea.master === undefined) [ea, eb] = [eb, ea]
+
+    const ia = this.model.declare(ea.ns, ea.name)
+    const ib = this.model.declare(eb.ns, eb.name)
+    const undeclare = () => {
+      this.model.linkDeleted(ea.ns, ea.name)
+    }
+    try {
+      const joined: IfaceRef[] = [ia, ib]
+      for (const e of [ea, eb]) if (e.master !== undefined) joined.push(this.model.iface(e.master.ns, e.master.name)!)
+      this.model.segments.check(joined, [...ea.addresses.map((c) => [ia, c.address] as const), ...eb.addresses.map((c) => [ib, c.address] as const)])
+    } catch (e) {
+      undeclare()
+      throw e
+    }
+    this.model.pair(ia, ib)
+    for (const [e, i] of [[ea, ia], [eb, ib]] as const) {
+      if (e.master !== undefined) this.model.segments.join(i, this.model.iface(e.master.ns, e.master.name)!)
+      for (const c of e.addresses) {
+        i.addresses.add(c.address)
+        this.model.segments.addAddress(i, c.address)
+      }
+    }
+
+    const create = [
+      `link add ${ea.name}${linkAttrs(ea)} type veth peer name ${eb.name}${linkAttrs(eb)} netns ${eb.ns.name}`,
+      ...endLines(ea),
+    ]
+    if (ea.ns === eb.ns) {
+      await this.batch(ea.ns, [...create, ...endLines(eb)], { ...ctx, namespace: ea.ns.label, netns: ea.ns.name })
+    } else {
+      await this.batch(ea.ns, create, { ...ctx, namespace: ea.ns.label, netns: ea.ns.name })
+      await this.batch(eb.ns, endLines(eb), { ...ctx, namespace: eb.ns.label, netns: eb.ns.name })
+    }
+    for (const e of [ea, eb]) if (e.up !== false) this.#unsettle(e.ns, e.name)
+    return { a: { ns: ea.ns, name: ea.name }, b: { ns: eb.ns, name: eb.name } }
+  }
+
+  /** A Linux bridge inside a lab namespace: `lab.bridge(host, 'br0', { addresses: ['172.16.0.100/24'] })`. */
+  async bridge(ns: Namespace, name: string, options: BridgeOptions = {}): Promise<Bridge> {
+    const declaredAt = callSite()
+    this.assertAlive()
+    const ctx = { lab: this.label, namespace: ns?.label, netns: ns?.name, declaredAt }
+    this.#checkOwn(ns, ctx)
+    checkIfName(name, ctx)
+    checkKeys(options, ['addresses', 'mac', 'mtu', 'up', 'stp'], 'bridge', ctx)
+    this.#checkFreeName(ns, name, ctx)
+    const addresses = (options.addresses ?? []).map((a) => parseCidr(a, ctx))
+    const mac = options.mac === undefined ? '' : ` address ${checkMac(options.mac, ctx)}`
+    const mtu = options.mtu === undefined ? '' : ` mtu ${checkMtu(options.mtu, ctx)}`
+    const iface = this.model.declare(ns, name)
+    try {
+      this.model.segments.check([iface], addresses.map((c) => [iface, c.address] as const))
+    } catch (e) {
+      this.model.linkDeleted(ns, name)
+      throw e
+    }
+    for (const c of addresses) this.model.addAddress(ns, name, c.address)
+    await this.batch(
+      ns,
+      [
+        `link add ${name}${mac}${mtu} type bridge stp_state ${options.stp === true ? 1 : 0}`,
+        ...addresses.map((c) => addrLine(c, name)),
+        ...(options.up === false ? [] : [`link set dev ${name} up`]),
+      ],
+      ctx,
+    )
+    return new Bridge(this, ns, name)
+  }
+
+  /**
+   * Makes an existing network namespace (e.g. a container's, by a PID inside it) a namespace of this
+   * lab: it is linked into /run/netns under a lab name (`ip netns attach`) and unlinked at teardown.
+   * Its processes and the namespace itself are left alone.
+   */
+  async adoptPid(label: string, pid: number): Promise<Namespace> {
+    const declaredAt = callSite()
+    this.assertAlive()
+    checkLabel(label)
+    const ctx = { lab: this.label, namespace: label, declaredAt }
+    if (this.#namespaces.has(label)) throw invalidInput(`namespace label '${label}' is already used in this lab`, ctx)
+    if (!Number.isInteger(pid) || pid <= 0) throw invalidInput(`adopt needs the PID of a process in the namespace, got ${pid}`, ctx)
+    const name = kernelName(this.id, label)
+    const ns = new Namespace(this, label, name, declaredAt)
+    this.#namespaces.set(label, ns)
+    this.#byKernelName.set(name, ns)
+    this.#adopted.add(name)
+    this.#marker.adopted = [...this.#adopted]
+    writeMarker(this.#marker)
+    await this.#run(() => ipBatch(this.executor, undefined, [`netns attach ${name} ${pid}`], this.signal), { ...ctx, netns: name })
+    return ns
+  }
+
+  /**
+   * Keeps this lab's namespaces after teardown, for debugging (NETSPEC_KEEP): processes are stopped,
+   * the marker is flagged `kept`, and sweeps leave the lab alone until `netspec sweep --kept`.
+   */
+  keep(): void {
+    this.#kept = true
+    this.#marker.kept = true
+    writeMarker(this.#marker)
+  }
+
+  get kept(): boolean {
+    return this.#kept
+  }
+
+  /** Registers a cleanup step; deferred steps run first at teardown, last registered first. */
+  defer(fn: () => unknown, what = 'deferred cleanup'): void {
+    this.assertAlive()
+    this.#deferred.push({ fn, what })
+  }
+
+  /** Every namespace's links, addresses, routes and neighbours, read back from the kernel. */
+  async snapshot(): Promise<LabSnapshot> {
+    this.assertAlive()
+    return {
+      lab: this.label,
+      takenAt: new Date().toISOString(),
+      namespaces: await Promise.all(this.namespaces.map((ns) => ns.snapshot())),
+    }
+  }
+
+  /**
+   * Sends what the namespaces still owe the kernel and reads new links back once: after this,
+   * packets flow. Called before any command runs in a namespace and before any read.
+   */
+  async settle(): Promise<void> {
+    const work = new Map<Namespace, string[]>()
+    for (const [ns, lines] of this.#pending) work.set(ns, [...lines])
+    for (const [ns, names] of this.#unsettled) work.set(ns, [...(work.get(ns) ?? []), ...[...names].map((n) => `link show dev ${n}`)])
+    this.#pending.clear()
+    this.#unsettled.clear()
+    if (work.size === 0) return
+    await Promise.all(
+      [...work].map(([ns, lines]) =>
+        this.#run(() => ipBatch(this.executor, ns.name, lines, this.signal), { lab: this.label, namespace: ns.label, netns: ns.name }),
+      ),
+    )
+  }
+
+  /** @internal one `ip -n NS -batch -` with what the namespace still owes, then these lines. */
+  async batch(ns: Namespace, lines: string[], ctx: NetspecErrorContext): Promise<void> {
+    const owed = this.#pending.get(ns) ?? []
+    this.#pending.delete(ns)
+    await this.#run(() => ipBatch(this.executor, ns.name, [...owed, ...lines], this.signal), ctx)
+  }
+
+  /** @internal */
+  track(proc: SpawnedProcess): void {
+    this.#processes.push(proc)
+  }
+
+  /** @internal throws the 'torn-down' error once the lab is gone. */
+  assertAlive(ns?: Namespace): void {
+    if (this.#state !== 'live') throw tornDown(this.label, ns)
+  }
+
+  /**
+   * Tears everything down, last built first: deferred steps, processes, namespaces (with all their
+   * links and bridges), /etc/netns files. Verifies nothing is left; throws 'teardown-failed' if so.
+   * Safe to call twice.
+   */
+  destroy(): Promise<void> {
+    this.#teardown ??= this.#destroy()
+    return this.#teardown
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.destroy()
+  }
+
+  async #destroy(): Promise<void> {
+    this.#state = 'tearing-down'
+    const errors: unknown[] = []
+    for (const { fn, what } of this.#deferred.reverse()) {
+      try {
+        await fn()
+      } catch (e) {
+        errors.push(new Error(`${what} failed: ${e instanceof Error ? e.message : String(e)}`))
+      }
+    }
+    await Promise.all(this.#processes.reverse().map((p) => p.stop({ graceMs: 500 }).catch((e: unknown) => errors.push(e))))
+    if (this.#kept) {
+      this.#state = 'torn-down'
+      if (errors.length > 0) throw teardownFailed(this.label, { leftover: [], stubborn: [] }, errors)
+      return
+    }
+    const names = [...this.#byKernelName.keys()]
+    const result = await destroyNamespaces(this.executor, names, this.#adopted).catch((e: unknown) => {
+      errors.push(e)
+      return { leftover: names, stubborn: [] as number[] }
+    })
+    this.#state = 'torn-down'
+    if (result.leftover.length === 0 && result.stubborn.length === 0) removeMarker(this.id)
+    if (errors.length > 0 || result.leftover.length > 0 || result.stubborn.length > 0) {
+      throw teardownFailed(this.label, result, errors)
+    }
+  }
+
+  #owe(ns: Namespace, line: string): void {
+    const lines = this.#pending.get(ns)
+    if (lines === undefined) this.#pending.set(ns, [line])
+    else lines.push(line)
+  }
+
+  #unsettle(ns: Namespace, name: string): void {
+    const set = this.#unsettled.get(ns)
+    if (set === undefined) this.#unsettled.set(ns, new Set([name]))
+    else set.add(name)
+  }
+
+  async #run(fn: () => Promise<void>, ctx: NetspecErrorContext): Promise<void> {
+    try {
+      await fn()
+    } catch (e) {
+      if (isNetspecError(e)) {
+        throw new NetspecError(e.kind, e.shortMessage, {
+          ...ctx,
+          command: e.command,
+          stderr: e.stderr,
+          exitCode: e.exitCode,
+          hint: e.hint,
+          cause: e,
+        })
+      }
+      throw e
+    }
+  }
+
+  #checkOwn(ns: unknown, ctx: NetspecErrorContext): asserts ns is Namespace {
+    if (!(ns instanceof Namespace)) throw invalidInput(`expected a namespace handle from lab.namespace(), got ${String(ns)}`, ctx)
+    if (ns.lab !== this)
+      throw invalidInput(`namespace '${ns.label}' belongs to another lab ('${ns.lab.label}')`, {
+        ...ctx,
+        hint: 'a lab can only wire its own namespaces; create the namespace in this lab',
+      })
+    this.assertAlive(ns)
+  }
+
+  #checkFreeName(ns: Namespace, name: string, ctx: NetspecErrorContext): void {
+    if (name === 'lo' || this.model.iface(ns, name) !== undefined)
+      throw invalidInput(`interface '${name}' already exists in namespace '${ns.label}'`, {
+        ...ctx,
+        hint: 'interface names must be unique within a namespace',
+      })
+  }
+
+  #parseEnd(end: VethEnd, ctx: NetspecErrorContext): ParsedEnd {
+    let ns: Namespace
+    let name: string
+    let opts: EndOptions = {}
+    const addresses: string[] = []
+    if (Array.isArray(end)) {
+      const [n, nm, ...rest] = end as readonly [Namespace, string, ...(string | EndOptions)[]]
+      ns = n
+      name = nm
+      for (const r of rest) {
+        if (typeof r === 'string') addresses.push(r)
+        else opts = { ...opts, ...checkKeys(r, END_KEYS, 'veth end', ctx) }
+      }
+    } else {
+      const { ns: n, name: nm, ...o } = end as { ns: Namespace; name: string } & EndOptions
+      ns = n
+      name = nm
+      opts = checkKeys(o, END_KEYS, 'veth end', ctx)
+    }
+    const ectx = { ...ctx, namespace: (ns as Namespace | undefined)?.label, netns: (ns as Namespace | undefined)?.name }
+    this.#checkOwn(ns, ectx)
+    checkIfName(name, ectx)
+    this.#checkFreeName(ns, name, ectx)
+    addresses.push(...(opts.addresses ?? []))
+    if (opts.master !== undefined) {
+      const m = opts.master
+      if (!(m instanceof Bridge) || m.lab !== this) throw invalidInput(`'master' must be a bridge of this lab`, ectx)
+      if (m.ns !== ns)
+        throw invalidInput(`a port of bridge ${m.name} must be in ${m.ns.label}, not ${ns.label}`, {
+          ...ectx,
+          hint: 'put the bridge-side end of the veth pair in the bridge namespace',
+        })
+    }
+    return {
+      ns,
+      name,
+      addresses: addresses.map((a) => parseCidr(a, ectx)),
+      mac: opts.mac === undefined ? undefined : checkMac(opts.mac, ectx),
+      mtu: opts.mtu === undefined ? undefined : checkMtu(opts.mtu, ectx),
+      alias: opts.alias === undefined ? undefined : checkAlias(opts.alias, ectx),
+      up: opts.up,
+      master: opts.master,
+    }
+  }
+}
+
+function linkAttrs(e: ParsedEnd): string {
+  return `${e.mac === undefined ? '' : ` address ${e.mac}`}${e.mtu === undefined ? '' : ` mtu ${e.mtu}`}`
+}
+
+function addrLine(c: ReturnType<typeof parseCidr>, dev: string): string {
+  return `addr add ${c.cidr} dev ${dev}${c.family === 6 ? ' nodad' : ''}`
+}
+
+function endLines(e: ParsedEnd): string[] {
+  return [
+    ...(e.alias === undefined ? [] : [`link set dev ${e.name} alias ${e.alias}`]),
+    ...(e.master === undefined ? [] : [`link set dev ${e.name} master ${e.master.name}`]),
+    ...e.addresses.map((c) => addrLine(c, e.name)),
+    ...(e.up === false ? [] : [`link set dev ${e.name} up`]),
+  ]
+}

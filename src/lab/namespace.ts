@@ -1,0 +1,269 @@
+// A handle on one lab namespace: the same verbs whatever executes them (this machine or a container).
+import { NetspecError, callSite, invalidInput } from '../errors.js'
+import { commandFailed, type RunResult, type SpawnedProcess } from '../exec/index.js'
+import { readAddresses, readLinks, readNeighbors, readRoutes } from '../kernel/ip.js'
+import type { Address, Link, Neighbor, Route } from '../kernel/types.js'
+import type { LabInternals } from './lab.js'
+import type { ExecOptions, LinkSetOptions, NamespaceSnapshot, RouteOptions, SpawnOptions } from './types.js'
+import {
+  checkIfName,
+  checkKeys,
+  checkMac,
+  checkMtu,
+  checkSysctlKey,
+  parseAddress,
+  parseCidr,
+  parseDestination,
+  sysctlPath,
+} from './validate.js'
+
+export class Namespace {
+  /** The user's short name, e.g. `ns1`. */
+  readonly label: string
+  /** The kernel's name (`ip netns exec <name> …` works while the lab lives). */
+  readonly name: string
+  readonly #lab: LabInternals
+  /** Where the spec declared it. */
+  readonly declaredAt: string | undefined
+
+  /** @internal */
+  constructor(lab: LabInternals, label: string, name: string, declaredAt: string | undefined) {
+    this.#lab = lab
+    this.label = label
+    this.name = name
+    this.declaredAt = declaredAt
+  }
+
+  /** @internal the lab this namespace belongs to. */
+  get lab(): LabInternals {
+    return this.#lab
+  }
+
+  toString(): string {
+    return `${this.label} (${this.name})`
+  }
+
+  /** Runs a command inside the namespace. A string runs through `sh -c`; an array runs as is. */
+  async exec(command: string | readonly string[], options: ExecOptions = {}): Promise<RunResult> {
+    checkKeys(options, ['timeoutMs', 'input', 'env', 'check'], 'exec', this.#context())
+    this.#lab.assertAlive(this)
+    await this.#lab.settle()
+    const argv = typeof command === 'string' ? ['sh', '-c', command] : command
+    const result = await this.#lab.executor.run(argv, {
+      netns: this.name,
+      input: options.input,
+      env: options.env,
+      timeoutMs: options.timeoutMs,
+      signal: this.#lab.signal,
+    })
+    if (options.check === true && (result.exitCode !== 0 || result.timedOut)) {
+      throw commandFailed(result, { ...this.#context(), what: `command failed in ${this.label}` })
+    }
+    return result
+  }
+
+  /** Starts a long-lived process inside the namespace; it is stopped before the namespace is deleted. */
+  async spawn(command: string | readonly string[], options: SpawnOptions = {}): Promise<SpawnedProcess> {
+    checkKeys(options, ['env', 'ready', 'readyTimeoutMs'], 'spawn', this.#context())
+    this.#lab.assertAlive(this)
+    await this.#lab.settle()
+    const argv = typeof command === 'string' ? ['sh', '-c', command] : command
+    const proc = this.#lab.executor.spawn(argv, { netns: this.name, env: options.env, signal: this.#lab.signal })
+    this.#lab.track(proc)
+    if (options.ready !== undefined) await proc.waitForOutput(options.ready, { timeoutMs: options.readyTimeoutMs })
+    return proc
+  }
+
+  /** PIDs of all processes in this namespace. */
+  async pids(): Promise<number[]> {
+    this.#lab.assertAlive(this)
+    const r = await this.#lab.executor.run(['ip', 'netns', 'pids', this.name])
+    return r.stdout.split(/\s+/).filter(Boolean).map(Number)
+  }
+
+  // ---- reading the kernel's state back -------------------------------------------------------
+
+  async links(): Promise<Link[]> {
+    await this.#ready()
+    const links = await readLinks(this.#lab.executor, this.name)
+    for (const l of links) if (l.peer?.netns !== undefined) l.peer.namespace = this.#lab.labelOf(l.peer.netns)
+    return links
+  }
+
+  async link(name: string): Promise<Link | undefined> {
+    return (await this.links()).find((l) => l.name === name)
+  }
+
+  async addresses(): Promise<Address[]> {
+    await this.#ready()
+    return readAddresses(this.#lab.executor, this.name)
+  }
+
+  async routes(): Promise<Route[]> {
+    await this.#ready()
+    return readRoutes(this.#lab.executor, this.name)
+  }
+
+  async neighbors(): Promise<Neighbor[]> {
+    await this.#ready()
+    return readNeighbors(this.#lab.executor, this.name)
+  }
+
+  async snapshot(): Promise<NamespaceSnapshot> {
+    const [links, addresses, routes, neighbors] = await Promise.all([this.links(), this.addresses(), this.routes(), this.neighbors()])
+    return { label: this.label, name: this.name, links, addresses, routes, neighbors }
+  }
+
+  // ---- changing it --------------------------------------------------------------------------
+
+  async addrAdd(dev: string, cidr: string): Promise<void> {
+    const ctx = this.#context(callSite())
+    checkIfName(dev, ctx)
+    const c = parseCidr(cidr, ctx)
+    this.#lab.assertAlive(this)
+    this.#lab.model.addAddress(this, dev, c.address)
+    await this.#lab.batch(this, [`addr add ${c.cidr} dev ${dev}${c.family === 6 ? ' nodad' : ''}`], ctx)
+  }
+
+  async addrDel(dev: string, cidr: string): Promise<void> {
+    const ctx = this.#context(callSite())
+    checkIfName(dev, ctx)
+    const c = parseCidr(cidr, ctx)
+    this.#lab.assertAlive(this)
+    await this.#lab.batch(this, [`addr del ${c.cidr} dev ${dev}`], ctx)
+    this.#lab.model.removeAddress(this, dev, c.address)
+  }
+
+  /** `ip route add`: `routeAdd('default', { via: '172.16.0.100' })`, `routeAdd('10.0.2.0/24', { dev: 'eth0' })`. */
+  async routeAdd(destination: string, options: RouteOptions = {}): Promise<void> {
+    const ctx = this.#context(callSite())
+    const line = routeLine(destination, options, ctx)
+    this.#lab.assertAlive(this)
+    await this.#lab.batch(this, [`route add ${line}`], ctx)
+  }
+
+  async routeDel(destination: string, options: RouteOptions = {}): Promise<void> {
+    const ctx = this.#context(callSite())
+    const line = routeLine(destination, options, ctx)
+    this.#lab.assertAlive(this)
+    await this.#lab.batch(this, [`route del ${line}`], ctx)
+  }
+
+  async linkSet(dev: string, options: LinkSetOptions): Promise<void> {
+    const ctx = this.#context(callSite())
+    checkIfName(dev, ctx)
+    const lines = linkSetLines(dev, checkKeys(options, ['up', 'mtu', 'mac', 'alias'], 'linkSet', ctx), ctx)
+    this.#lab.assertAlive(this)
+    await this.#lab.batch(this, lines, ctx)
+  }
+
+  /** Deletes a link (for a veth, the kernel deletes its peer too). */
+  async linkDel(dev: string): Promise<void> {
+    const ctx = this.#context(callSite())
+    checkIfName(dev, ctx)
+    this.#lab.assertAlive(this)
+    await this.#lab.batch(this, [`link del ${dev}`], ctx)
+    this.#lab.model.linkDeleted(this, dev)
+  }
+
+  /** Writes a `net.*` sysctl of this namespace (never the machine's). */
+  async sysctlSet(key: string, value: string | number): Promise<void> {
+    const ctx = this.#context(callSite())
+    checkSysctlKey(key, ctx)
+    this.#lab.assertAlive(this)
+    const r = await this.#lab.executor.run(['sh', '-c', `echo ${shellValue(value)} > ${sysctlPath(key)}`], {
+      netns: this.name,
+      signal: this.#lab.signal,
+    })
+    if (r.exitCode !== 0) throw commandFailed(r, { ...ctx, what: `setting ${key}=${value} failed` })
+  }
+
+  async sysctlGet(key: string): Promise<string> {
+    const ctx = this.#context(callSite())
+    checkSysctlKey(key, ctx)
+    this.#lab.assertAlive(this)
+    const r = await this.#lab.executor.run(['cat', sysctlPath(key)], { netns: this.name, signal: this.#lab.signal })
+    if (r.exitCode !== 0) throw commandFailed(r, { ...ctx, what: `reading ${key} failed` })
+    return r.stdout.trim()
+  }
+
+  /** Turns IPv4 and IPv6 forwarding on or off (a router: `ip_forward=1`). */
+  async forwarding(on: boolean): Promise<void> {
+    this.#lab.assertAlive(this)
+    const v = on ? 1 : 0
+    const r = await this.#lab.executor.run(['sh', '-c', forwardingScript(v)], { netns: this.name, signal: this.#lab.signal })
+    if (r.exitCode !== 0) throw commandFailed(r, { ...this.#context(), what: `setting forwarding=${v} failed` })
+  }
+
+  async #ready(): Promise<void> {
+    this.#lab.assertAlive(this)
+    await this.#lab.settle()
+  }
+
+  #context(declaredAt?: string) {
+    return { lab: this.#lab.label, namespace: this.label, netns: this.name, declaredAt }
+  }
+}
+
+export function forwardingScript(v: 0 | 1): string {
+  const v6 = '/proc/sys/net/ipv6/conf/all/forwarding'
+  return `echo ${v} > /proc/sys/net/ipv4/ip_forward && { [ ! -e ${v6} ] || echo ${v} > ${v6}; }`
+}
+
+function shellValue(value: string | number): string {
+  const s = String(value)
+  if (!/^[\w.:/ -]*$/.test(s)) throw invalidInput(`sysctl value '${s}' has characters that are not allowed`)
+  return `'${s}'`
+}
+
+export function routeLine(destination: string, options: RouteOptions, ctx: Record<string, unknown>): string {
+  checkKeys(options, ['via', 'dev', 'metric', 'table', 'src', 'onlink'], 'route', ctx)
+  const { dst, family } = parseDestination(destination, ctx)
+  const via = options.via === undefined ? undefined : parseAddress(options.via, ctx)
+  if (via !== undefined && family !== undefined && via.family !== family)
+    throw invalidInput(`route to ${destination} (IPv${family}) cannot go via ${options.via} (IPv${via.family})`, {
+      ...ctx,
+      hint: 'the gateway must be of the same address family as the destination',
+    })
+  if (via === undefined && options.dev === undefined)
+    throw invalidInput(`route to ${destination} needs 'via' (a gateway) or 'dev' (an interface)`, ctx)
+  const fam = family ?? via?.family ?? 4
+  const parts = [dst === 'default' && fam === 6 ? '::/0' : dst]
+  if (via !== undefined) parts.push('via', via.address)
+  if (options.dev !== undefined) parts.push('dev', checkIfName(options.dev, ctx))
+  if (options.src !== undefined) parts.push('src', parseAddress(options.src, ctx).address)
+  if (options.metric !== undefined) {
+    if (!Number.isInteger(options.metric) || options.metric < 0)
+      throw invalidInput(`route metric must be a whole number ≥ 0, got ${options.metric}`, ctx)
+    parts.push('metric', String(options.metric))
+  }
+  if (options.table !== undefined) {
+    if (!/^[\w-]+$/.test(String(options.table))) throw invalidInput(`route table '${options.table}' is not a number or a name`, ctx)
+    parts.push('table', String(options.table))
+  }
+  if (options.onlink === true) parts.push('onlink')
+  return parts.join(' ')
+}
+
+export function linkSetLines(dev: string, o: LinkSetOptions, ctx: Record<string, unknown>): string[] {
+  const lines: string[] = []
+  if (o.mac !== undefined) lines.push(`link set dev ${dev} address ${checkMac(o.mac, ctx)}`)
+  if (o.mtu !== undefined) lines.push(`link set dev ${dev} mtu ${checkMtu(o.mtu, ctx)}`)
+  if (o.alias !== undefined) lines.push(`link set dev ${dev} alias ${checkAlias(o.alias, ctx)}`)
+  if (o.up !== undefined) lines.push(`link set dev ${dev} ${o.up ? 'up' : 'down'}`)
+  return lines
+}
+
+export function checkAlias(alias: unknown, ctx: Record<string, unknown>): string {
+  if (typeof alias !== 'string' || alias === '' || alias.length > 255 || /["\\\n]/.test(alias))
+    throw invalidInput(`interface alias must be 1–255 characters without quotes, backslashes or newlines`, ctx)
+  return `"${alias}"`
+}
+
+export function tornDown(lab: string, ns?: Namespace): NetspecError {
+  return new NetspecError(
+    'torn-down',
+    ns === undefined ? `lab '${lab}' was torn down` : `lab '${lab}' was torn down: namespace '${ns.label}' (${ns.name}) no longer exists`,
+    { lab, namespace: ns?.label, hint: 'use handles only inside the test (or before destroy()) that created them' },
+  )
+}

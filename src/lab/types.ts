@@ -1,0 +1,108 @@
+import type { Executor } from '../exec/index.js'
+import type { Address, Link, Neighbor, Route } from '../kernel/types.js'
+import type { Namespace } from './namespace.js'
+
+export interface LabOptions {
+  /** Shown in errors, diagnostics and `netspec sweep` (the fixture uses the test's name). */
+  label?: string
+  /** Aborts every command of the lab (the fixture passes the test's signal). */
+  signal?: AbortSignal
+  /** Where commands run: this machine (default) or a container back end. */
+  executor?: Executor
+}
+
+export interface NamespaceOptions {
+  /** Bring `lo` up (default true). A fresh namespace's loopback starts DOWN, as the tutorials show. */
+  loopback?: boolean
+  /** IPv4 and IPv6 forwarding (default false: set explicitly, since new namespaces may inherit it). */
+  forwarding?: boolean
+  /** Further per-namespace `net.*` sysctls, e.g. `{ 'net.ipv4.conf.all.rp_filter': 0 }`. */
+  sysctls?: Record<string, string | number>
+  /**
+   * Files seen by processes in this namespace in place of /etc/NAME, e.g.
+   * `{ 'resolv.conf': 'nameserver 10.0.0.53\n', hosts: '10.0.0.2 server\n' }` (kept under /etc/netns/<kernel name>/).
+   */
+  files?: Record<string, string>
+}
+
+export interface EndOptions {
+  /** Addresses with prefix length, IPv4 or IPv6 (IPv6 is added with `nodad`, so it is usable at once). */
+  addresses?: string[]
+  mac?: string
+  mtu?: number
+  alias?: string
+  /** Administratively up (default true). */
+  up?: boolean
+  /** Make this end a port of a bridge (in the same namespace). */
+  master?: BridgeRef
+}
+
+/** One end of a veth pair: `[ns, 'veth1', '10.0.12.1/24', …]`, optionally ending with options, or an object. */
+export type VethEnd =
+  | readonly [Namespace, string, ...(string | EndOptions)[]]
+  | ({ ns: Namespace; name: string } & EndOptions)
+
+export interface BridgeOptions {
+  addresses?: string[]
+  mac?: string
+  mtu?: number
+  /** Default true. */
+  up?: boolean
+  /** Spanning tree (default off, so ports forward at once). */
+  stp?: boolean
+}
+
+export interface BridgeRef {
+  readonly ns: Namespace
+  readonly name: string
+}
+
+export interface RouteOptions {
+  via?: string
+  dev?: string
+  metric?: number
+  /** A table number or name ('main', 'local', or one from /etc/iproute2/rt_tables). */
+  table?: number | string
+  /** Preferred source address. */
+  src?: string
+  /** Accept a gateway not on a connected subnet (`onlink`). */
+  onlink?: boolean
+}
+
+export interface LinkSetOptions {
+  up?: boolean
+  mtu?: number
+  mac?: string
+  alias?: string
+}
+
+export interface ExecOptions {
+  timeoutMs?: number
+  input?: string
+  env?: Record<string, string>
+  /** Throw a NetspecError when the command exits non-zero (default false: inspect `exitCode`). */
+  check?: boolean
+}
+
+export interface SpawnOptions {
+  env?: Record<string, string>
+  /** Resolve only once the process prints a line matching this. */
+  ready?: RegExp
+  /** Deadline for `ready` (default 10 s). */
+  readyTimeoutMs?: number
+}
+
+export interface NamespaceSnapshot {
+  label: string
+  name: string
+  links: Link[]
+  addresses: Address[]
+  routes: Route[]
+  neighbors: Neighbor[]
+}
+
+export interface LabSnapshot {
+  lab: string
+  takenAt: string
+  namespaces: NamespaceSnapshot[]
+}

@@ -1,0 +1,4 @@
+// netspec/vitest: the `lab` fixture for Vitest.
+export { test, it, type NetspecFixtures } from './fixture.js'
+export { DIAGNOSTICS_DIR } from './diagnostics.js'
+export { expect, describe, beforeAll, afterAll, beforeEach, afterEach, vi } from 'vitest'

@@ -1,0 +1,15 @@
+// Vitest globalSetup: before any worker starts, remove what crashed runs left behind
+// (only labs whose marker names a dead owner), and say so.
+import { formatSweepReport, sweep } from '../lab/sweep.js'
+import { effectiveCaps, missingPrivileges } from '../lab/preflight.js'
+
+export default async function setup(): Promise<void> {
+  if (missingPrivileges(effectiveCaps()).length > 0) return // unit-only runs need no root; labs will say so themselves
+  try {
+    const report = await sweep()
+    if (report.removed.length > 0 || report.lookalikes.length > 0 || report.kept.length > 0)
+      console.log(`netspec: ${formatSweepReport(report, false)}`)
+  } catch (e) {
+    console.warn(`netspec: could not sweep leftovers: ${e instanceof Error ? e.message : String(e)}`)
+  }
+}

@@ -1,0 +1,27 @@
+import { fileURLToPath } from 'node:url'
+import { defineConfig } from 'vitest/config'
+
+const src = (p: string) => fileURLToPath(new URL(`./src/${p}`, import.meta.url))
+
+// Specs import 'netspec' and 'netspec/vitest' exactly as users do; here they resolve to the sources.
+const alias = [
+  { find: /^netspec\/vitest$/, replacement: src('vitest/index.ts') },
+  { find: /^netspec$/, replacement: src('index.ts') },
+]
+
+export default defineConfig({
+  resolve: { alias },
+  test: {
+    pool: 'forks',
+    globalSetup: [src('vitest/setup.ts')],
+    reporters: process.env.GITHUB_ACTIONS === 'true' ? ['tree', 'github-actions'] : ['tree'],
+    projects: [
+      { resolve: { alias }, test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
+      {
+        resolve: { alias },
+        test: { name: 'integration', include: ['test/integration/**/*.test.ts'], testTimeout: 30_000, hookTimeout: 30_000 },
+      },
+      { resolve: { alias }, test: { name: 'specs', include: ['specs/**/*.spec.ts'], testTimeout: 30_000 } },
+    ],
+  },
+})
