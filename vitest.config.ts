@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url'
-import { defineConfig } from 'vitest/config'
+import { defineConfig, type ViteUserConfig } from 'vitest/config'
 
 const src = (p: string) => fileURLToPath(new URL(`./src/${p}`, import.meta.url))
 
@@ -9,12 +9,19 @@ const alias = [
   { find: /^netspec$/, replacement: src('index.ts') },
 ]
 
+// CI also keeps a machine-readable report (scripts/ci-summary.mjs prints the closing line from it).
+const reporters: NonNullable<NonNullable<ViteUserConfig['test']>['reporters']> = [
+  'tree',
+  ...(process.env.GITHUB_ACTIONS === 'true' ? ['github-actions' as const] : []),
+  ...(process.env.CI === 'true' ? [['json', { outputFile: '.netspec/vitest-report.json' }] as ['json', { outputFile: string }]] : []),
+]
+
 export default defineConfig({
   resolve: { alias },
   test: {
     pool: 'forks',
     globalSetup: [src('vitest/setup.ts')],
-    reporters: process.env.GITHUB_ACTIONS === 'true' ? ['tree', 'github-actions'] : ['tree'],
+    reporters,
     projects: [
       { resolve: { alias }, test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
       {
