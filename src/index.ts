@@ -20,3 +20,12 @@ export type {
 export type { Link, Address, Route, Neighbor, RouteDecision, Family } from './kernel/types.js'
 export { NetspecError, isNetspecError, type NetspecErrorKind } from './errors.js'
 export { createLocalExecutor, setDefaultExecutor, type Executor, type RunResult, type SpawnedProcess } from './exec/index.js'
+export {
+  detectKernelFeatures,
+  hasKernelFeature,
+  kernelFeatureSkipReason,
+  KERNEL_FEATURES,
+  type KernelFeature,
+  type FeatureStatus,
+  type KernelFeatureReport,
+} from './kernel/features.js'

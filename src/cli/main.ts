@@ -1,37 +1,28 @@
 #!/usr/bin/env node
-// The `netspec` command.
-import { formatSweepReport, sweep } from '../lab/sweep.js'
+// The `netspec` command: a table of subcommands, each in its own module.
+import { readFileSync } from 'node:fs'
+import { dispatch, type Command } from './command.js'
+import { doctorCommand } from './doctor.js'
+import { graphCommand } from './graph.js'
+import { runCommand } from './run.js'
+import { sweepCommand } from './sweep.js'
 
-const HELP = `netspec — integration tests for Linux network setups
+/** Subcommands, in the order `netspec help` lists them. Add new ones here (e.g. `image`). */
+export const COMMANDS: Command[] = [
+  runCommand,
+  doctorCommand,
+  sweepCommand,
+  graphCommand,
+]
 
-Usage:
-  netspec sweep [--force] [--kept]   list leftovers of dead runs; --force removes them; --kept also kept labs
-  netspec help                       this text
-`
-
-async function main(argv: string[]): Promise<number> {
-  const [cmd, ...rest] = argv
-  switch (cmd) {
-    case 'sweep': {
-      const dryRun = !rest.includes('--force')
-      const report = await sweep({ dryRun, kept: rest.includes('--kept') })
-      console.log(formatSweepReport(report, dryRun))
-      if (dryRun && report.removed.length > 0) console.log('(dry run: nothing removed; add --force to remove)')
-      return report.failed.length > 0 ? 1 : 0
-    }
-    case undefined:
-    case 'help':
-    case '--help':
-    case '-h':
-      process.stdout.write(HELP)
-      return cmd === undefined ? 2 : 0
-    default:
-      process.stderr.write(`netspec: unknown command '${cmd}'\n\n${HELP}`)
-      return 2
-  }
+const argv = process.argv.slice(2)
+if (argv[0] === '--version' || argv[0] === '-v') {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+  console.log(pkg.version)
+  process.exit(0)
 }
 
-main(process.argv.slice(2)).then(
+dispatch(COMMANDS, argv).then(
   (code) => process.exit(code),
   (e: unknown) => {
     console.error(e instanceof Error ? e.message : e)

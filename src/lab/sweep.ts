@@ -9,6 +9,8 @@ export interface SweepOptions {
   dryRun?: boolean
   /** Also remove labs kept for debugging (NETSPEC_KEEP). */
   kept?: boolean
+  /** Only labs of this owner PID (what the reaper removes when that process dies). */
+  owner?: number
   executor?: Executor
 }
 
@@ -32,6 +34,7 @@ export async function sweep(options: SweepOptions = {}): Promise<SweepReport> {
   const listed = new Set<string>()
   for (const marker of readMarkers()) {
     for (const n of marker.namespaces) listed.add(n)
+    if (options.owner !== undefined && marker.ownerPid !== options.owner) continue
     if (ownerAlive(marker)) {
       report.live.push(marker)
       continue
@@ -43,7 +46,8 @@ export async function sweep(options: SweepOptions = {}): Promise<SweepReport> {
     const namespaces = marker.namespaces.filter((n) => present.has(n))
     report.removed.push({ labId: marker.labId, label: marker.label, ownerPid: marker.ownerPid, namespaces })
     if (options.dryRun === true) continue
-    const result = await destroyNamespaces(exec, namespaces, new Set(marker.adopted ?? []))
+    // All listed names, not only present ones: /etc/netns files are written before `netns add`.
+    const result = await destroyNamespaces(exec, [...marker.namespaces, ...(marker.adopted ?? [])], new Set(marker.adopted ?? []))
     report.failed.push(...result.leftover)
     if (result.leftover.length === 0) removeMarker(marker.labId)
   }
@@ -57,7 +61,7 @@ export function formatSweepReport(r: SweepReport, dryRun: boolean): string {
   for (const lab of r.removed)
     lines.push(`${verb} lab '${lab.label}' (id ${lab.labId}, dead owner pid ${lab.ownerPid}): ${lab.namespaces.join(', ') || 'no namespaces left'}`)
   for (const m of r.kept)
-    lines.push(`kept lab '${m.label}' (id ${m.labId}): ${m.namespaces.join(', ')} — remove with: npx netspec sweep --kept`)
+    lines.push(`kept lab '${m.label}' (id ${m.labId}): ${m.namespaces.join(', ')} — remove with: npx netspec sweep --kept --force`)
   for (const m of r.live) lines.push(`live lab '${m.label}' (id ${m.labId}, owner pid ${m.ownerPid} running): left alone`)
   for (const n of r.lookalikes) lines.push(`namespace ${n} looks like netspec's but no lab marker lists it: left alone`)
   for (const n of r.failed) lines.push(`could not remove ${n}`)

@@ -1,4 +1,5 @@
 // netspec/vitest: the `lab` fixture for Vitest.
 export { test, it, type NetspecFixtures } from './fixture.js'
 export { DIAGNOSTICS_DIR } from './diagnostics.js'
+export { keepPolicy, type KeepMode, type KeepPolicy } from './keep.js'
 export { expect, describe, beforeAll, afterAll, beforeEach, afterEach, vi } from 'vitest'
