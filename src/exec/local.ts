@@ -22,9 +22,10 @@ function missingTool(argv: readonly string[], netns: string | undefined, cause: 
   })
 }
 
-// `ip netns exec` reports a missing program itself instead of failing to spawn.
+// `ip netns exec` reports a missing program itself instead of failing to spawn (exit code 1 in
+// iproute2 6.1, 255 in others), and prints nothing else: the program never ran.
 function execFailed(stderr: string): boolean {
-  return /^exec of "[^"]+" failed: No such file or directory/m.test(stderr)
+  return /^exec of "[^"]+" failed: No such file or directory\n?$/.test(stderr)
 }
 
 export function createLocalExecutor(): Executor {
@@ -34,7 +35,7 @@ export function createLocalExecutor(): Executor {
     async run(argv: readonly string[], options: RunOptions = {}): Promise<RunResult> {
       const full = withNetns(argv, options.netns)
       const started = performance.now()
-      const result = await execa(full[0]!, full.slice(1), {
+      const subprocess = execa(full[0]!, full.slice(1), {
         input: options.input,
         timeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
         cancelSignal: options.signal,
@@ -43,11 +44,13 @@ export function createLocalExecutor(): Executor {
         stripFinalNewline: false,
         forceKillAfterDelay: 1000,
       })
+      releaseAfterExit(subprocess)
+      const result = await subprocess
       if (result.failed && (result.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
         throw missingTool(full, undefined, result.cause)
       }
       const stderr = String(result.stderr ?? '')
-      if (options.netns !== undefined && result.exitCode === 255 && execFailed(stderr)) {
+      if (options.netns !== undefined && result.exitCode !== 0 && execFailed(stderr)) {
         throw missingTool(argv, options.netns, undefined)
       }
       return {
@@ -73,9 +76,34 @@ export function createLocalExecutor(): Executor {
         stdin: 'ignore',
         forceKillAfterDelay: 1000,
       })
+      releaseAfterExit(child)
       return trackSpawned(child, argv, options)
     },
   }
+}
+
+/**
+ * A command that backgrounds a process (`sh -c 'server &'`) exits while that process still holds its
+ * stdout and stderr, and execa would wait for them to close: for ever, for a server. Once the command
+ * has exited and its output has been quiet for `quietMs`, stop reading (the orphan's later output is lost).
+ */
+function releaseAfterExit(child: ResultPromise, quietMs = 100): void {
+  let last = performance.now()
+  const touch = () => {
+    last = performance.now()
+  }
+  child.stdout?.on('data', touch)
+  child.stderr?.on('data', touch)
+  child.once('exit', () => {
+    const check = () => {
+      const open = [child.stdout, child.stderr].filter((s) => s !== null && !s.readableEnded && !s.destroyed)
+      if (open.length === 0) return
+      const idle = performance.now() - last
+      if (idle >= quietMs) for (const s of open) s!.destroy()
+      else setTimeout(check, quietMs - idle).unref()
+    }
+    setTimeout(check, quietMs).unref() // the open pipes keep Node alive while it matters
+  })
 }
 
 function trackSpawned(child: ResultPromise, argv: readonly string[], options: SpawnOptions): SpawnedProcess {

@@ -16,7 +16,8 @@ const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : und
 const strs = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [])
 
 export function parseLinks(text: string): Link[] {
-  return parseJsonArray(text).map((j) => {
+  const json = parseJsonArray(text)
+  const links = json.map((j) => {
     const info = (j.linkinfo ?? {}) as Json
     const flags = strs(j.flags)
     const link: Link = {
@@ -38,6 +39,15 @@ export function parseLinks(text: string): Link[] {
     }
     return link
   })
+  // Both ends in one namespace: ip names the peer (`"link": "v6a"`) instead of giving its index.
+  for (const [i, j] of json.entries()) {
+    const link = links[i]!
+    const peerName = str(j.link)
+    if (link.kind !== 'veth' || link.peer !== undefined || peerName === undefined) continue
+    const index = links.find((l) => l.name === peerName)?.index
+    if (index !== undefined) link.peer = { index, name: peerName }
+  }
+  return links
 }
 
 export function parseAddresses(text: string): Address[] {
@@ -132,8 +142,27 @@ export async function readLinks(exec: Executor, netns: string): Promise<Link[]> 
     if (link.peer === undefined) continue
     link.peer.netns = link.peer.netnsId === undefined ? netns : ids.get(link.peer.netnsId)
   }
+  await resolvePeerNames(exec, netns, links)
   // `master` comes as a name already; nothing else to resolve.
   return links
+}
+
+// The tutorials' FAQ "which interface is the other end": one read of each peer namespace's links.
+async function resolvePeerNames(exec: Executor, netns: string, links: Link[]): Promise<void> {
+  const others = new Set(links.map((l) => l.peer?.netns).filter((n): n is string => n !== undefined && n !== netns))
+  const names = new Map<string, Map<number, string>>([[netns, new Map(links.map((l) => [l.index, l.name]))]])
+  await Promise.all(
+    [...others].map(async (other) => {
+      const r = await exec.run(['ip', '-n', other, '-j', 'link', 'show'])
+      // A peer namespace that vanished meanwhile just leaves the name unknown.
+      if (r.exitCode === 0) names.set(other, new Map(parseLinks(r.stdout).map((l) => [l.index, l.name])))
+    }),
+  )
+  for (const link of links) {
+    if (link.peer?.netns === undefined) continue
+    const name = names.get(link.peer.netns)?.get(link.peer.index)
+    if (name !== undefined) link.peer.name = name
+  }
 }
 
 export const readAddresses = async (exec: Executor, netns: string): Promise<Address[]> =>
@@ -180,7 +209,12 @@ export async function ipBatch(exec: Executor, netns: string | undefined, lines: 
     const line = Number.isFinite(failedLine) ? lines[failedLine - 1] : undefined
     throw Object.assign(
       commandFailed(
-        { ...result, command: line === undefined ? result.command : `ip${netns === undefined ? '' : ` -n ${netns}`} ${line}` },
+        {
+          ...result,
+          command: line === undefined ? result.command : `ip${netns === undefined ? '' : ` -n ${netns}`} ${line}`,
+          // The failing line is named in `command`; ip's own pointer to it is noise for the reader.
+          stderr: line === undefined ? result.stderr : result.stderr.replace(/^Command failed -:\d+\n?/m, ''),
+        },
         { netns, what: line === undefined ? `ip batch failed` : `ip ${line.split(' ').slice(0, 2).join(' ')} failed` },
       ),
       { failedLine: Number.isFinite(failedLine) ? failedLine - 1 : undefined },

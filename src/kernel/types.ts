@@ -17,8 +17,8 @@ export interface Link {
   alias?: string
   /** The bridge (or bond) this link is a port of. */
   master?: string
-  /** For a veth: where its other end is. `netns` is the kernel name, `namespace` the lab label if known. */
-  peer?: { index: number; netnsId?: number; netns?: string; namespace?: string }
+  /** For a veth: where its other end is. `netns` is the kernel name, `namespace` the lab label if known, `name` its interface. */
+  peer?: { index: number; netnsId?: number; netns?: string; namespace?: string; name?: string }
 }
 
 export interface Address {

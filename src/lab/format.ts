@@ -5,7 +5,7 @@ export function formatNamespace(ns: NamespaceSnapshot): string {
   const out = [`── ${ns.label} (ip netns exec ${ns.name} …)`]
   out.push('   links:')
   for (const l of ns.links) {
-    const peer = l.peer === undefined ? '' : ` ⇄ ${l.peer.namespace ?? l.peer.netns ?? '?'}:#${l.peer.index}`
+    const peer = l.peer === undefined ? '' : ` ⇄ ${l.peer.namespace ?? l.peer.netns ?? '?'}/${l.peer.name ?? `#${l.peer.index}`}`
     const master = l.master === undefined ? '' : ` master ${l.master}`
     const addrs = ns.addresses.filter((a) => a.dev === l.name && a.scope !== 'link').map((a) => a.cidr)
     out.push(

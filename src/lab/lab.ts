@@ -211,6 +211,11 @@ export class Lab implements LabInternals, AsyncDisposable {
     }
 
     const name = kernelName(this.id, label)
+    if (this.#byKernelName.has(name))
+      throw invalidInput(`namespace label '${label}' would get the same kernel name as '${this.#byKernelName.get(name)!.label}' (${name})`, {
+        ...ctx,
+        hint: 'labels differing only in characters other than letters, digits, . _ - (or after 32 characters) collide; pick another label',
+      })
     const ns = new Namespace(this, label, name, declaredAt)
     this.#namespaces.set(label, ns)
     this.#byKernelName.set(name, ns)
@@ -227,8 +232,11 @@ export class Lab implements LabInternals, AsyncDisposable {
     // Explicit state: a new namespace may inherit forwarding from the machine, so always set it.
     const fwd = forwardingScript(options.forwarding === true ? 1 : 0)
     const extra = sysctls.map(([k, v]) => ` && echo '${v}' > ${sysctlPath(k)}`).join('')
+    // No IPv6 DAD on links created here: a tentative link-local address keeps a router from sending
+    // neighbour solicitations for forwarded packets for 1–2 s (measured: the first routed ping -6 is lost).
+    const noDad = ' && { [ ! -e /proc/sys/net/ipv6/conf/default/accept_dad ] || echo 0 > /proc/sys/net/ipv6/conf/default/accept_dad; }'
     await this.#run(
-      () => ipBatch(this.executor, undefined, [`netns add ${name}`, `netns exec ${name} sh -c "${fwd}${extra}"`], this.signal),
+      () => ipBatch(this.executor, undefined, [`netns add ${name}`, `netns exec ${name} sh -c "${fwd}${noDad}${extra}"`], this.signal),
       { ...ctx, netns: name },
     )
     if (options.loopback !== false) this.#owe(ns, 'link set lo up')
@@ -252,7 +260,9 @@ export class Lab implements LabInternals, AsyncDisposable {
     const ia = this.model.declare(ea.ns, ea.name)
     const ib = this.model.declare(eb.ns, eb.name)
     const undeclare = () => {
+      // Not paired yet: forget each end on its own, so a corrected retry may use both names.
       this.model.linkDeleted(ea.ns, ea.name)
+      this.model.linkDeleted(eb.ns, eb.name)
     }
     try {
       const joined: IfaceRef[] = [ia, ib]
@@ -272,7 +282,8 @@ export class Lab implements LabInternals, AsyncDisposable {
     }
 
     const create = [
-      `link add ${ea.name}${linkAttrs(ea)} type veth peer name ${eb.name}${linkAttrs(eb)} netns ${eb.ns.name}`,
+      // `name` always: a bare interface name such as 'a' or 'mtu' would be read as a keyword.
+      `link add name ${ea.name}${linkAttrs(ea)} type veth peer name ${eb.name}${linkAttrs(eb)} netns ${eb.ns.name}`,
       ...endLines(ea),
     ]
     if (ea.ns === eb.ns) {
@@ -308,7 +319,9 @@ export class Lab implements LabInternals, AsyncDisposable {
     await this.batch(
       ns,
       [
-        `link add ${name}${mac}${mtu} type bridge stp_state ${options.stp === true ? 1 : 0}`,
+        `link add name ${name}${mac} type bridge stp_state ${options.stp === true ? 1 : 0}`,
+        // Set apart from `link add`: only then does the kernel keep it when ports with a larger MTU join.
+        ...(mtu === '' ? [] : [`link set dev ${name}${mtu}`]),
         ...addresses.map((c) => addrLine(c, name)),
         ...(options.up === false ? [] : [`link set dev ${name} up`]),
       ],
@@ -330,6 +343,11 @@ export class Lab implements LabInternals, AsyncDisposable {
     if (this.#namespaces.has(label)) throw invalidInput(`namespace label '${label}' is already used in this lab`, ctx)
     if (!Number.isInteger(pid) || pid <= 0) throw invalidInput(`adopt needs the PID of a process in the namespace, got ${pid}`, ctx)
     const name = kernelName(this.id, label)
+    if (this.#byKernelName.has(name))
+      throw invalidInput(`namespace label '${label}' would get the same kernel name as '${this.#byKernelName.get(name)!.label}' (${name})`, {
+        ...ctx,
+        hint: 'labels differing only in characters other than letters, digits, . _ - (or after 32 characters) collide; pick another label',
+      })
     const ns = new Namespace(this, label, name, declaredAt)
     this.#namespaces.set(label, ns)
     this.#byKernelName.set(name, ns)
@@ -375,6 +393,18 @@ export class Lab implements LabInternals, AsyncDisposable {
    * packets flow. Called before any command runs in a namespace and before any read.
    */
   async settle(): Promise<void> {
+    // A settle already under way must finish before anyone proceeds: its lines may be what they need.
+    while (this.#settling !== undefined) await this.#settling
+    if (this.#pending.size === 0 && this.#unsettled.size === 0) return
+    this.#settling = this.#settle().finally(() => {
+      this.#settling = undefined
+    })
+    await this.#settling
+  }
+
+  #settling: Promise<void> | undefined
+
+  async #settle(): Promise<void> {
     const work = new Map<Namespace, string[]>()
     for (const [ns, lines] of this.#pending) work.set(ns, [...lines])
     for (const [ns, names] of this.#unsettled) work.set(ns, [...(work.get(ns) ?? []), ...[...names].map((n) => `link show dev ${n}`)])
@@ -421,6 +451,7 @@ export class Lab implements LabInternals, AsyncDisposable {
 
   async #destroy(): Promise<void> {
     this.#state = 'tearing-down'
+    await Promise.allSettled([...this.#inflight]) // the test's abort signal cuts them short
     const errors: unknown[] = []
     for (const { fn, what } of this.#deferred.reverse()) {
       try {
@@ -459,9 +490,14 @@ export class Lab implements LabInternals, AsyncDisposable {
     else set.add(name)
   }
 
+  /** Kernel commands under way: teardown waits for them, so none can create something after it deleted all. */
+  readonly #inflight = new Set<Promise<void>>()
+
   async #run(fn: () => Promise<void>, ctx: NetspecErrorContext): Promise<void> {
+    const work = fn()
+    this.#inflight.add(work)
     try {
-      await fn()
+      await work
     } catch (e) {
       if (isNetspecError(e)) {
         throw new NetspecError(e.kind, e.shortMessage, {
@@ -474,6 +510,8 @@ export class Lab implements LabInternals, AsyncDisposable {
         })
       }
       throw e
+    } finally {
+      this.#inflight.delete(work)
     }
   }
 

@@ -162,7 +162,9 @@ export class Namespace {
     const ctx = this.#context(callSite())
     checkIfName(dev, ctx)
     this.#lab.assertAlive(this)
-    await this.#lab.batch(this, [`link del ${dev}`], ctx)
+    // Owed read-backs name this link (and its peer elsewhere): send them while the link still exists.
+    await this.#lab.settle()
+    await this.#lab.batch(this, [`link del dev ${dev}`], ctx)
     this.#lab.model.linkDeleted(this, dev)
   }
 
@@ -255,8 +257,9 @@ export function linkSetLines(dev: string, o: LinkSetOptions, ctx: Record<string,
 }
 
 export function checkAlias(alias: unknown, ctx: Record<string, unknown>): string {
-  if (typeof alias !== 'string' || alias === '' || alias.length > 255 || /["\\\n]/.test(alias))
-    throw invalidInput(`interface alias must be 1–255 characters without quotes, backslashes or newlines`, ctx)
+  // `ip -batch` reads '#' as the start of a comment, even inside quotes.
+  if (typeof alias !== 'string' || alias === '' || alias.length > 255 || /["\\\n#]/.test(alias))
+    throw invalidInput(`interface alias must be 1–255 characters without double quotes, backslashes, '#' or newlines`, ctx)
   return `"${alias}"`
 }
 

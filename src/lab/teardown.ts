@@ -1,10 +1,12 @@
 // Removing namespaces for good: processes inside are stopped first (a namespace whose last process
 // lives on would outlive its name, unseen), then the names go in one batch, then their /etc/netns
 // files, and finally the kernel is asked whether anything is left.
-import { existsSync, readFileSync, readdirSync, readlinkSync, rmSync, rmdirSync, statSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, rmdirSync, statSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { NetspecError } from '../errors.js'
 import type { Executor } from '../exec/index.js'
 import { listNetns } from '../kernel/ip.js'
+import { STATE_DIR } from './owner.js'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
@@ -93,21 +95,29 @@ export async function destroyNamespaces(
 }
 
 export const ETC_NETNS = '/etc/netns'
-let etcNetnsWasAbsent: boolean | undefined
+// Whether netspec created /etc/netns is kept in a file, not in memory: the process that created it may
+// be another worker, or one that crashed, and whoever removes the last file must remove the directory.
+const ETC_NETNS_CREATED = join(STATE_DIR, 'etc-netns-created')
 
-/** Called before creating /etc/netns/NAME: remembers whether /etc/netns existed, to restore that. */
+/** Called before creating /etc/netns/NAME: creates /etc/netns if needed and notes that netspec did. */
 export function noteEtcNetns(): void {
-  etcNetnsWasAbsent ??= !existsSync(ETC_NETNS)
+  try {
+    mkdirSync(ETC_NETNS)
+  } catch {
+    return // it was there already (the machine's own, or another lab's)
+  }
+  mkdirSync(STATE_DIR, { recursive: true })
+  writeFileSync(ETC_NETNS_CREATED, `${process.pid}\n`)
 }
 
 export function removeEtcNetns(name: string): void {
   rmSync(`${ETC_NETNS}/${name}`, { recursive: true, force: true })
-  if (etcNetnsWasAbsent === true) {
-    try {
-      rmdirSync(ETC_NETNS) // only if empty: other workers' labs may still have files there
-    } catch {
-      // not empty, or already gone
-    }
+  if (!existsSync(ETC_NETNS_CREATED)) return
+  try {
+    rmdirSync(ETC_NETNS) // only if empty: other labs may still have files there
+    rmSync(ETC_NETNS_CREATED, { force: true })
+  } catch {
+    // not empty, or already gone
   }
 }
 
