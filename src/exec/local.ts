@@ -1,3 +1,5 @@
+import { spawn as spawnChild, type ChildProcess } from 'node:child_process'
+import { constants } from 'node:os'
 import { execa, type ResultPromise } from 'execa'
 import { NetspecError } from '../errors.js'
 import { displayCommand } from './quote.js'
@@ -35,33 +37,20 @@ export function createLocalExecutor(): Executor {
     async run(argv: readonly string[], options: RunOptions = {}): Promise<RunResult> {
       const full = withNetns(argv, options.netns)
       const started = performance.now()
-      const subprocess = execa(full[0]!, full.slice(1), {
-        input: options.input,
-        timeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-        cancelSignal: options.signal,
-        env: options.env,
-        reject: false,
-        stripFinalNewline: false,
-        forceKillAfterDelay: 1000,
-      })
-      releaseAfterExit(subprocess)
-      const result = await subprocess
-      if (result.failed && (result.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
-        throw missingTool(full, undefined, result.cause)
-      }
-      const stderr = String(result.stderr ?? '')
-      if (options.netns !== undefined && result.exitCode !== 0 && execFailed(stderr)) {
+      const r = await runProcess(full, options)
+      if (r.enoent !== undefined) throw missingTool(full, undefined, r.enoent)
+      if (options.netns !== undefined && r.exitCode !== 0 && execFailed(r.stderr)) {
         throw missingTool(argv, options.netns, undefined)
       }
       return {
         argv,
         command: displayCommand(argv, options.netns),
         netns: options.netns,
-        exitCode: result.exitCode ?? (result.signal !== undefined ? 128 : -1),
-        stdout: String(result.stdout ?? ''),
-        stderr,
-        timedOut: result.timedOut,
-        canceled: result.isCanceled,
+        exitCode: r.exitCode,
+        stdout: r.stdout,
+        stderr: r.stderr,
+        timedOut: r.timedOut,
+        canceled: r.canceled,
         durationMs: performance.now() - started,
       }
     },
@@ -87,7 +76,7 @@ export function createLocalExecutor(): Executor {
  * stdout and stderr, and execa would wait for them to close: for ever, for a server. Once the command
  * has exited and its output has been quiet for `quietMs`, stop reading (the orphan's later output is lost).
  */
-function releaseAfterExit(child: ResultPromise, quietMs = 100): void {
+function releaseAfterExit(child: ResultPromise | ChildProcess, quietMs = 100): void {
   let last = performance.now()
   const touch = () => {
     last = performance.now()
@@ -103,6 +92,70 @@ function releaseAfterExit(child: ResultPromise, quietMs = 100): void {
       else setTimeout(check, quietMs - idle).unref()
     }
     setTimeout(check, quietMs).unref() // the open pipes keep Node alive while it matters
+  })
+}
+
+interface RawResult {
+  exitCode: number
+  stdout: string
+  stderr: string
+  timedOut: boolean
+  canceled: boolean
+  enoent?: Error
+}
+
+/**
+ * One-shot commands through node:child_process directly: this is the hot path (every `ip -batch`, every
+ * probe), and measured here a plain spawn costs ~3.5 ms against ~6.5 ms through execa. Long-lived processes
+ * keep using execa (spawn below) for its cleanup on exit.
+ */
+function runProcess(full: readonly string[], options: RunOptions): Promise<RawResult> {
+  return new Promise((resolve) => {
+    const signal = options.signal
+    if (signal?.aborted === true) {
+      resolve({ exitCode: -1, stdout: '', stderr: '', timedOut: false, canceled: true })
+      return
+    }
+    const child = spawnChild(full[0]!, full.slice(1), {
+      stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+      env: options.env === undefined ? undefined : { ...process.env, ...options.env },
+    })
+    const out: Buffer[] = []
+    const err: Buffer[] = []
+    let timedOut = false
+    let canceled = false
+    let enoent: Error | undefined
+    let killTimer: NodeJS.Timeout | undefined
+    const kill = () => {
+      child.kill('SIGTERM')
+      killTimer = setTimeout(() => child.kill('SIGKILL'), 1000)
+    }
+    const timer = setTimeout(() => {
+      timedOut = true
+      kill()
+    }, options.timeoutMs ?? DEFAULT_TIMEOUT_MS)
+    const onAbort = () => {
+      canceled = true
+      kill()
+    }
+    signal?.addEventListener('abort', onAbort, { once: true })
+    child.stdout!.on('data', (b: Buffer) => out.push(b))
+    child.stderr!.on('data', (b: Buffer) => err.push(b))
+    child.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT') enoent = e
+    })
+    if (options.input !== undefined) {
+      child.stdin!.on('error', () => {}) // EPIPE when the command exits without reading: its exit code tells
+      child.stdin!.end(options.input)
+    }
+    releaseAfterExit(child)
+    child.on('close', (code, sig) => {
+      clearTimeout(timer)
+      clearTimeout(killTimer)
+      signal?.removeEventListener('abort', onAbort)
+      const exitCode = code ?? (sig !== null ? 128 + (constants.signals[sig] ?? 0) : -1)
+      resolve({ exitCode, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString(), timedOut, canceled, enoent })
+    })
   })
 }
 

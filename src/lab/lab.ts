@@ -2,10 +2,12 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { NetspecError, callSite, invalidInput, isNetspecError, type NetspecErrorContext } from '../errors.js'
 import { defaultExecutor, type Executor, type SpawnedProcess } from '../exec/index.js'
-import { ipBatch } from '../kernel/ip.js'
-import { forwardingScript, Namespace, checkAlias, tornDown } from './namespace.js'
+import { IpBatcher } from '../kernel/batcher.js'
+import { canEnterNamespaces, writeSysctlsInNamespace } from '../kernel/setns.js'
+import { Namespace, checkAlias, tornDown } from './namespace.js'
 import { kernelName, nextLabId, processStartTime, removeMarker, writeMarker, type LabMarker } from './owner.js'
 import { preflight } from './preflight.js'
+import { writeEtcNetnsVia } from '../container/etc-netns.js'
 import { SegmentMap, type IfaceRef } from './segments.js'
 import { ETC_NETNS, destroyNamespaces, noteEtcNetns, teardownFailed } from './teardown.js'
 import type { BridgeOptions, BridgeRef, EndOptions, LabOptions, LabSnapshot, NamespaceOptions, VethEnd } from './types.js'
@@ -142,6 +144,8 @@ export class Lab implements LabInternals, AsyncDisposable {
   /** veth ends to read back once before traffic flows (forces the kernel's deferred carrier step). */
   readonly #unsettled = new Map<Namespace, Set<string>>()
   readonly #marker: LabMarker
+  /** One `ip -batch` process per namespace per tick, whoever asks (see kernel/batcher.ts). */
+  readonly #batcher: IpBatcher
   #state: 'live' | 'tearing-down' | 'torn-down' = 'live'
   #teardown: Promise<void> | undefined
 
@@ -149,6 +153,7 @@ export class Lab implements LabInternals, AsyncDisposable {
     this.id = nextLabId()
     this.label = options.label ?? `lab ${this.id}`
     this.executor = executor
+    this.#batcher = new IpBatcher(executor, () => this.#writeMarkerIfChanged())
     this.signal = options.signal
     this.#marker = {
       version: 1,
@@ -219,26 +224,51 @@ export class Lab implements LabInternals, AsyncDisposable {
     const ns = new Namespace(this, label, name, declaredAt)
     this.#namespaces.set(label, ns)
     this.#byKernelName.set(name, ns)
-    // Recorded before it exists: a crash right after `netns add` still leaves a marker that names it.
+    // Recorded before it exists: the batcher writes the marker before any `netns add` leaves this process,
+    // so a crash right after it still leaves a marker that names it (one write for many namespaces).
     this.#marker.namespaces.push(name)
-    writeMarker(this.#marker)
+    this.#markerDirty = true
 
-    if (files.length > 0) {
+    if (files.length > 0 && this.executor.kind !== 'local') {
+      // Another executor (a container): the files must be where its `ip netns exec` looks (src/container/etc-netns.ts).
+      this.defer(await writeEtcNetnsVia(this.executor, name, files), `removing /etc/netns/${name}`)
+    } else if (files.length > 0) {
+      this.#writeMarkerIfChanged() // the files below must never exist without a marker naming them
       noteEtcNetns()
       mkdirSync(`${ETC_NETNS}/${name}`, { recursive: true })
       for (const [file, content] of files) writeFileSync(`${ETC_NETNS}/${name}/${file}`, content)
     }
 
     // Explicit state: a new namespace may inherit forwarding from the machine, so always set it.
-    const fwd = forwardingScript(options.forwarding === true ? 1 : 0)
-    const extra = sysctls.map(([k, v]) => ` && echo '${v}' > ${sysctlPath(k)}`).join('')
     // No IPv6 DAD on links created here: a tentative link-local address keeps a router from sending
     // neighbour solicitations for forwarded packets for 1–2 s (measured: the first routed ping -6 is lost).
-    const noDad = ' && { [ ! -e /proc/sys/net/ipv6/conf/default/accept_dad ] || echo 0 > /proc/sys/net/ipv6/conf/default/accept_dad; }'
-    await this.#run(
-      () => ipBatch(this.executor, undefined, [`netns add ${name}`, `netns exec ${name} sh -c "${fwd}${noDad}${extra}"`], this.signal),
-      { ...ctx, netns: name },
-    )
+    const v = options.forwarding === true ? '1' : '0'
+    const settings: { key: string; value: string; path: string; optional?: boolean }[] = [
+      { key: 'net.ipv4.ip_forward', value: v },
+      { key: 'net.ipv6.conf.all.forwarding', value: v, optional: true },
+      { key: 'net.ipv6.conf.default.accept_dad', value: '0', optional: true },
+      ...sysctls.map(([key, value]) => ({ key, value })),
+    ].map((e: { key: string; value: string; optional?: boolean }) => ({ ...e, path: sysctlPath(e.key) }))
+    if (this.executor.kind === 'local' && canEnterNamespaces()) {
+      await this.#run(() => this.#batcher.run(undefined, [`netns add ${name}`], this.signal), { ...ctx, netns: name })
+      const failed = writeSysctlsInNamespace(name, settings)
+      if (failed.length > 0)
+        throw new NetspecError('command-failed', `setting ${failed.map((f) => f.key).join(', ')} failed`, {
+          ...ctx,
+          netns: name,
+          command: `ip netns exec ${name} sysctl -w ${failed.map((f) => `${f.key}=…`).join(' ')}`,
+          stderr: failed.map((f) => f.message).join('\n'),
+          hint: 'this sysctl does not exist in a network namespace on this kernel: check its name (ls /proc/sys/net/…)',
+        })
+    } else {
+      const script = settings
+        .map((e) => (e.optional === true ? `{ [ ! -e ${e.path} ] || echo '${e.value}' > ${e.path}; }` : `echo '${e.value}' > ${e.path}`))
+        .join(' && ')
+      await this.#run(
+        () => this.#batcher.run(undefined, [`netns add ${name}`, `netns exec ${name} sh -c "${script}"`], this.signal),
+        { ...ctx, netns: name },
+      )
+    }
     if (options.loopback !== false) this.#owe(ns, 'link set lo up')
     return ns
   }
@@ -287,12 +317,14 @@ export class Lab implements LabInternals, AsyncDisposable {
       ...endLines(ea),
     ]
     if (ea.ns === eb.ns) {
-      await this.batch(ea.ns, [...create, ...endLines(eb)], { ...ctx, namespace: ea.ns.label, netns: ea.ns.name })
+      await this.batch(ea.ns, [...create, ...endLines(eb), ...(eb.up === false ? [] : [`link show dev ${eb.name}`])], { ...ctx, namespace: ea.ns.label, netns: ea.ns.name })
     } else {
       await this.batch(ea.ns, create, { ...ctx, namespace: ea.ns.label, netns: ea.ns.name })
-      await this.batch(eb.ns, endLines(eb), { ...ctx, namespace: eb.ns.label, netns: eb.ns.name })
+      await this.batch(eb.ns, [...endLines(eb), ...(eb.up === false ? [] : [`link show dev ${eb.name}`])], { ...ctx, namespace: eb.ns.label, netns: eb.ns.name })
     }
-    for (const e of [ea, eb]) if (e.up !== false) this.#unsettle(e.ns, e.name)
+    // Read both ends back once before traffic flows (the kernel's deferred carrier step, PERF-NOTES): the
+    // second end in its own batch, right after it came up (no extra process); the first end at settle().
+    if (ea.up !== false && eb.up !== false) this.#unsettle(ea.ns, ea.name)
     return { a: { ns: ea.ns, name: ea.name }, b: { ns: eb.ns, name: eb.name } }
   }
 
@@ -354,7 +386,7 @@ export class Lab implements LabInternals, AsyncDisposable {
     this.#adopted.add(name)
     this.#marker.adopted = [...this.#adopted]
     writeMarker(this.#marker)
-    await this.#run(() => ipBatch(this.executor, undefined, [`netns attach ${name} ${pid}`], this.signal), { ...ctx, netns: name })
+    await this.#run(() => this.#batcher.run(undefined, [`netns attach ${name} ${pid}`], this.signal), { ...ctx, netns: name })
     return ns
   }
 
@@ -413,7 +445,7 @@ export class Lab implements LabInternals, AsyncDisposable {
     if (work.size === 0) return
     await Promise.all(
       [...work].map(([ns, lines]) =>
-        this.#run(() => ipBatch(this.executor, ns.name, lines, this.signal), { lab: this.label, namespace: ns.label, netns: ns.name }),
+        this.#run(() => this.#batcher.run(ns.name, lines, this.signal), { lab: this.label, namespace: ns.label, netns: ns.name }),
       ),
     )
   }
@@ -422,7 +454,7 @@ export class Lab implements LabInternals, AsyncDisposable {
   async batch(ns: Namespace, lines: string[], ctx: NetspecErrorContext): Promise<void> {
     const owed = this.#pending.get(ns) ?? []
     this.#pending.delete(ns)
-    await this.#run(() => ipBatch(this.executor, ns.name, [...owed, ...lines], this.signal), ctx)
+    await this.#run(() => this.#batcher.run(ns.name, [...owed, ...lines], this.signal), ctx)
   }
 
   /** @internal */
@@ -476,6 +508,14 @@ export class Lab implements LabInternals, AsyncDisposable {
     if (errors.length > 0 || result.leftover.length > 0 || result.stubborn.length > 0) {
       throw teardownFailed(this.label, result, errors)
     }
+  }
+
+  #markerDirty = false
+
+  #writeMarkerIfChanged(): void {
+    if (!this.#markerDirty) return
+    this.#markerDirty = false
+    writeMarker(this.#marker)
   }
 
   #owe(ns: Namespace, line: string): void {

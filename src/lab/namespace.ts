@@ -253,6 +253,8 @@ export function linkSetLines(dev: string, o: LinkSetOptions, ctx: Record<string,
   if (o.mtu !== undefined) lines.push(`link set dev ${dev} mtu ${checkMtu(o.mtu, ctx)}`)
   if (o.alias !== undefined) lines.push(`link set dev ${dev} alias ${checkAlias(o.alias, ctx)}`)
   if (o.up !== undefined) lines.push(`link set dev ${dev} ${o.up ? 'up' : 'down'}`)
+  // Read back once after up: forces the kernel's deferred carrier step, so the next packet is not dropped.
+  if (o.up === true) lines.push(`link show dev ${dev}`)
   return lines
 }
 

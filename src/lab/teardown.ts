@@ -90,6 +90,8 @@ export async function destroyNamespaces(
   // -force: keep going past lines whose namespace is already gone.
   await exec.run(['ip', '-force', '-batch', '-'], { input: names.map((n) => `netns del ${n}`).join('\n') + '\n' })
   for (const name of names) removeEtcNetns(name)
+  // Ask the kernel what is left: locally the bind mounts' files (no process), elsewhere `ip netns list`.
+  if (exec.kind === 'local') return { leftover: names.filter((n) => existsSync(`/run/netns/${n}`)), stubborn }
   const still = new Set(await listNetns(exec))
   return { leftover: names.filter((n) => still.has(n)), stubborn }
 }

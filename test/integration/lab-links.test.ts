@@ -136,6 +136,8 @@ describe('bridges', () => {
     expect(await host.link('br0')).toMatchObject({ up: false })
     expect((await ns2.exec(['ping', '-c1', '-W1', '10.0.0.3'])).exitCode).not.toBe(0)
     await host.linkSet('br0', { up: true })
+    // The failed ping left ns2's ARP entry INCOMPLETE; the next ping would wait for its 1 s retransmit.
+    await ns2.exec(['ip', 'neigh', 'flush', 'all'], { check: true })
     expect((await ns2.exec(['ping', '-c1', '-W1', '10.0.0.3'])).exitCode).toBe(0)
   })
 })

@@ -1,0 +1,169 @@
+#!/usr/bin/env node
+// netspec benchmark: the same topologies built, checked and torn down by netspec (in-process, from dist/),
+// by the tutorials' one-`ip`-per-operation script and by the best batched shell script, interleaved in one run.
+// Prints medians and ratios and writes bench/results.json. Usage: npm run bench [-- --rounds N --quick]
+import { execFile } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
+import { cpus, release } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import { Lab } from '../dist/index.js'
+
+const here = dirname(fileURLToPath(import.meta.url))
+const run = promisify(execFile)
+const args = process.argv.slice(2)
+const flag = (name, dflt) => {
+  const i = args.indexOf(`--${name}`)
+  return i < 0 ? dflt : Number(args[i + 1])
+}
+const quick = args.includes('--quick')
+const ROUNDS = flag('rounds', quick ? 2 : 5)
+
+const address = (i) => `10.200.${Math.floor(i / 256)}.${i % 256}`
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s.length === 0 ? null : s.length % 2 === 1 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2
+}
+
+async function pool(items, limit, fn) {
+  const results = []
+  let next = 0
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++
+      results[i] = await fn(items[i], i)
+    }
+  })
+  await Promise.all(workers)
+  return results
+}
+
+function pingOk(ns, target) {
+  return ns.exec(['ping', '-c1', '-W2', '-q', target]).then((r) => r.exitCode === 0)
+}
+
+// ---- netspec ---------------------------------------------------------------------------------
+
+async function netspecT1() {
+  const t0 = performance.now()
+  const lab = await Lab.create({ label: 'bench T1' })
+  try {
+    const [ns1, ns2] = await Promise.all([lab.namespace('ns1'), lab.namespace('ns2')])
+    await lab.veth([ns1, 'veth1', '10.0.12.1/24'], [ns2, 'veth2', '10.0.12.2/24'])
+    if (!(await pingOk(ns1, '10.0.12.2'))) throw new Error('netspec T1: ping failed')
+  } finally {
+    await lab.destroy()
+  }
+  return performance.now() - t0
+}
+
+async function netspecStar(n, { allPairs = false, measureMemory = false } = {}) {
+  const rss0 = process.memoryUsage().rss
+  const t0 = performance.now()
+  const lab = await Lab.create({ label: `bench T2-${n}` })
+  let memory
+  try {
+    const hub = await lab.namespace('hub')
+    const br = await lab.bridge(hub, 'br0')
+    const hosts = await Promise.all(Array.from({ length: n }, (_, i) => lab.namespace(`h${i + 1}`)))
+    await pool(hosts, 16, (h, i) => br.plug([h, 'eth0', `${address(i + 1)}/16`], { port: `p${i + 1}` }))
+    if (measureMemory) memory = process.memoryUsage().rss - rss0
+    const checks = allPairs
+      ? hosts.flatMap((from, i) => hosts.map((_, j) => [from, j]).filter(([, j]) => j !== i))
+      : hosts.slice(1).map((_, j) => [hosts[0], j + 1])
+    const ok = await pool(checks, 16, ([from, j]) => pingOk(from, address(j + 1)))
+    const failed = ok.filter((x) => !x).length
+    if (failed > 0) throw new Error(`netspec T2-${n}: ${failed} of ${checks.length} pings failed`)
+  } finally {
+    await lab.destroy()
+  }
+  return { ms: performance.now() - t0, memory }
+}
+
+// ---- shell baselines ---------------------------------------------------------------------------
+
+async function shell(script, ...argv) {
+  const { stdout } = await run('bash', [join(here, script), ...argv], { maxBuffer: 1 << 20 })
+  return Number(stdout.trim()) / 1000
+}
+
+// ---- the run -----------------------------------------------------------------------------------
+
+const topologies = {
+  T1: { netspec: netspecT1, naive: () => shell('naive.sh', 'T1'), batched: () => shell('batched.sh', 'T1'), rounds: ROUNDS },
+  'T2-10': {
+    netspec: async () => (await netspecStar(10)).ms,
+    naive: () => shell('naive.sh', 'T2', '10'),
+    batched: () => shell('batched.sh', 'T2', '10'),
+    rounds: ROUNDS,
+  },
+  'T2-50': {
+    netspec: async () => (await netspecStar(50)).ms,
+    naive: () => shell('naive.sh', 'T2', '50'),
+    batched: () => shell('batched.sh', 'T2', '50'),
+    rounds: Math.max(1, Math.ceil(ROUNDS / 2)),
+  },
+  'T2-200': {
+    netspec: async () => (await netspecStar(200)).ms,
+    naive: null, // ~16 s a round: left out to keep the run short
+    batched: () => shell('batched.sh', 'T2', '200'),
+    rounds: quick ? 1 : 2,
+  },
+  'all-pairs-20': {
+    netspec: async () => (await netspecStar(20, { allPairs: true })).ms,
+    naive: null,
+    batched: null,
+    rounds: Math.max(1, Math.ceil(ROUNDS / 2)),
+  },
+}
+
+// Warm-up, not measured: the first lab of a process pays one-time costs (privilege check, reaper start).
+await netspecT1()
+
+const samples = {}
+for (const [name, t] of Object.entries(topologies)) {
+  samples[name] = { netspec: [], naive: [], batched: [] }
+  for (let r = 0; r < t.rounds; r++) {
+    // interleaved: each round runs every contender once, so drift on a shared machine hits all alike
+    for (const who of ['netspec', 'naive', 'batched']) {
+      if (t[who] === null) continue
+      samples[name][who].push(await t[who]())
+    }
+    process.stderr.write('.')
+  }
+}
+process.stderr.write('\n')
+
+const memory = (await netspecStar(200, { measureMemory: true })).memory
+
+const result = {
+  machine: {
+    cpus: cpus().length,
+    model: cpus()[0]?.model ?? 'unknown',
+    kernel: release(),
+    node: process.version,
+    date: new Date().toISOString(),
+    rounds: ROUNDS,
+  },
+  topologies: {},
+  memory: { lab200_rss_delta_mb: Math.round((memory / 2 ** 20) * 10) / 10 },
+}
+const rows = []
+for (const [name, s] of Object.entries(samples)) {
+  const m = { netspec_ms: median(s.netspec), naive_ms: median(s.naive), batched_ms: median(s.batched) }
+  for (const k of Object.keys(m)) if (m[k] !== null) m[k] = Math.round(m[k] * 10) / 10
+  result.topologies[name] = m
+  const ratio = (x) => (x === null ? '–' : `${(x / m.netspec_ms).toFixed(2)}×`)
+  rows.push([name, m.netspec_ms, m.naive_ms ?? '–', ratio(m.naive_ms), m.batched_ms ?? '–', ratio(m.batched_ms)])
+}
+
+const header = ['topology', 'netspec ms', 'naive ms', 'naive/netspec', 'batched ms', 'batched/netspec']
+const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)))
+const line = (cells) => cells.map((c, i) => String(c).padStart(widths[i])).join('  ')
+console.log(line(header))
+for (const r of rows) console.log(line(r))
+console.log(`memory: a 200-host lab adds ${result.memory.lab200_rss_delta_mb} MB RSS to this process`)
+console.log(`(medians of ${ROUNDS} interleaved rounds; ratio > 1 means netspec is faster)`)
+
+writeFileSync(join(here, 'results.json'), `${JSON.stringify(result, null, 2)}\n`)
