@@ -20,7 +20,9 @@ export default defineConfig({
   resolve: { alias },
   test: {
     pool: 'forks',
-    globalSetup: [src('vitest/setup.ts')],
+    // The sweep of crashed runs, and the sealed-lab check around the whole run (scripts/sealed-check.mjs:
+    // the root namespace must look the same after the run, and no lab address may appear on its interfaces).
+    globalSetup: [src('vitest/setup.ts'), fileURLToPath(new URL('./scripts/sealed-check.mjs', import.meta.url))],
     reporters,
     projects: [
       { resolve: { alias }, test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
@@ -29,6 +31,8 @@ export default defineConfig({
         test: { name: 'integration', include: ['test/integration/**/*.test.ts'], testTimeout: 30_000, hookTimeout: 30_000 },
       },
       { resolve: { alias }, test: { name: 'specs', include: ['specs/**/*.spec.ts'], testTimeout: 30_000 } },
+      // Torture (issue 7): bounded in `npm test`; `npm run torture` runs the full size.
+      { resolve: { alias }, test: { name: 'torture', include: ['test/torture/**/*.test.ts'], testTimeout: 900_000, hookTimeout: 300_000 } },
     ],
   },
 })

@@ -12,6 +12,7 @@ export type NetspecErrorKind =
   | 'torn-down' // a handle used after its lab was destroyed
   | 'teardown-failed' // something could not be removed: a leak, reported loudly
   | 'container' // container engine or image trouble
+  | 'unsupported' // this kernel lacks a feature (e.g. netem); the message names it
 
 export interface NetspecErrorContext {
   /** Lab label, e.g. the test name. */

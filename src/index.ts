@@ -19,6 +19,23 @@ export type {
 } from './lab/index.js'
 export type { Link, Address, Route, Neighbor, RouteDecision, Family } from './kernel/types.js'
 export { NetspecError, isNetspecError, type NetspecErrorKind } from './errors.js'
+export { impair, partition, type Impairment, type ImpairOptions, type ImpairState, type Partition, type PartitionOptions } from './impair/index.js'
+export { diagram, type Diagram } from './topology/diagram.js'
+export { explain, type Explanation, type Hop } from './explain/explain.js'
+export { capturesOf, parsePcap, type Capture, type CaptureOptions, type Packet, type ArpInfo, type IpInfo, type IcmpInfo, type TcpInfo, type UdpInfo } from './capture/index.js'
+export {
+  buildImage,
+  startRunner,
+  sweepContainers,
+  createContainerExecutor,
+  leaseEngine,
+  RUNNER_IMAGE,
+  type Lease,
+  type Runner,
+  type RunnerOptions,
+  type AdoptableContainer,
+  type ContainerExecutor,
+} from './container/index.js'
 export { createLocalExecutor, setDefaultExecutor, type Executor, type RunResult, type SpawnedProcess } from './exec/index.js'
 export {
   detectKernelFeatures,
@@ -29,3 +46,32 @@ export {
   type FeatureStatus,
   type KernelFeatureReport,
 } from './kernel/features.js'
+export {
+  reachable,
+  listen,
+  hasRoute,
+  routeGet,
+  masquerade,
+  snat,
+  portForward,
+  natMaps,
+  conntrackEntries,
+  type Reachability,
+  type ReachableOptions,
+  type Verdict,
+  type Listener,
+  type Peer,
+  type HasRouteResult,
+  type RouteMatch,
+  type RouteGetResult,
+  type RouteGetSelectors,
+  type NatRule,
+  type NatMapsSpec,
+  type NatMapsResult,
+  type ConntrackEntry,
+  type TargetObject,
+  reachability,
+  type MatrixHost,
+  type MatrixOptions,
+  type ReachabilityMatrix,
+} from './assert/index.js'

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs'
 import { dispatch, type Command } from './command.js'
 import { doctorCommand } from './doctor.js'
 import { graphCommand } from './graph.js'
+import { imageCommand } from '../container/image-command.js'
 import { runCommand } from './run.js'
 import { sweepCommand } from './sweep.js'
 
@@ -13,6 +14,7 @@ export const COMMANDS: Command[] = [
   doctorCommand,
   sweepCommand,
   graphCommand,
+  imageCommand,
 ]
 
 const argv = process.argv.slice(2)

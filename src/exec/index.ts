@@ -57,7 +57,7 @@ export function hintFor(stderr: string): string | undefined {
     return 'this sysctl does not exist in a network namespace on this kernel: check its name (ls /proc/sys/net/…)'
   if (/File exists/i.test(stderr)) return 'an object with this name or address already exists in that namespace'
   if (/Cannot find device/i.test(stderr)) return 'the interface does not exist in that namespace (was it created in another one?)'
-  if (/Nexthop has invalid gateway|Network is unreachable/i.test(stderr))
+  if (/Nexthop has invalid gateway|Network is unreachable|No route to host/i.test(stderr))
     return 'the gateway is not on a directly connected subnet of that namespace: add an address in its subnet first'
   if (/Invalid argument/i.test(stderr)) return 'the kernel rejected a value: check addresses, prefix lengths and names'
   if (/not supported|Unknown device type|No such file or directory.*module/i.test(stderr))

@@ -7,9 +7,14 @@ import { canEnterNamespaces, writeSysctlsInNamespace } from '../kernel/setns.js'
 import { Namespace, checkAlias, tornDown } from './namespace.js'
 import { kernelName, nextLabId, processStartTime, removeMarker, writeMarker, type LabMarker } from './owner.js'
 import { preflight } from './preflight.js'
+import { ensureReaper } from '../reaper/index.js'
 import { writeEtcNetnsVia } from '../container/etc-netns.js'
+import { adoptContainer, type AdoptableContainer } from '../container/adopt.js'
 import { SegmentMap, type IfaceRef } from './segments.js'
 import { ETC_NETNS, destroyNamespaces, noteEtcNetns, teardownFailed } from './teardown.js'
+import type { MatrixHost, MatrixOptions, ReachabilityMatrix } from '../assert/matrix.js'
+import type { Partition, PartitionOptions } from '../impair/partition.js'
+import type { Diagram } from '../topology/diagram.js'
 import type { BridgeOptions, BridgeRef, EndOptions, LabOptions, LabSnapshot, NamespaceOptions, VethEnd } from './types.js'
 import { checkIfName, checkKeys, checkLabel, checkMac, checkMtu, checkSysctlKey, parseCidr, sysctlPath } from './validate.js'
 
@@ -19,11 +24,13 @@ export interface LabInternals {
   readonly executor: Executor
   readonly signal: AbortSignal | undefined
   readonly model: LabModel
+  readonly namespaces: readonly Namespace[]
   assertAlive(ns?: Namespace): void
   settle(): Promise<void>
   batch(ns: Namespace, lines: string[], ctx: NetspecErrorContext): Promise<void>
   track(proc: SpawnedProcess): void
   labelOf(netns: string): string | undefined
+  defer(fn: () => unknown, what?: string): void
 }
 
 class Iface implements IfaceRef {
@@ -171,6 +178,7 @@ export class Lab implements LabInternals, AsyncDisposable {
     checkKeys(options, ['label', 'signal', 'executor'], 'Lab.create')
     const executor = options.executor ?? defaultExecutor()
     await preflight(executor)
+    if (executor.kind === 'local') ensureReaper() // removes this process's labs if it dies (src/reaper)
     return new Lab(options, executor)
   }
 
@@ -271,6 +279,12 @@ export class Lab implements LabInternals, AsyncDisposable {
     }
     if (options.loopback !== false) this.#owe(ns, 'link set lo up')
     return ns
+  }
+
+  /** All-pairs reachability of `[ns, address]` hosts, probed with bounded concurrency (see assert/matrix.ts). */
+  async reachability(hosts: readonly MatrixHost[], options: MatrixOptions = {}): Promise<ReachabilityMatrix> {
+    const { reachability } = await import('../assert/matrix.js')
+    return reachability(hosts, options)
   }
 
   /**
@@ -390,6 +404,11 @@ export class Lab implements LabInternals, AsyncDisposable {
     return ns
   }
 
+  /** Adopts a running container's network namespace (testcontainers' StartedTestContainer, or a Docker id or name): src/container/adopt.ts. */
+  adopt(container: AdoptableContainer, label?: string): Promise<Namespace> {
+    return adoptContainer(this, container, label)
+  }
+
   /**
    * Keeps this lab's namespaces after teardown, for debugging (NETSPEC_KEEP): processes are stopped,
    * the marker is flagged `kept`, and sweeps leave the lab alone until `netspec sweep --kept`.
@@ -402,6 +421,18 @@ export class Lab implements LabInternals, AsyncDisposable {
 
   get kept(): boolean {
     return this.#kept
+  }
+
+  /** Draws the lab as the kernel reports it now: `{ mermaid, text }` (namespaces, bridges, veths, addresses). */
+  async diagram(): Promise<Diagram> {
+    const { diagram } = await import('../topology/diagram.js')
+    return diagram(await this.snapshot())
+  }
+
+  /** Cuts every path between two groups of namespaces (`{ oneWay: true }`: only a → b); `heal()` undoes it. */
+  async partition(a: Namespace | readonly Namespace[], b: Namespace | readonly Namespace[], options: PartitionOptions = {}): Promise<Partition> {
+    const { partition } = await import('../impair/partition.js')
+    return partition(Array.isArray(a) ? a : [a as Namespace], Array.isArray(b) ? b : [b as Namespace], options)
   }
 
   /** Registers a cleanup step; deferred steps run first at teardown, last registered first. */

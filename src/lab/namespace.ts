@@ -3,6 +3,9 @@ import { NetspecError, callSite, invalidInput } from '../errors.js'
 import { commandFailed, type RunResult, type SpawnedProcess } from '../exec/index.js'
 import { readAddresses, readLinks, readNeighbors, readRoutes } from '../kernel/ip.js'
 import type { Address, Link, Neighbor, Route } from '../kernel/types.js'
+import type { Listener } from '../assert/listen.js'
+import type { Capture, CaptureOptions } from '../capture/capture.js'
+import type { Impairment, ImpairOptions } from '../impair/impair.js'
 import type { LabInternals } from './lab.js'
 import type { ExecOptions, LinkSetOptions, NamespaceSnapshot, RouteOptions, SpawnOptions } from './types.js'
 import {
@@ -72,6 +75,27 @@ export class Namespace {
     this.#lab.track(proc)
     if (options.ready !== undefined) await proc.waitForOutput(options.ready, { timeoutMs: options.readyTimeoutMs })
     return proc
+  }
+
+  /**
+   * Starts an observer server in this namespace (TCP accepts, UDP echoes) that records every peer's
+   * source address and port; stopped with the lab. `port` 0 picks a free one (see `listener.port`).
+   */
+  async listen(port: number, options: { proto?: 'tcp' | 'udp' } = {}): Promise<Listener> {
+    const { listen } = await import('../assert/listen.js')
+    return listen(this, port, options)
+  }
+
+  /** Captures packets on `iface` (tcpdump, ready when listening); `await cap.stop()` returns typed packets. */
+  async capture(iface: string, options: CaptureOptions = {}): Promise<Capture> {
+    const { capture } = await import('../capture/capture.js')
+    return capture(this, iface, options)
+  }
+
+  /** Impairs egress of `dev` (netem; without it: loss via nftables numgen, rate via tbf). See docs/advanced.md. */
+  async impair(dev: string, options: ImpairOptions): Promise<Impairment> {
+    const { impair } = await import('../impair/impair.js')
+    return impair(this, dev, options)
   }
 
   /** PIDs of all processes in this namespace. */

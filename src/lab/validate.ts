@@ -55,7 +55,8 @@ export function parseCidr(text: unknown, context: NetspecErrorContext = {}): Par
   }
   const prefixLength = Number(m[2])
   const max = family === 4 ? 32 : 128
-  if (prefixLength > max) throw invalidInput(`'${text}': prefix length ${prefixLength} is over ${max} for IPv${family}`, context)
+  if (prefixLength > max)
+    throw invalidInput(`'${text}': prefix length ${prefixLength} is over ${max} for IPv${family}`, { ...context, hint: `use a prefix length from 0 to ${max}` })
   const address = family === 6 ? canonicalV6(m[1]!) : m[1]!
   return { address, prefixLength, family: family as Family, cidr: `${address}/${prefixLength}` }
 }
@@ -66,7 +67,7 @@ export function parseAddress(text: unknown, context: NetspecErrorContext = {}): 
   if (family === 0)
     throw invalidInput(`'${String(text)}' is not an IP address`, {
       ...context,
-      hint: typeof text === 'string' && text.includes('/') ? 'give the address without a prefix length here' : undefined,
+      hint: typeof text === 'string' && text.includes('/') ? 'give the address without a prefix length here' : "write it like '10.0.12.1' or 'fd00::1'",
     })
   return { address: family === 6 ? canonicalV6(text as string) : (text as string), family: family as Family }
 }

@@ -4,13 +4,16 @@ import { join } from 'node:path'
 import { recordArtifact, type TestContext } from 'vitest'
 import { formatSnapshot } from '../lab/format.js'
 import type { Lab } from '../lab/lab.js'
+import type { LabSnapshot } from '../lab/types.js'
 
 export const DIAGNOSTICS_DIR = process.env.NETSPEC_DIAGNOSTICS_DIR ?? join(process.cwd(), '.netspec', 'diagnostics')
 
 export async function attachDiagnostics(task: TestContext['task'], lab: Lab): Promise<void> {
   let text: string
   try {
-    text = formatSnapshot(await lab.snapshot())
+    const snapshot = await lab.snapshot()
+    const extras = await Promise.all(lab.namespaces.map((ns) => netfilterState(lab, ns.name, ns.label)))
+    text = [formatSnapshot(snapshot), ...extras.filter((x) => x !== ''), mermaidOf(snapshot)].join('\n\n')
   } catch (e) {
     text = `(could not read the lab's state: ${e instanceof Error ? e.message : String(e)})`
   }
@@ -26,6 +29,53 @@ export async function attachDiagnostics(task: TestContext['task'], lab: Lab): Pr
     type: 'netspec:diagnostics',
     attachments: [{ contentType: 'text/plain', path: file }],
   } as never).catch(() => {})
+}
+
+/** nftables ruleset (with counters) and conntrack entries of one namespace, when there are any. */
+async function netfilterState(lab: Lab, netns: string, label: string): Promise<string> {
+  const [nft, ct] = await Promise.all([
+    lab.executor.run(['nft', 'list', 'ruleset'], { netns }).catch(() => undefined),
+    lab.executor.run(['conntrack', '-L', '-o', 'extended'], { netns }).catch(() => undefined),
+  ])
+  const parts: string[] = []
+  if (nft !== undefined && nft.exitCode === 0 && nft.stdout.trim() !== '') parts.push(`── ${label}: nft list ruleset\n${indent(nft.stdout)}`)
+  if (ct !== undefined && ct.exitCode === 0 && ct.stdout.trim() !== '') parts.push(`── ${label}: conntrack -L\n${indent(ct.stdout)}`)
+  return parts.join('\n')
+}
+
+const indent = (text: string) =>
+  text
+    .trimEnd()
+    .split('\n')
+    .map((l) => `   ${l}`)
+    .join('\n')
+
+/** The lab as a Mermaid flowchart: namespaces, bridges, and veth links labelled with interface names and addresses. */
+export function mermaidOf(snapshot: LabSnapshot): string {
+  const id = (label: string) => label.replace(/[^\w]/g, '_')
+  const lines = ['```mermaid', 'flowchart LR']
+  const seen = new Set<string>()
+  for (const ns of snapshot.namespaces) {
+    lines.push(`  ${id(ns.label)}["${ns.label}"]`)
+    for (const l of ns.links) {
+      if (l.kind === 'bridge') lines.push(`  ${id(ns.label)}_${id(l.name)}{{"${l.name}"}} --- ${id(ns.label)}`)
+      if (l.kind !== 'veth' || l.peer?.namespace === undefined) continue
+      const a = `${ns.label}/${l.name}`
+      const b = `${l.peer.namespace}/${l.peer.name ?? '?'}`
+      if (seen.has(b)) continue
+      seen.add(a)
+      const addr = (nsLabel: string, dev: string) =>
+        snapshot.namespaces
+          .find((n) => n.label === nsLabel)
+          ?.addresses.filter((x) => x.dev === dev && x.scope !== 'link')
+          .map((x) => x.cidr)
+          .join(' ') ?? ''
+      const left = l.master === undefined ? id(ns.label) : `${id(ns.label)}_${id(l.master)}`
+      lines.push(`  ${left} ---|"${l.name} ${addr(ns.label, l.name)} ⇄ ${l.peer.name ?? '?'} ${addr(l.peer.namespace, l.peer.name ?? '')}"| ${id(l.peer.namespace)}`)
+    }
+  }
+  lines.push('```')
+  return lines.join('\n')
 }
 
 declare module 'vitest' {

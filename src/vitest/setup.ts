@@ -12,4 +12,11 @@ export default async function setup(): Promise<void> {
   } catch (e) {
     console.warn(`netspec: could not sweep leftovers: ${e instanceof Error ? e.message : String(e)}`)
   }
+  try {
+    const { sweepContainers } = await import('../container/runner.js')
+    const gone = await sweepContainers()
+    if (gone.length > 0) console.log(`netspec: removed ${gone.length} runner container(s) of dead owners`)
+  } catch {
+    // no container engine: nothing to sweep
+  }
 }

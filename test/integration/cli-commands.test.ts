@@ -125,7 +125,7 @@ describe('netspec sweep', () => {
       console.log('NAME ' + ns.name)
       setInterval(() => {}, 1000)
     `
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { env: env({ NETSPEC_STATE_DIR: state }), stdio: ['ignore', 'pipe', 'inherit'] })
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { env: env({ NETSPEC_STATE_DIR: state, NETSPEC_REAPER: 'off' }), stdio: ['ignore', 'pipe', 'inherit'] })
     const name = await new Promise<string>((resolve, reject) => {
       let out = ''
       child.stdout.on('data', (b: Buffer) => {

@@ -46,6 +46,7 @@ export default defineConfig({
 `
 
 /** A scrubbed environment: no CI, no keep switches from the outer run, our own state dir. */
+// Used with extendEnv: false: execa would otherwise merge the parent's CI=true and Vitest variables back in.
 function env(state: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const e: NodeJS.ProcessEnv = { ...process.env, NETSPEC_STATE_DIR: state, NO_COLOR: '1', FORCE_COLOR: '0', ...extra }
   for (const k of ['CI', 'NETSPEC_KEEP', 'NETSPEC_KEEP_FORCE', 'GITHUB_ACTIONS', 'VITEST', 'VITEST_WORKER_ID', 'VITEST_POOL_ID', 'TEST', 'NODE_ENV'])
@@ -104,7 +105,7 @@ describe('NETSPEC_KEEP=on-failure', () => {
   test('keeps exactly the failed test’s lab, prints working commands, and sweep --kept --force removes it', async () => {
     const state = newState()
     // Through `netspec run --keep-on-failure`, which finds the project's node_modules/.bin/vitest.
-    const run = await execa('node', [cli, 'run', '--keep-on-failure', '--', 'keep.spec.ts'], { cwd: dir, env: env(state), reject: false, all: true, detached: true })
+    const run = await execa('node', [cli, 'run', '--keep-on-failure', '--', 'keep.spec.ts'], { cwd: dir, env: env(state), extendEnv: false, reject: false, all: true, detached: true })
     const out = run.all ?? ''
     expect(run.exitCode, out).toBe(1)
     expect(out).toContain('1 failed')
@@ -134,14 +135,14 @@ describe('NETSPEC_KEEP=on-failure', () => {
     expect(shell.stdout).toMatch(/^veth1@\S+\s+UP\s+10\.0\.12\.1\/24/m)
 
     // `netspec sweep` lists the kept lab and removes nothing.
-    const dry = await execa('node', [cli, 'sweep'], { env: env(state), reject: false })
+    const dry = await execa('node', [cli, 'sweep'], { env: env(state), extendEnv: false, reject: false })
     expect(dry.exitCode).toBe(0)
     expect(dry.stdout).toContain('kept for debugging')
     expect(dry.stdout).toContain(`ip netns exec ${failing[0]} bash`)
     expect(await netnsList()).toEqual(expect.arrayContaining(failing))
 
     // `netspec sweep --kept --force` removes it, and nothing of this run is left.
-    const sw = await execa('node', [cli, 'sweep', '--kept', '--force'], { env: env(state), reject: false })
+    const sw = await execa('node', [cli, 'sweep', '--kept', '--force'], { env: env(state), extendEnv: false, reject: false })
     expect(sw.exitCode, sw.stdout + sw.stderr).toBe(0)
     expect(sw.stdout).toContain('removed lab')
     const after = await netnsList()
@@ -153,7 +154,7 @@ describe('NETSPEC_KEEP=on-failure', () => {
     const state = newState()
     const run = await execa(join(dir, 'node_modules/.bin/vitest'), ['run', 'keep.spec.ts'], {
       cwd: dir,
-      env: env(state, { CI: 'true', NETSPEC_KEEP: 'on-failure' }),
+      env: env(state, { CI: 'true', NETSPEC_KEEP: 'on-failure' }), extendEnv: false,
       reject: false,
       all: true,
       detached: true,
@@ -170,7 +171,7 @@ describe('NETSPEC_KEEP=on-failure', () => {
     expect(markers(state)).toEqual([])
 
     // The CLI refuses up front, before running anything.
-    const cliRun = await execa('node', [cli, 'run', '--keep-on-failure'], { cwd: dir, env: env(state, { CI: 'true' }), reject: false })
+    const cliRun = await execa('node', [cli, 'run', '--keep-on-failure'], { cwd: dir, env: env(state, { CI: 'true' }), extendEnv: false, reject: false })
     expect(cliRun.exitCode).toBe(2)
     expect(cliRun.stderr).toContain('refused on CI')
   }, 60_000)
@@ -179,7 +180,7 @@ describe('NETSPEC_KEEP=on-failure', () => {
     const state = newState()
     const run = await execa(join(dir, 'node_modules/.bin/vitest'), ['run', 'keep.spec.ts'], {
       cwd: dir,
-      env: env(state, { CI: 'true', NETSPEC_KEEP: 'on-failure', NETSPEC_KEEP_FORCE: '1' }),
+      env: env(state, { CI: 'true', NETSPEC_KEEP: 'on-failure', NETSPEC_KEEP_FORCE: '1' }), extendEnv: false,
       reject: false,
       all: true,
       detached: true,
@@ -188,7 +189,7 @@ describe('NETSPEC_KEEP=on-failure', () => {
     expect(out).toContain('netspec kept the lab of this failed test')
     const { failing } = names(out)
     expect(await netnsList()).toEqual(expect.arrayContaining(failing))
-    const sw = await execa('node', [cli, 'sweep', '--kept', '--force'], { env: env(state), reject: false })
+    const sw = await execa('node', [cli, 'sweep', '--kept', '--force'], { env: env(state), extendEnv: false, reject: false })
     expect(sw.exitCode).toBe(0)
     const after = await netnsList()
     for (const n of failing) expect(after).not.toContain(n)
@@ -198,7 +199,7 @@ describe('NETSPEC_KEEP=on-failure', () => {
 describe('netspec run', () => {
   test("passes Vitest's exit code through, and says when the project has no Vitest", async () => {
     const state = newState()
-    const ok = await execa('node', [cli, 'run', '--keep-on-failure', 'keep.spec.ts', '--', '-t', 'passes'], { cwd: dir, env: env(state), reject: false, all: true, detached: true })
+    const ok = await execa('node', [cli, 'run', '--keep-on-failure', 'keep.spec.ts', '--', '-t', 'passes'], { cwd: dir, env: env(state), extendEnv: false, reject: false, all: true, detached: true })
     expect(ok.exitCode, ok.all).toBe(0)
     expect(ok.all).toContain('1 passed')
     expect(markers(state)).toEqual([])
@@ -207,7 +208,7 @@ describe('netspec run', () => {
     // /dev/shm: a place without node_modules above it.
     const bare = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'netspec-novitest-'))
     try {
-      const none = await execa('node', [cli, 'run'], { cwd: bare, env: env(state), reject: false })
+      const none = await execa('node', [cli, 'run'], { cwd: bare, env: env(state), extendEnv: false, reject: false })
       expect(none.exitCode).toBe(127)
       expect(none.stderr).toContain('no node_modules/.bin/vitest')
       expect(none.stderr).toContain('npm install -D vitest')
@@ -221,14 +222,14 @@ describe('NETSPEC_KEEP=pause', () => {
   test('without a terminal it behaves like on-failure', async () => {
     const state = newState()
     // detached: a new session without a controlling terminal, as on CI.
-    const run = await execa('node', [cli, 'run', '--pause-on-failure', 'keep.spec.ts'], { cwd: dir, env: env(state), reject: false, all: true, detached: true })
+    const run = await execa('node', [cli, 'run', '--pause-on-failure', 'keep.spec.ts'], { cwd: dir, env: env(state), extendEnv: false, reject: false, all: true, detached: true })
     const out = run.all ?? ''
     expect(run.exitCode, out).toBe(1)
     expect(out).toContain('netspec kept the lab of this failed test')
     const { failing } = names(out)
     expect(await netnsList()).toEqual(expect.arrayContaining(failing))
     expect(markers(state)).toHaveLength(1)
-    await execa('node', [cli, 'sweep', '--kept', '--force'], { env: env(state) })
+    await execa('node', [cli, 'sweep', '--kept', '--force'], { env: env(state), extendEnv: false })
     const after = await netnsList()
     for (const n of failing) expect(after).not.toContain(n)
   }, 60_000)
@@ -238,7 +239,7 @@ describe('NETSPEC_KEEP=pause', () => {
     // `script` gives the run a pseudo-terminal; what we write to its stdin is typed into that terminal.
     const child = spawn('script', ['-qfec', `node ${cli} run --pause-on-failure keep.spec.ts`, '/dev/null'], {
       cwd: dir,
-      env: env(state),
+      env: env(state), // node:child_process uses exactly this env (no merging)
       stdio: ['pipe', 'pipe', 'pipe'],
     })
     let out = ''

@@ -33,12 +33,13 @@ describe('routeLine', () => {
 })
 
 describe('linkSetLines', () => {
-  test('renders each option as its own line, up last', () => {
+  test('renders each option as its own line, up last, then one read-back', () => {
     expect(linkSetLines('veth1', { up: true, mtu: 1400, mac: 'EE:EE:EE:EE:EE:EE', alias: 'to ns2' }, ctx)).toEqual([
       'link set dev veth1 address ee:ee:ee:ee:ee:ee',
       'link set dev veth1 mtu 1400',
       'link set dev veth1 alias "to ns2"',
       'link set dev veth1 up',
+      'link show dev veth1', // forces the kernel's deferred carrier step before traffic flows
     ])
     expect(linkSetLines('lo', { up: false }, ctx)).toEqual(['link set dev lo down'])
     expect(linkSetLines('lo', {}, ctx)).toEqual([])

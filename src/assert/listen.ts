@@ -1,0 +1,64 @@
+// An observer server inside a lab namespace: it accepts (TCP) or echoes (UDP) and records who came, from
+// which address and port. That is what proves NAT: the address a real peer saw, not a rule string.
+import { NetspecError, invalidInput } from '../errors.js'
+import type { SpawnedProcess } from '../exec/index.js'
+import type { Namespace } from '../lab/namespace.js'
+import { LISTEN_SCRIPT } from './scripts.js'
+
+export interface Peer {
+  proto: 'tcp' | 'udp'
+  /** The source address the server saw. */
+  address: string
+  port: number
+  /** Local address:port the connection arrived at (TCP). */
+  local: string
+}
+
+export interface Listener {
+  readonly ns: Namespace
+  readonly proto: 'tcp' | 'udp'
+  readonly port: number
+  /** Everyone who connected (TCP) or sent a datagram (UDP) so far. */
+  peers(): Peer[]
+  /** Waits until at least `count` peers were seen (default 1). */
+  waitForPeers(count?: number, timeoutMs?: number): Promise<Peer[]>
+  stop(): Promise<void>
+}
+
+export async function listen(ns: Namespace, port: number, options: { proto?: 'tcp' | 'udp' } = {}): Promise<Listener> {
+  const proto = options.proto ?? 'tcp'
+  if (proto !== 'tcp' && proto !== 'udp') throw invalidInput(`listen: proto must be 'tcp' or 'udp', got '${String(proto)}'`)
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw invalidInput(`listen: port must be 0–65535, got ${port}`)
+  const proc: SpawnedProcess = await ns.spawn([process.execPath, '-e', LISTEN_SCRIPT, proto, String(port)], {
+    ready: /"listening":\d+/,
+    readyTimeoutMs: 10_000,
+  })
+  const bound = Number(/"listening":(\d+)/.exec(proc.stdout())?.[1])
+  const peers = (): Peer[] =>
+    proc
+      .stdout()
+      .split('\n')
+      .filter((l) => l.startsWith('{"proto"'))
+      .map((l) => JSON.parse(l) as Peer)
+  return {
+    ns,
+    proto,
+    port: bound,
+    peers,
+    async waitForPeers(count = 1, timeoutMs = 5000) {
+      const until = Date.now() + timeoutMs
+      while (peers().length < count) {
+        if (Date.now() > until || !proc.running)
+          throw new NetspecError('timed-out', `listener ${proto}/${bound} in ${ns.label} saw ${peers().length} of ${count} peers`, {
+            namespace: ns.label,
+            netns: ns.name,
+          })
+        await new Promise((r) => setTimeout(r, 10))
+      }
+      return peers()
+    },
+    async stop() {
+      await proc.stop({ graceMs: 500 })
+    },
+  }
+}

@@ -1,0 +1,190 @@
+// NAT building blocks (nftables, inside a lab namespace only) and natMaps(): proof by real traffic.
+// One clear choice: nftables `inet` family, table `netspec`, rules tagged with a comment and a counter,
+// read back with `nft -j`. (iptables-nft writes the same kernel objects; nft is what every current distro ships.)
+import { NetspecError, invalidInput } from '../errors.js'
+import { runChecked } from '../exec/index.js'
+import type { Namespace } from '../lab/namespace.js'
+import { checkIfName, checkKeys, parseAddress, parseDestination } from '../lab/validate.js'
+import { listen, type Peer } from './listen.js'
+import { reachable, type Reachability } from './reachable.js'
+import { parseTarget } from './target.js'
+import { readConntrack, type ConntrackEntry } from '../kernel/conntrack.js'
+
+export interface NatRule {
+  ns: string
+  kind: 'masquerade' | 'snat' | 'dnat'
+  chain: 'postrouting' | 'prerouting'
+  handle: number
+  /** The rule as the kernel holds it (nft -j), read back after adding it. */
+  expr: unknown[]
+}
+
+const TABLE = 'netspec'
+
+async function nft(gw: Namespace, script: string): Promise<void> {
+  await runChecked(gw.lab.executor, ['nft', '-f', '-'], { netns: gw.name, input: script }, {
+    lab: gw.lab.label,
+    namespace: gw.label,
+    netns: gw.name,
+    what: `nft in ${gw.label} failed`,
+    hint: 'check the addresses and interface names; `nft -c -f -` validates a script without applying it',
+  })
+}
+
+async function ensureChains(gw: Namespace): Promise<void> {
+  await nft(
+    gw,
+    [
+      `add table inet ${TABLE}`,
+      `add chain inet ${TABLE} prerouting { type nat hook prerouting priority dstnat; policy accept; }`,
+      `add chain inet ${TABLE} postrouting { type nat hook postrouting priority srcnat; policy accept; }`,
+      '',
+    ].join('\n'),
+  )
+}
+
+async function addRule(gw: Namespace, kind: NatRule['kind'], chain: NatRule['chain'], match: string, action: string): Promise<NatRule> {
+  await gw.forwarding(true)
+  await ensureChains(gw)
+  const tag = `netspec-${kind}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`
+  await nft(gw, `add rule inet ${TABLE} ${chain} ${match} counter ${action} comment "${tag}"\n`)
+  const r = await runChecked(gw.lab.executor, ['nft', '-j', 'list', 'chain', 'inet', TABLE, chain], { netns: gw.name })
+  const rule = ((JSON.parse(r.stdout) as { nftables: { rule?: { handle: number; comment?: string; expr: unknown[] } }[] }).nftables ?? [])
+    .map((i) => i.rule)
+    .find((x) => x?.comment === tag)
+  if (rule === undefined)
+    throw new NetspecError('command-failed', `the ${kind} rule added in ${gw.label} is not in the kernel's ruleset`, { namespace: gw.label, netns: gw.name })
+  return { ns: gw.label, kind, chain, handle: rule.handle, expr: rule.expr }
+}
+
+function family(addrOrPrefix: string): 'ip' | 'ip6' {
+  const d = parseDestination(addrOrPrefix)
+  return d.family === 6 ? 'ip6' : 'ip'
+}
+
+/** Rewrites the source of traffic from `source` leaving through `outInterface` to the interface's address. */
+export async function masquerade(gw: Namespace, options: { source: string; outInterface: string }): Promise<NatRule> {
+  checkKeys(options, ['source', 'outInterface'], 'masquerade')
+  const src = parseDestination(options.source).dst
+  checkIfName(options.outInterface)
+  return addRule(gw, 'masquerade', 'postrouting', `${family(options.source)} saddr ${src} oifname "${options.outInterface}"`, 'masquerade')
+}
+
+/** Rewrites the source of traffic from `source` to the fixed address `to`. */
+export async function snat(gw: Namespace, options: { source: string; to: string; outInterface?: string }): Promise<NatRule> {
+  checkKeys(options, ['source', 'to', 'outInterface'], 'snat')
+  const src = parseDestination(options.source).dst
+  const to = parseAddress(options.to)
+  const fam = family(options.source)
+  const out = options.outInterface === undefined ? '' : ` oifname "${checkIfName(options.outInterface)}"`
+  return addRule(gw, 'snat', 'postrouting', `${fam} saddr ${src}${out}`, `snat ${fam} to ${to.address}`)
+}
+
+/** Forwards a port of the gateway to an inside host: `portForward(gw, { proto: 'tcp', port: 8088, to: '172.16.0.102:80' })`. */
+export async function portForward(
+  gw: Namespace,
+  options: { proto?: 'tcp' | 'udp'; port: number; to: string; inInterface?: string },
+): Promise<NatRule> {
+  checkKeys(options, ['proto', 'port', 'to', 'inInterface'], 'portForward')
+  const proto = options.proto ?? 'tcp'
+  if (proto !== 'tcp' && proto !== 'udp') throw invalidInput(`portForward: proto must be 'tcp' or 'udp'`)
+  if (!Number.isInteger(options.port) || options.port < 1 || options.port > 65535) throw invalidInput(`portForward: port must be 1–65535`)
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(options.to)
+  if (m === null) throw invalidInput(`portForward: 'to' must be 'address:port', got '${options.to}'`, { hint: "e.g. '172.16.0.102:80' or '[fd00::2]:80'" })
+  const to = parseAddress(m[1] ?? m[2])
+  const fam = to.family === 6 ? 'ip6' : 'ip'
+  const inIf = options.inInterface === undefined ? '' : `iifname "${checkIfName(options.inInterface)}" `
+  const dest = to.family === 6 ? `[${to.address}]:${m[3]}` : `${to.address}:${m[3]}`
+  return addRule(gw, 'dnat', 'prerouting', `${inIf}meta nfproto ${fam === 'ip' ? 'ipv4' : 'ipv6'} ${proto} dport ${options.port}`, `dnat ${fam} to ${dest}`)
+}
+
+// Conntrack evidence is read by kernel/conntrack.ts; re-exported here for the public barrel.
+export { parseConntrack, type ConntrackEntry } from '../kernel/conntrack.js'
+
+/** The gateway's conntrack table (empty when conntrack is unavailable). */
+export async function conntrackEntries(gw: Namespace): Promise<ConntrackEntry[]> {
+  return readConntrack(gw.lab.executor, gw.name)
+}
+
+// ---- natMaps -------------------------------------------------------------------------------------
+
+export interface NatMapsSpec {
+  /** The client namespace. */
+  from: Namespace
+  /** What the client connects to: 'tcp://10.0.1.26:80' (or udp://…). */
+  to: string
+  /** SNAT/MASQUERADE: the source address the far side must see. */
+  as?: string
+  /** DNAT: where the connection must land: [namespace, port]. */
+  landsOn?: readonly [Namespace, number]
+}
+
+export interface NatMapsResult {
+  ok: boolean
+  detail: string
+  /** What the observer saw: the peer's source address and port. */
+  observed?: Peer
+  /** The probe's own verdict. */
+  probe: Reachability
+  /** The gateway's conntrack entry for this flow (original vs reply tuple). */
+  conntrack?: ConntrackEntry
+}
+
+/** Proves a NAT mapping through `gw` with real traffic; see NatMapsSpec. */
+export async function natMaps(gw: Namespace, spec: NatMapsSpec): Promise<NatMapsResult> {
+  checkKeys(spec, ['from', 'to', 'as', 'landsOn'], 'natMaps')
+  const t = parseTarget(spec.to)
+  if (t.proto === 'icmp') throw invalidInput(`natMaps needs a tcp:// or udp:// target, got '${spec.to}'`)
+  if ((spec.as === undefined) === (spec.landsOn === undefined))
+    throw invalidInput(`natMaps: give either 'as' (SNAT: the source the far side sees) or 'landsOn' (DNAT: [namespace, port])`)
+  // The observer: for DNAT on the inside host; for SNAT on whichever lab namespace owns the target address.
+  const [observerNs, port] = spec.landsOn ?? [await ownerOf(gw, t.address), t.port!]
+  const listener = await listen(observerNs, port, { proto: t.proto as 'tcp' | 'udp' })
+  try {
+    const probe = await reachable(spec.from, spec.to)
+    const observed = probe.ok ? (await listener.waitForPeers(1, 2000).catch(() => []))[0] : undefined
+    const entries = await conntrackEntries(gw)
+    const conntrack = entries.find(
+      (e) =>
+        e.proto === t.proto &&
+        (spec.landsOn !== undefined
+          ? e.original.dst === t.address && e.original.dport === t.port
+          : e.original.dst === t.address && e.original.dport === t.port && observed !== undefined && e.reply.dport === observed.port),
+    )
+    if (!probe.ok) return { ok: false, probe, conntrack, detail: `${spec.from.label} could not reach ${spec.to}: ${probe.verdict}: ${probe.detail}` }
+    if (observed === undefined)
+      return { ok: false, probe, conntrack, detail: `${spec.to} answered, but the observer in ${observerNs.label} port ${port} saw nobody: the connection landed elsewhere` }
+    if (spec.as !== undefined) {
+      const ok = observed.address === parseAddress(spec.as).address
+      return {
+        ok,
+        probe,
+        observed,
+        conntrack,
+        detail: ok
+          ? `${observerNs.label} saw ${spec.from.label}'s connection to ${spec.to} coming from ${observed.address}:${observed.port}`
+          : `${observerNs.label} saw ${spec.from.label}'s connection to ${spec.to} coming from ${observed.address}, not ${spec.as}${observed.address === (await firstAddress(spec.from)) ? ': no source NAT happened' : ''}`,
+      }
+    }
+    return {
+      ok: true,
+      probe,
+      observed,
+      conntrack,
+      detail: `${spec.from.label}'s connection to ${spec.to} landed on ${observerNs.label} port ${port} (from ${observed.address}:${observed.port})`,
+    }
+  } finally {
+    await listener.stop()
+  }
+}
+
+async function ownerOf(gw: Namespace, address: string): Promise<Namespace> {
+  for (const ns of gw.lab.namespaces) if ((await ns.addresses()).some((a) => a.address === address)) return ns
+  throw invalidInput(`natMaps: no namespace of this lab has the address ${address}, so nobody can observe the mapping`, {
+    hint: 'the target must be a lab host (sealed labs never send traffic off the machine)',
+  })
+}
+
+async function firstAddress(ns: Namespace): Promise<string | undefined> {
+  return (await ns.addresses()).find((a) => a.scope === 'global')?.address
+}

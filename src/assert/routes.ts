@@ -1,0 +1,107 @@
+// Routes: what the tables hold (hasRoute) and what the kernel decides for one packet (routeGet).
+import { invalidInput } from '../errors.js'
+import { routeGet as kernelRouteGet } from '../kernel/ip.js'
+import type { Route, RouteDecision } from '../kernel/types.js'
+import type { Namespace } from '../lab/namespace.js'
+import { checkKeys, parseAddress, parseDestination } from '../lab/validate.js'
+
+export interface RouteMatch {
+  via?: string
+  dev?: string
+  src?: string
+  table?: string | number
+  metric?: number
+  proto?: string
+  scope?: string
+}
+
+export interface HasRouteResult {
+  ok: boolean
+  /** The entries that matched. */
+  matches: Route[]
+  /** Entries for the same destination that did not match, for the message. */
+  near: Route[]
+  detail: string
+}
+
+const MATCH_KEYS = ['via', 'dev', 'src', 'table', 'metric', 'proto', 'scope'] as const
+
+/** Is there an entry for `destination` (any table, IPv4 or IPv6) matching every given field? */
+export async function hasRoute(ns: Namespace, destination: string, match: RouteMatch = {}): Promise<HasRouteResult> {
+  checkKeys(match, MATCH_KEYS, 'hasRoute')
+  const { dst } = parseDestination(destination)
+  const routes = (await ns.routes()).filter((r) => r.table !== 'local')
+  const same = routes.filter((r) => r.dst === dst || (dst === 'default' && r.dst === 'default'))
+  const fits = (r: Route) =>
+    (match.via === undefined || r.via === parseAddress(match.via).address) &&
+    (match.dev === undefined || r.dev === match.dev) &&
+    (match.src === undefined || r.src === match.src) &&
+    (match.table === undefined || r.table === String(match.table)) &&
+    (match.metric === undefined || r.metric === match.metric) &&
+    (match.proto === undefined || r.protocol === match.proto) &&
+    (match.scope === undefined || r.scope === match.scope)
+  const matches = same.filter(fits)
+  const want = describeMatch(dst, match)
+  const detail =
+    matches.length > 0
+      ? `${ns.label} has ${describeRoute(matches[0]!)}`
+      : same.length > 0
+        ? `${ns.label} has no route ${want}; for ${dst} it has: ${same.map(describeRoute).join('; ')}`
+        : `${ns.label} has no route to ${dst} at all; its routes: ${routes.filter((r) => !r.dst.startsWith('fe80')).map(describeRoute).join('; ') || '(none)'}`
+  return { ok: matches.length > 0, matches, near: matches.length > 0 ? [] : same, detail }
+}
+
+export interface RouteGetSelectors {
+  from?: string
+  iif?: string
+  oif?: string
+  mark?: number
+}
+
+export interface RouteGetResult {
+  ok: boolean
+  decision?: RouteDecision
+  /** What the kernel said when it had no route (e.g. "Network is unreachable"). */
+  error?: string
+  detail: string
+}
+
+/** The kernel's own forwarding decision for one destination (`ip route get`), with optional selectors. */
+export async function routeGet(ns: Namespace, address: string, selectors: RouteGetSelectors = {}): Promise<RouteGetResult> {
+  checkKeys(selectors, ['from', 'iif', 'oif', 'mark'], 'routeGet')
+  const a = parseAddress(address)
+  const sel: string[] = []
+  if (selectors.from !== undefined) sel.push('from', parseAddress(selectors.from).address)
+  if (selectors.iif !== undefined) sel.push('iif', selectors.iif)
+  if (selectors.oif !== undefined) sel.push('oif', selectors.oif)
+  if (selectors.mark !== undefined) {
+    if (!Number.isInteger(selectors.mark) || selectors.mark < 0) throw invalidInput(`routeGet: mark must be a whole number ≥ 0`)
+    sel.push('mark', String(selectors.mark))
+  }
+  await ns.lab.settle()
+  const { decision, error } = await kernelRouteGet(ns.lab.executor, ns.name, a.address, sel)
+  const withSel = sel.length > 0 ? ` (${sel.join(' ')})` : ''
+  if (decision === undefined) return { ok: false, error, detail: `${ns.label} has no route to ${a.address}${withSel}: ${error}` }
+  const ok = !['unreachable', 'blackhole', 'prohibit', 'throw'].includes(decision.type)
+  return {
+    ok,
+    decision,
+    detail: `${ns.label} sends ${a.address}${withSel} ${decision.gateway === undefined ? 'directly' : `via ${decision.gateway}`}${decision.dev === undefined ? '' : ` out of ${decision.dev}`}${decision.type === 'unicast' ? '' : ` (type ${decision.type})`}`,
+  }
+}
+
+function describeMatch(dst: string, m: RouteMatch): string {
+  const parts = [`to ${dst}`]
+  for (const k of MATCH_KEYS) if (m[k] !== undefined) parts.push(`${k} ${m[k]}`)
+  return parts.join(' ')
+}
+
+export function describeRoute(r: Route): string {
+  const parts = [r.dst]
+  if (r.via !== undefined) parts.push(`via ${r.via}`)
+  if (r.dev !== undefined) parts.push(`dev ${r.dev}`)
+  if (r.src !== undefined) parts.push(`src ${r.src}`)
+  if (r.metric !== undefined) parts.push(`metric ${r.metric}`)
+  if (r.table !== 'main') parts.push(`table ${r.table}`)
+  return parts.join(' ')
+}

@@ -1,0 +1,44 @@
+// Tiny Node programs run inside lab namespaces (with this process's own node binary), so TCP/UDP probes
+// and observers need nothing beyond what netspec already requires, and report exact socket errors.
+
+/** argv: proto host port timeoutMs. Prints one JSON line: {r:'connected'|'reply'|'error'|'timeout', code?, ms, local?}. */
+export const PROBE_SCRIPT = `
+const [proto, host, port, timeoutMs] = process.argv.slice(1)
+const t0 = performance.now()
+const done = (o) => { process.stdout.write(JSON.stringify({ ...o, ms: performance.now() - t0 }) + '\\n'); process.exit(0) }
+setTimeout(() => done({ r: 'timeout' }), Number(timeoutMs))
+if (proto === 'tcp') {
+  const s = require('net').connect({ host, port: Number(port) })
+  s.on('connect', () => done({ r: 'connected', local: s.localAddress + ':' + s.localPort }))
+  s.on('error', (e) => done({ r: 'error', code: e.code }))
+} else {
+  const s = require('dgram').createSocket(host.includes(':') ? 'udp6' : 'udp4')
+  s.on('error', (e) => done({ r: 'error', code: e.code }))
+  s.on('message', (m) => done({ r: 'reply', local: s.address().address + ':' + s.address().port, body: m.toString() }))
+  s.connect(Number(port), host, () => {
+    const send = () => s.send('netspec-probe', (e) => e && done({ r: 'error', code: e.code }))
+    send(); setInterval(send, 250)
+  })
+}
+`
+
+/** argv: proto port. Prints 'listening' then one JSON line per peer: {proto, address, port, local}. */
+export const LISTEN_SCRIPT = `
+const [proto, port] = process.argv.slice(1)
+const say = (o) => process.stdout.write(JSON.stringify(o) + '\\n')
+process.on('SIGTERM', () => process.exit(0))
+if (proto === 'tcp') {
+  const srv = require('net').createServer((c) => {
+    say({ proto, address: c.remoteAddress.replace(/^::ffff:/, ''), port: c.remotePort, local: c.localAddress.replace(/^::ffff:/, '') + ':' + c.localPort })
+    c.on('error', () => {}); c.end('netspec\\n')
+  })
+  srv.listen({ port: Number(port), host: '::', ipv6Only: false }, () => say({ listening: srv.address().port }))
+} else {
+  const s = require('dgram').createSocket({ type: 'udp6', ipv6Only: false })
+  s.on('message', (m, r) => {
+    say({ proto, address: r.address.replace(/^::ffff:/, ''), port: r.port, local: '' })
+    s.send(m, r.port, r.address)
+  })
+  s.bind(Number(port), '::', () => say({ listening: s.address().port }))
+}
+`

@@ -1,0 +1,80 @@
+// nftables state read back as JSON (`nft -j list ruleset`): chains with their policy and the drop/reject
+// rules with their counters, enough to say which chain dropped a probe.
+import type { Executor } from '../exec/index.js'
+
+export interface NftChain {
+  family: string
+  table: string
+  name: string
+  hook?: string
+  policy?: string
+}
+
+export interface NftDropRule {
+  family: string
+  table: string
+  chain: string
+  handle: number
+  verdict: 'drop' | 'reject'
+  /** Packets counted, when the rule has a `counter`. */
+  packets?: number
+}
+
+export interface NftRuleset {
+  chains: NftChain[]
+  drops: NftDropRule[]
+  /** The ruleset as nft prints it, for diagnostics. */
+  json: unknown
+}
+
+type Json = Record<string, unknown>
+
+export function parseRuleset(text: string): NftRuleset {
+  const root = JSON.parse(text === '' ? '{"nftables":[]}' : text) as { nftables?: Json[] }
+  const chains: NftChain[] = []
+  const drops: NftDropRule[] = []
+  for (const item of root.nftables ?? []) {
+    const chain = item.chain as Json | undefined
+    if (chain !== undefined) {
+      chains.push({
+        family: String(chain.family),
+        table: String(chain.table),
+        name: String(chain.name),
+        hook: chain.hook as string | undefined,
+        policy: chain.policy as string | undefined,
+      })
+    }
+    const rule = item.rule as Json | undefined
+    if (rule === undefined) continue
+    const expr = (rule.expr ?? []) as Json[]
+    const verdict = expr.some((e) => 'drop' in e) ? 'drop' : expr.some((e) => 'reject' in e) ? 'reject' : undefined
+    if (verdict === undefined) continue
+    const counter = expr.find((e) => 'counter' in e)?.counter as Json | undefined
+    drops.push({
+      family: String(rule.family),
+      table: String(rule.table),
+      chain: String(rule.chain),
+      handle: Number(rule.handle),
+      verdict,
+      packets: typeof counter?.packets === 'number' ? counter.packets : undefined,
+    })
+  }
+  return { chains, drops, json: root }
+}
+
+export async function readRuleset(exec: Executor, netns: string): Promise<NftRuleset | undefined> {
+  const r = await exec.run(['nft', '-j', 'list', 'ruleset'], { netns }).catch(() => undefined)
+  if (r === undefined || r.exitCode !== 0) return undefined
+  return parseRuleset(r.stdout)
+}
+
+/** Where this ruleset would drop traffic: base chains with policy drop, and drop/reject rules (counted ones first). */
+export function dropPoints(rs: NftRuleset): string[] {
+  const out: string[] = []
+  for (const d of [...rs.drops].sort((a, b) => (b.packets ?? -1) - (a.packets ?? -1))) {
+    if (d.packets === 0) continue
+    out.push(`chain ${d.family} ${d.table} ${d.chain}: rule #${d.handle} ${d.verdict}${d.packets === undefined ? '' : ` (${d.packets} packets counted)`}`)
+  }
+  for (const c of rs.chains) if (c.policy === 'drop') out.push(`chain ${c.family} ${c.table} ${c.name}: policy drop (hook ${c.hook ?? '?'})`)
+  return out
+}

@@ -1,0 +1,47 @@
+// Pure parsers behind the assertions: targets, conntrack lines, nft -j rulesets.
+import { describe, expect, test } from 'vitest'
+import { parseConntrack, parseTarget } from '../../src/assert/index.js'
+import { dropPoints, parseRuleset } from '../../src/kernel/nft.js'
+
+describe('parseTarget', () => {
+  test('ICMP, TCP, UDP, IPv4 and IPv6', () => {
+    expect(parseTarget('10.0.0.2')).toMatchObject({ proto: 'icmp', address: '10.0.0.2', family: 4 })
+    expect(parseTarget('tcp://10.0.0.2:80')).toMatchObject({ proto: 'tcp', port: 80 })
+    expect(parseTarget('udp://[fd00::2]:53')).toMatchObject({ proto: 'udp', address: 'fd00::2', family: 6, port: 53 })
+    expect(parseTarget({ host: '10.0.0.2', port: 22 })).toMatchObject({ proto: 'tcp', text: 'tcp://10.0.0.2:22' })
+  })
+  test('rejects before anything runs', () => {
+    expect(() => parseTarget('tcp://10.0.0.2')).toThrow(/needs a port/)
+    expect(() => parseTarget('icmp://10.0.0.2:80')).toThrow(/ICMP has no ports/)
+    expect(() => parseTarget('10.0.0.300')).toThrow()
+  })
+})
+
+test('parseConntrack: original vs reply tuple', () => {
+  const line =
+    'ipv4     2 tcp      6 119 TIME_WAIT src=172.16.0.2 dst=10.0.1.26 sport=40000 dport=80 src=10.0.1.26 dst=10.0.1.48 sport=80 dport=40000 [ASSURED] mark=0 use=1'
+  expect(parseConntrack(`${line}\nconntrack v1.4.7 (conntrack-tools): 1 flow entries have been shown.\n`)).toEqual([
+    {
+      proto: 'tcp',
+      state: 'TIME_WAIT',
+      original: { src: '172.16.0.2', dst: '10.0.1.26', sport: 40000, dport: 80 },
+      reply: { src: '10.0.1.26', dst: '10.0.1.48', sport: 80, dport: 40000 },
+    },
+  ])
+})
+
+test('parseRuleset + dropPoints: counted drop rules first, uncounted skipped, drop policies listed', () => {
+  const rs = parseRuleset(
+    JSON.stringify({
+      nftables: [
+        { chain: { family: 'inet', table: 'fw', name: 'input', hook: 'input', policy: 'accept' } },
+        { chain: { family: 'inet', table: 'fw', name: 'fwd', hook: 'forward', policy: 'drop' } },
+        { rule: { family: 'inet', table: 'fw', chain: 'input', handle: 3, expr: [{ counter: { packets: 0, bytes: 0 } }, { drop: null }] } },
+        { rule: { family: 'inet', table: 'fw', chain: 'input', handle: 4, expr: [{ counter: { packets: 5, bytes: 420 } }, { drop: null }] } },
+        { rule: { family: 'inet', table: 'fw', chain: 'input', handle: 5, expr: [{ accept: null }] } },
+      ],
+    }),
+  )
+  expect(dropPoints(rs)).toEqual(['chain inet fw input: rule #4 drop (5 packets counted)', 'chain inet fw fwd: policy drop (hook forward)'])
+  expect(parseRuleset('').drops).toEqual([])
+})
