@@ -9,9 +9,7 @@
  * The tutorials: `ip netns add ns1`, `ip netns exec ns1 ip link`, `ip -n ns1 link set lo up`.
  */
 import { test, expect } from 'netspec/vitest'
-import type { Namespace } from 'netspec'
-
-const pings = async (from: Namespace, address: string) => (await from.exec(['ping', '-c1', '-W1', address])).exitCode === 0
+import { reachable } from 'netspec'
 
 test('a new namespace has only a loopback device, and it is down', async ({ lab }) => {
   const ns1 = await lab.namespace('ns1', { loopback: false })
@@ -34,9 +32,9 @@ test('a command run in the namespace sees the namespace, not the machine', async
 test('with its loopback down, the namespace cannot reach even 127.0.0.1', async ({ lab }) => {
   const ns1 = await lab.namespace('ns1', { loopback: false })
 
-  const ping = await ns1.exec(['ping', '-c1', '-W1', '127.0.0.1'])
-  expect(ping.exitCode).not.toBe(0)
-  expect(ping.stderr).toContain('Network is unreachable')
+  const r = await reachable(ns1, '127.0.0.1', { expectFailure: true })
+  expect(r.verdict).toBe('no-route')
+  expect(r.detail).toContain('Network is unreachable')
 })
 
 test('once lo is up, 127.0.0.1 answers', async ({ lab }) => {
@@ -45,11 +43,11 @@ test('once lo is up, 127.0.0.1 answers', async ({ lab }) => {
   await ns1.linkSet('lo', { up: true })
 
   expect(await ns1.link('lo')).toMatchObject({ up: true })
-  expect(await pings(ns1, '127.0.0.1')).toBe(true)
+  await expect(ns1).toReach('127.0.0.1')
 })
 
 test('by default a lab brings lo up for you', async ({ lab }) => {
   const ns1 = await lab.namespace('ns1')
 
-  expect(await pings(ns1, '127.0.0.1')).toBe(true)
+  await expect(ns1).toReach('127.0.0.1')
 })

@@ -7,9 +7,7 @@
  *     └──────────────────────┘   veth pair   └──────────────────────┘
  */
 import { test, expect, describe } from 'netspec/vitest'
-import type { Namespace } from 'netspec'
-
-const pings = async (from: Namespace, address: string) => (await from.exec(['ping', '-c1', '-W1', address])).exitCode === 0
+import { reachable, type Namespace } from 'netspec'
 
 describe('the host and netns1 over a veth pair', () => {
   let host: Namespace
@@ -22,8 +20,8 @@ describe('the host and netns1 over a veth pair', () => {
   })
 
   test('the host reaches netns1, and netns1 reaches the host', async () => {
-    expect(await pings(host, '172.16.0.2')).toBe(true)
-    expect(await pings(netns1, '172.16.0.1')).toBe(true)
+    await expect(host).toReach('172.16.0.2')
+    await expect(netns1).toReach('172.16.0.1')
   })
 
   test("netns1's only way out is the connected subnet: it has no default route", async () => {
@@ -33,9 +31,9 @@ describe('the host and netns1 over a veth pair', () => {
   })
 
   test('an address outside the subnet is unreachable from netns1', async () => {
-    const ping = await netns1.exec(['ping', '-c1', '-W1', '10.0.0.1'])
+    const r = await reachable(netns1, '10.0.0.1', { expectFailure: true })
 
-    expect(ping.exitCode).not.toBe(0)
-    expect(ping.stderr).toContain('Network is unreachable')
+    expect(r.verdict).toBe('no-route')
+    expect(r.detail).toContain('Network is unreachable')
   })
 })

@@ -14,8 +14,6 @@
 import { test, expect, describe } from 'netspec/vitest'
 import type { Namespace } from 'netspec'
 
-const pings = async (from: Namespace, address: string) => (await from.exec(['ping', '-c1', '-W1', address])).exitCode === 0
-
 describe('netns2 and netns3 on bridge br0 in the host', () => {
   let host: Namespace
   let netns2: Namespace
@@ -31,15 +29,15 @@ describe('netns2 and netns3 on bridge br0 in the host', () => {
   })
 
   test('netns2 and netns3 reach each other', async () => {
-    expect(await pings(netns2, '172.16.0.103')).toBe(true)
-    expect(await pings(netns3, '172.16.0.102')).toBe(true)
+    await expect(netns2).toReach('172.16.0.103')
+    await expect(netns3).toReach('172.16.0.102')
   })
 
   test('both reach the bridge, and the bridge reaches both', async () => {
-    expect(await pings(netns2, '172.16.0.100')).toBe(true)
-    expect(await pings(netns3, '172.16.0.100')).toBe(true)
-    expect(await pings(host, '172.16.0.102')).toBe(true)
-    expect(await pings(host, '172.16.0.103')).toBe(true)
+    await expect(netns2).toReach('172.16.0.100')
+    await expect(netns3).toReach('172.16.0.100')
+    await expect(host).toReach('172.16.0.102')
+    await expect(host).toReach('172.16.0.103')
   })
 
   test('`bridge link` in the host shows both ports, forwarding, with master br0', async () => {

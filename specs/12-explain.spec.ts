@@ -46,7 +46,7 @@ test('all set: arrives, and the hops name each decision', async ({ lab }) => {
 test('a forward chain with policy drop is named as a warning', async ({ lab }) => {
   const { h1, gw, h2 } = await routed(lab, true)
   await h2.routeAdd('default', { via: '10.0.2.254' })
-  await gw.exec(['nft', '-f', '-'], { input: 'table inet fw {\n chain fwd { type filter hook forward priority 0; policy drop; }\n}\n', check: true })
+  await gw.exec(['nft', '-f', '-'], { input: 'table inet fw {\n chain guard { type filter hook forward priority 0; policy drop; }\n}\n', check: true })
   const why = await explain(h1, '10.0.2.1')
-  expect(why.warnings).toEqual(['gw: chain inet fw fwd (hook forward) has policy drop'])
+  expect(why.warnings).toEqual(['gw: chain inet fw guard (hook forward) has policy drop'])
 })

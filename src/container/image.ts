@@ -18,7 +18,7 @@ export const NODE_IN_IMAGE = '/usr/local/bin/node'
 const PATH_IN_IMAGE = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/opt/busybox/bin'
 
 /** Programs copied from this machine; the first group is required. */
-export const REQUIRED_TOOLS = ['ip', 'bridge', 'tc', 'ss', 'nft', 'ping', 'xtables-nft-multi', 'dash', 'mount', 'umount', 'cat', 'kill']
+export const REQUIRED_TOOLS = ['ip', 'bridge', 'tc', 'ss', 'nft', 'ping', 'xtables-nft-multi', 'dash', 'bash', 'mount', 'umount', 'cat', 'kill']
 export const OPTIONAL_TOOLS = [
   'tcpdump', 'conntrack', 'sysctl', 'mkfifo', 'mkdir', 'rm', 'ls', 'sleep', 'env', 'timeout', 'id', 'readlink', 'echo', 'true',
   'false', 'nsenter', 'unshare', 'ps', 'grep', 'sed', 'head', 'tail', 'wc', 'tr', 'cut', 'sort', 'stat', 'touch', 'ln', 'cp', 'mv', 'chmod',

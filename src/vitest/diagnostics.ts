@@ -1,6 +1,8 @@
 // What a failed test leaves for its reader: the state of every namespace of its lab.
 import { mkdirSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { copyFile } from 'node:fs/promises'
+import { basename, join } from 'node:path'
+import { capturesOf } from '../capture/capture.js'
 import { recordArtifact, type TestContext } from 'vitest'
 import { formatSnapshot } from '../lab/format.js'
 import type { Lab } from '../lab/lab.js'
@@ -14,6 +16,12 @@ export async function attachDiagnostics(task: TestContext['task'], lab: Lab): Pr
     const snapshot = await lab.snapshot()
     const extras = await Promise.all(lab.namespaces.map((ns) => netfilterState(lab, ns.name, ns.label)))
     text = [formatSnapshot(snapshot), ...extras.filter((x) => x !== ''), mermaidOf(snapshot)].join('\n\n')
+    // Packet captures of the failed test are kept beside its diagnostics (they are removed with the lab otherwise).
+    for (const cap of capturesOf(lab)) {
+      mkdirSync(DIAGNOSTICS_DIR, { recursive: true })
+      await copyFile(cap.file, join(DIAGNOSTICS_DIR, basename(cap.file))).catch(() => {})
+      text += `\n\ncapture kept: ${join(DIAGNOSTICS_DIR, basename(cap.file))}`
+    }
   } catch (e) {
     text = `(could not read the lab's state: ${e instanceof Error ? e.message : String(e)})`
   }

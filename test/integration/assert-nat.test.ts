@@ -103,11 +103,16 @@ describe('matcher messages', () => {
     const { inside, outside } = await natLab(lab)
     await expect(expect(outside).toReach('172.16.0.2')).rejects.toThrowErrorMatchingInlineSnapshot(`
       [Error: expected outside to reach 172.16.0.2: no-route
-        outside has no route to 172.16.0.2: ip route get says "Network is unreachable" (no IPv4 default route; main table lookup failed)]
+        outside has no route to 172.16.0.2: ip route get says "Network is unreachable" (no IPv4 default route; main table lookup failed)
+        path: 1. outside: route get 172.16.0.2: RTNETLINK answers: Network is unreachable
+              → no route in outside for 172.16.0.2: Network is unreachable]
     `)
     await expect(expect(inside).toReach('tcp://172.16.0.1:81')).rejects.toThrowErrorMatchingInlineSnapshot(`
       [Error: expected inside to reach tcp://172.16.0.1:81: refused
-        tcp://172.16.0.1:81 refused the connection (TCP RST): the host is there, nothing listens on port 81]
+        tcp://172.16.0.1:81 refused the connection (TCP RST): the host is there, nothing listens on port 81
+        path: 1. inside: out eth0 (directly connected)
+              2. gw: 172.16.0.1 is local
+              → arrives at gw]
     `)
     await expect(expect(inside).not.toReach('172.16.0.1')).rejects.toThrow(/^expected inside not to reach 172\.16\.0\.1, but it did: 172\.16\.0\.1 replied to inside in/)
     expect((await reachable(inside, '172.16.0.1')).verdict).toBe('replied')
