@@ -3,6 +3,23 @@ import { defaultExecutor, type Executor } from '../exec/index.js'
 import { listNetns } from '../kernel/ip.js'
 import { ownerAlive, parseKernelName, readMarkers, removeMarker, type LabMarker } from './owner.js'
 import { destroyNamespaces } from './teardown.js'
+import { readdirSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
+import { LABS_DIR, processStartTime } from './owner.js'
+
+/** A writer killed between writing `<lab>.json.<pid>.tmp` and renaming it leaves the temp file: remove those of dead PIDs. */
+function removeDeadWritersTemps(): void {
+  let files: string[]
+  try {
+    files = readdirSync(LABS_DIR)
+  } catch {
+    return
+  }
+  for (const f of files) {
+    const pid = /\.json\.(\d+)\.tmp$/.exec(f)?.[1]
+    if (pid !== undefined && processStartTime(Number(pid)) === undefined) rmSync(join(LABS_DIR, f), { force: true })
+  }
+}
 
 export interface SweepOptions {
   /** Only report; remove nothing. */
@@ -51,6 +68,7 @@ export async function sweep(options: SweepOptions = {}): Promise<SweepReport> {
     report.failed.push(...result.leftover)
     if (result.leftover.length === 0) removeMarker(marker.labId)
   }
+  if (options.dryRun !== true) removeDeadWritersTemps()
   report.lookalikes = [...present].filter((n) => parseKernelName(n) !== undefined && !listed.has(n))
   return report
 }

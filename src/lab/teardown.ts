@@ -6,7 +6,6 @@ import { join } from 'node:path'
 import { NetspecError } from '../errors.js'
 import type { Executor } from '../exec/index.js'
 import { listNetns } from '../kernel/ip.js'
-import { STATE_DIR } from './owner.js'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
@@ -97,9 +96,11 @@ export async function destroyNamespaces(
 }
 
 export const ETC_NETNS = '/etc/netns'
-// Whether netspec created /etc/netns is kept in a file, not in memory: the process that created it may
-// be another worker, or one that crashed, and whoever removes the last file must remove the directory.
-const ETC_NETNS_CREATED = join(STATE_DIR, 'etc-netns-created')
+// Whether netspec created /etc/netns is kept in a file inside it, not in memory and not in a state dir: the
+// process that created it may be another worker, one that crashed, or one with its own NETSPEC_STATE_DIR, and
+// whoever removes the last lab's files must remove the directory. (`ip netns exec` mounts only files of
+// /etc/netns/NAME/, so a dotfile at the top is never seen by lab processes.)
+export const ETC_NETNS_CREATED = join(ETC_NETNS, '.netspec-created')
 
 /** Called before creating /etc/netns/NAME: creates /etc/netns if needed and notes that netspec did. */
 export function noteEtcNetns(): void {
@@ -108,18 +109,24 @@ export function noteEtcNetns(): void {
   } catch {
     return // it was there already (the machine's own, or another lab's)
   }
-  mkdirSync(STATE_DIR, { recursive: true })
   writeFileSync(ETC_NETNS_CREATED, `${process.pid}\n`)
 }
 
 export function removeEtcNetns(name: string): void {
   rmSync(`${ETC_NETNS}/${name}`, { recursive: true, force: true })
-  if (!existsSync(ETC_NETNS_CREATED)) return
+  removeEtcNetnsIfOurs()
+}
+
+/** Removes /etc/netns when netspec created it and nothing but its own note is left in it. */
+export function removeEtcNetnsIfOurs(): void {
   try {
-    rmdirSync(ETC_NETNS) // only if empty: other labs may still have files there
+    if (!existsSync(ETC_NETNS_CREATED)) return
+    const left = readdirSync(ETC_NETNS).filter((f) => f !== '.netspec-created')
+    if (left.length > 0) return // other labs still have files there
     rmSync(ETC_NETNS_CREATED, { force: true })
+    rmdirSync(ETC_NETNS)
   } catch {
-    // not empty, or already gone
+    // another lab wrote meanwhile, or already gone
   }
 }
 

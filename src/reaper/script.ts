@@ -98,8 +98,9 @@ async function pass(labs) {
   const names = labs.flatMap((m) => [...m.namespaces, ...(m.adopted || [])]).filter((n) => there.has(n))
   if (names.length > 0) cp.spawnSync('ip', ['-force', '-batch', '-'], { input: names.map((n) => 'netns del ' + n).join('\n') + '\n', stdio: ['pipe', 'ignore', 'ignore'], timeout: 10000 })
   for (const m of labs) for (const n of m.namespaces) fs.rmSync(path.join(etcNetns, n), { recursive: true, force: true })
-  if (fs.existsSync(path.join(stateDir, 'etc-netns-created'))) {
-    try { fs.rmdirSync(etcNetns); fs.rmSync(path.join(stateDir, 'etc-netns-created'), { force: true }) } catch {}
+  const note = path.join(etcNetns, '.netspec-created')
+  if (fs.existsSync(note) && fs.readdirSync(etcNetns).every((f) => f === '.netspec-created')) {
+    try { fs.rmSync(note, { force: true }); fs.rmdirSync(etcNetns) } catch {}
   }
   for (const m of labs) {
     const ids = (m.containers || []).filter((c) => /^[\w.-]+$/.test(c))
