@@ -2,6 +2,7 @@
 import { invalidInput } from '../errors.js'
 import { routeGet as kernelRouteGet } from '../kernel/ip.js'
 import type { Route, RouteDecision } from '../kernel/types.js'
+import { describeRoute } from '../lab/format.js'
 import type { Namespace } from '../lab/namespace.js'
 import { checkKeys, parseAddress, parseDestination } from '../lab/validate.js'
 
@@ -93,15 +94,5 @@ export async function routeGet(ns: Namespace, address: string, selectors: RouteG
 function describeMatch(dst: string, m: RouteMatch): string {
   const parts = [`to ${dst}`]
   for (const k of MATCH_KEYS) if (m[k] !== undefined) parts.push(`${k} ${m[k]}`)
-  return parts.join(' ')
-}
-
-export function describeRoute(r: Route): string {
-  const parts = [r.dst]
-  if (r.via !== undefined) parts.push(`via ${r.via}`)
-  if (r.dev !== undefined) parts.push(`dev ${r.dev}`)
-  if (r.src !== undefined) parts.push(`src ${r.src}`)
-  if (r.metric !== undefined) parts.push(`metric ${r.metric}`)
-  if (r.table !== 'main') parts.push(`table ${r.table}`)
   return parts.join(' ')
 }

@@ -1,5 +1,17 @@
 // Plain-text rendering of a lab's state, for failure diagnostics and debugging.
+import type { Route } from '../kernel/types.js'
 import type { LabSnapshot, NamespaceSnapshot } from './types.js'
+
+/** A route as `ip route` would print it: `10.9.0.0/16 via 10.0.12.2 dev veth1 metric 50`. */
+export function describeRoute(r: Route): string {
+  const parts = [r.dst]
+  if (r.via !== undefined) parts.push(`via ${r.via}`)
+  if (r.dev !== undefined) parts.push(`dev ${r.dev}`)
+  if (r.src !== undefined) parts.push(`src ${r.src}`)
+  if (r.metric !== undefined) parts.push(`metric ${r.metric}`)
+  if (r.table !== 'main') parts.push(`table ${r.table}`)
+  return parts.join(' ')
+}
 
 export function formatNamespace(ns: NamespaceSnapshot): string {
   const out = [`── ${ns.label} (ip netns exec ${ns.name} …)`]
@@ -16,15 +28,7 @@ export function formatNamespace(ns: NamespaceSnapshot): string {
   const routes = ns.routes.filter((r) => r.table !== 'local' && !(r.family === 6 && r.dst.startsWith('fe80')))
   out.push('   routes:')
   if (routes.length === 0) out.push('     (none)')
-  for (const r of routes) {
-    const parts = [r.dst]
-    if (r.via !== undefined) parts.push(`via ${r.via}`)
-    if (r.dev !== undefined) parts.push(`dev ${r.dev}`)
-    if (r.src !== undefined) parts.push(`src ${r.src}`)
-    if (r.metric !== undefined) parts.push(`metric ${r.metric}`)
-    if (r.table !== 'main') parts.push(`table ${r.table}`)
-    out.push(`     ${parts.join(' ')}`)
-  }
+  for (const r of routes) out.push(`     ${describeRoute(r)}`)
   if (ns.neighbors.length > 0) {
     out.push('   neighbours:')
     for (const n of ns.neighbors) out.push(`     ${n.dst} dev ${n.dev}${n.mac === undefined ? '' : ` lladdr ${n.mac}`} ${n.state.join(',')}`)
