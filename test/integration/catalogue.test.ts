@@ -6,7 +6,10 @@ import { execFile, execFileSync } from 'node:child_process'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { Lab, isNetspecError, type Bridge, type Namespace } from 'netspec'
+import { execa } from 'execa'
 import { requireEngine } from '../../src/container/docker.js'
+import { leaseEngine } from '../../src/container/engine.js'
+import { startRunner } from '../../src/container/runner.js'
 import { buildDist, DIST_INDEX } from '../fixtures/dist.js'
 import { labIsGone, netnsNames } from '../fixtures/kernel.js'
 
@@ -279,7 +282,23 @@ describe('the catalogue, outside the lab: not root, missing tools, no container 
     }
   })
 
-  test.todo('container image missing (needs a running engine; the runner API of issue 4 is still in progress)')
+  test('container image missing', async (ctx) => {
+    const lease = await leaseEngine()
+    if (!lease.ok) return ctx.skip(`no container engine here: ${lease.reason}`)
+    try {
+      const before = (await execa('docker', ['ps', '-aq'], { reject: false })).stdout
+      const e = await startRunner({ image: 'netspec-runner:does-not-exist' }).then(
+        () => undefined,
+        (err: unknown) => err as Error & { hint?: string },
+      )
+      expect(isNetspecError(e, 'container')).toBe(true)
+      expect(e!.message).toMatch(/netspec-runner:does-not-exist/)
+      expect(e!.hint).toMatch(/npx netspec image build/)
+      expect((await execa('docker', ['ps', '-aq'], { reject: false })).stdout).toBe(before) // nothing left behind
+    } finally {
+      await lease.release()
+    }
+  })
 })
 
 // The README's troubleshooting table, from the rows above (printed with NETSPEC_CATALOGUE_TABLE=1).
@@ -288,6 +307,7 @@ if (process.env.NETSPEC_CATALOGUE_TABLE === '1') {
     ['not root', '`npx vitest run` as a normal user', '`not-permitted`', 'run as root: `sudo -E env "PATH=$PATH" npx vitest run`, or a container with NET_ADMIN + SYS_ADMIN'],
     ['missing tools', '`ip` not installed / not on PATH', '`missing-tool`', '`apt-get install -y iproute2` (the hint names the package; `npx netspec doctor` lists all)'],
     ['container engine absent', 'container mode with no Docker daemon', '`container`', 'start a Docker engine (`sh scripts/dockerd.sh start`), or `apt-get install -y docker.io`'],
+    ['container image missing', 'a runner with an image that was never built', '`container`', 'build it: `npx netspec image build`'],
   ]
   const lines = [
     '| you did | example | error kind | what to do |',
