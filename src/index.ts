@@ -75,3 +75,4 @@ export {
   type MatrixOptions,
   type ReachabilityMatrix,
 } from './assert/index.js'
+export { validateTopology, type Topology, type TopologyEnd, type TopologyRoute, type BuiltTopology } from './topology/build.js'

@@ -15,6 +15,7 @@ import { ETC_NETNS, destroyNamespaces, noteEtcNetns, teardownFailed } from './te
 import type { MatrixHost, MatrixOptions, ReachabilityMatrix } from '../assert/matrix.js'
 import type { Partition, PartitionOptions } from '../impair/partition.js'
 import type { Diagram } from '../topology/diagram.js'
+import type { BuiltTopology, Topology } from '../topology/build.js'
 import type { BridgeOptions, BridgeRef, EndOptions, LabOptions, LabSnapshot, NamespaceOptions, VethEnd } from './types.js'
 import { checkIfName, checkKeys, checkLabel, checkMac, checkMtu, checkSysctlKey, parseCidr, sysctlPath } from './validate.js'
 
@@ -421,6 +422,16 @@ export class Lab implements LabInternals, AsyncDisposable {
 
   get kept(): boolean {
     return this.#kept
+  }
+
+  /**
+   * Builds a whole topology described as one object (namespaces, bridges, links, routes), validated as a
+   * whole before anything is created; the same lab as the imperative verbs would build. Returns the handles.
+   */
+  async build(topology: Topology): Promise<BuiltTopology> {
+    this.assertAlive()
+    const { build } = await import('../topology/build.js')
+    return build(this, topology)
   }
 
   /** Draws the lab as the kernel reports it now: `{ mermaid, text }` (namespaces, bridges, veths, addresses). */

@@ -1,0 +1,113 @@
+// lab.build(topology): a whole lab described as one typed object, validated as a whole before anything is
+// created, then built through the same verbs as the imperative API (so both produce the same lab), each
+// stage concurrently so the lab's batcher sends one `ip -batch` per namespace per stage.
+import { invalidInput } from '../errors.js'
+import type { Bridge, Lab } from '../lab/lab.js'
+import type { Namespace } from '../lab/namespace.js'
+import type { BridgeOptions, NamespaceOptions, RouteOptions } from '../lab/types.js'
+import { checkIfName, checkKeys, checkLabel, checkMac, checkMtu, parseAddress, parseCidr, parseDestination } from '../lab/validate.js'
+
+export interface TopologyEnd {
+  /** Namespace label. */
+  ns: string
+  /** Interface name. */
+  name: string
+  addresses?: string[]
+  mac?: string
+  mtu?: number
+  /** Make this end a port of the named bridge (which must live in the same namespace). */
+  bridge?: string
+}
+
+export interface TopologyRoute extends RouteOptions {
+  /** 'default', a prefix or an address. */
+  to: string
+}
+
+export interface Topology {
+  /** Namespaces by label, with their options. */
+  namespaces: Record<string, NamespaceOptions>
+  /** Bridges by name, each in a namespace (`in`). */
+  bridges?: Record<string, BridgeOptions & { in: string }>
+  /** veth pairs. */
+  links?: readonly (readonly [TopologyEnd, TopologyEnd])[]
+  /** Routes by namespace label. */
+  routes?: Record<string, readonly TopologyRoute[]>
+}
+
+export interface BuiltTopology {
+  namespaces: Record<string, Namespace>
+  bridges: Record<string, Bridge>
+}
+
+/** Checks the whole description (keys, references) without touching the kernel. */
+export function validateTopology(t: Topology): void {
+  checkKeys(t, ['namespaces', 'bridges', 'links', 'routes'], 'topology')
+  if (typeof t.namespaces !== 'object' || t.namespaces === null || Object.keys(t.namespaces).length === 0)
+    throw invalidInput('topology needs at least one namespace in `namespaces`', { hint: "e.g. { namespaces: { ns1: {}, ns2: {} } }" })
+  const labels = new Set(Object.keys(t.namespaces))
+  for (const label of labels) checkLabel(label)
+  const known = (label: string, where: string) => {
+    if (!labels.has(label))
+      throw invalidInput(`topology: ${where} names namespace '${label}', which is not in \`namespaces\``, {
+        hint: `declared namespaces: ${[...labels].join(', ')}`,
+      })
+  }
+  for (const [name, b] of Object.entries(t.bridges ?? {})) {
+    checkKeys(b, ['in', 'addresses', 'mac', 'mtu', 'up', 'stp'], `bridge ${name}`)
+    known(b.in, `bridge ${name}`)
+    checkIfName(name)
+    for (const a of b.addresses ?? []) parseCidr(a)
+  }
+  for (const [i, pair] of (t.links ?? []).entries()) {
+    if (!Array.isArray(pair) || pair.length !== 2) throw invalidInput(`topology: links[${i}] must be a pair of ends [a, b]`)
+    for (const end of pair as readonly TopologyEnd[]) {
+      checkKeys(end, ['ns', 'name', 'addresses', 'mac', 'mtu', 'bridge'], `links[${i}] end`)
+      known(end.ns, `links[${i}]`)
+      checkIfName(end.name, { namespace: end.ns })
+      for (const a of end.addresses ?? []) parseCidr(a, { namespace: end.ns })
+      if (end.mac !== undefined) checkMac(end.mac, { namespace: end.ns })
+      if (end.mtu !== undefined) checkMtu(end.mtu, { namespace: end.ns })
+      if (end.bridge !== undefined) {
+        const b = t.bridges?.[end.bridge]
+        if (b === undefined) throw invalidInput(`topology: links[${i}] plugs into bridge '${end.bridge}', which is not in \`bridges\``)
+        if (b.in !== end.ns)
+          throw invalidInput(`topology: links[${i}] end ${end.ns}/${end.name} joins bridge '${end.bridge}', which lives in '${b.in}'`, {
+            hint: 'the bridge-side end of a link must be in the bridge namespace',
+          })
+      }
+    }
+  }
+  for (const [label, routes] of Object.entries(t.routes ?? {})) {
+    known(label, 'routes')
+    for (const r of routes) {
+      checkKeys(r, ['to', 'via', 'dev', 'metric', 'table', 'src', 'onlink'], `route in ${label}`)
+      parseDestination(r.to, { namespace: label })
+      if (r.via !== undefined) parseAddress(r.via, { namespace: label })
+      if (r.dev !== undefined) checkIfName(r.dev, { namespace: label })
+    }
+  }
+}
+
+export async function build(lab: Lab, t: Topology): Promise<BuiltTopology> {
+  validateTopology(t)
+  const namespaces: Record<string, Namespace> = {}
+  await Promise.all(Object.entries(t.namespaces).map(async ([label, o]) => (namespaces[label] = await lab.namespace(label, o))))
+  const bridges: Record<string, Bridge> = {}
+  await Promise.all(
+    Object.entries(t.bridges ?? {}).map(async ([name, { in: where, ...o }]) => (bridges[name] = await lab.bridge(namespaces[where]!, name, o))),
+  )
+  const end = (e: TopologyEnd) => ({
+    ns: namespaces[e.ns]!,
+    name: e.name,
+    ...(e.addresses === undefined ? {} : { addresses: e.addresses }),
+    ...(e.mac === undefined ? {} : { mac: e.mac }),
+    ...(e.mtu === undefined ? {} : { mtu: e.mtu }),
+    ...(e.bridge === undefined ? {} : { master: bridges[e.bridge]! }),
+  })
+  await Promise.all((t.links ?? []).map(([a, b]) => lab.veth(end(a), end(b))))
+  await Promise.all(
+    Object.entries(t.routes ?? {}).flatMap(([label, routes]) => routes.map(({ to, ...o }) => namespaces[label]!.routeAdd(to, o))),
+  )
+  return { namespaces, bridges }
+}
