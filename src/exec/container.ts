@@ -10,6 +10,7 @@ import { NetspecError } from '../errors.js'
 import { AGENT_SCRIPT, type AgentEvent, type AgentRequest } from '../container/agent.js'
 import { NODE_IN_IMAGE } from '../container/image.js'
 import { startRunner, type Runner, type RunnerOptions } from '../container/runner.js'
+import { ProcessOutput } from './output.js'
 import { displayCommand } from './quote.js'
 import { toolHint } from './tools.js'
 import type { Executor, RunOptions, RunResult, SpawnOptions, SpawnedProcess } from './types.js'
@@ -189,30 +190,25 @@ export function createContainerExecutor(options: RunnerOptions = {}): ContainerE
 }
 
 function spawnIn(agent: Promise<Agent>, argv: readonly string[], o: SpawnOptions): SpawnedProcess {
-  const maxBuffer = o.maxBuffer ?? 64 * 1024
   const started = performance.now()
   const command = displayCommand(argv, o.netns)
-  const out = { stdout: '', stderr: '' }
-  const listeners = new Set<() => void>()
-  let running = true
+  const output = new ProcessOutput(o.maxBuffer ?? 64 * 1024, command, o.netns)
   let pid = -1
   let id: number | undefined
   let resolveExit!: (r: RunResult) => void
   const exited = new Promise<RunResult>((r) => (resolveExit = r))
   const end = (exitCode: number, timedOut = false, canceled = false) => {
-    running = false
-    for (const l of listeners) l()
-    resolveExit({ argv, command, netns: o.netns, exitCode, stdout: out.stdout, stderr: out.stderr, timedOut, canceled, durationMs: performance.now() - started })
+    output.ended()
+    const { stdout, stderr } = output.text
+    resolveExit({ argv, command, netns: o.netns, exitCode, stdout, stderr, timedOut, canceled, durationMs: performance.now() - started })
   }
   const ready = agent.then(
     (a) => {
       id = a.request({ op: 'spawn', argv, netns: o.netns, env: o.env }, (e) => {
         if (e.ev === 'started') pid = e.pid ?? -1
-        else if (e.ev === 'out' && e.stream !== undefined) {
-          out[e.stream] = (out[e.stream] + (e.data ?? '')).slice(-maxBuffer)
-          for (const l of listeners) l()
-        } else if (e.ev === 'exit') {
-          if (e.error !== undefined) out.stderr += `\n${e.error === 'ENOENT' ? `${argv[0]}: not found` : e.error}`
+        else if (e.ev === 'out' && e.stream !== undefined) output.append(e.stream, e.data ?? '')
+        else if (e.ev === 'exit') {
+          if (e.error !== undefined) output.text.stderr += `\n${e.error === 'ENOENT' ? `${argv[0]}: not found` : e.error}`
           end(e.exitCode ?? -1)
         }
       })
@@ -220,7 +216,7 @@ function spawnIn(agent: Promise<Agent>, argv: readonly string[], o: SpawnOptions
       return a
     },
     (e: unknown) => {
-      out.stderr += e instanceof Error ? e.message : String(e)
+      output.text.stderr += e instanceof Error ? e.message : String(e)
       end(-1)
       return undefined
     },
@@ -233,40 +229,16 @@ function spawnIn(agent: Promise<Agent>, argv: readonly string[], o: SpawnOptions
     argv,
     command,
     netns: o.netns,
-    stdout: () => out.stdout,
-    stderr: () => out.stderr,
+    stdout: () => output.text.stdout,
+    stderr: () => output.text.stderr,
     get running() {
-      return running
+      return output.running
     },
     exited,
-    waitForOutput(pattern, { timeoutMs = 10_000, stream = 'both' } = {}) {
-      return new Promise((resolve, reject) => {
-        const text = () => (stream === 'both' ? `${out.stdout}\n${out.stderr}` : out[stream])
-        const done = () => {
-          clearTimeout(timer)
-          listeners.delete(check)
-        }
-        const timer = setTimeout(() => {
-          done()
-          reject(new NetspecError('timed-out', `no output matching ${pattern} within ${timeoutMs} ms`, { netns: o.netns, command, stderr: out.stderr }))
-        }, timeoutMs)
-        const check = () => {
-          const m = text().match(pattern)
-          if (m) {
-            done()
-            resolve(m)
-          } else if (!running) {
-            done()
-            reject(new NetspecError('command-failed', `process exited before printing ${pattern}`, { netns: o.netns, command, stderr: out.stderr }))
-          }
-        }
-        listeners.add(check)
-        check()
-      })
-    },
+    waitForOutput: (pattern, opts) => output.waitFor(pattern, opts),
     async stop({ graceMs = 1000 } = {}) {
       const a = await ready
-      if (running && a !== undefined && id !== undefined) {
+      if (output.running && a !== undefined && id !== undefined) {
         a.kill(id, 'SIGTERM')
         const timer = setTimeout(() => a.kill(id!, 'SIGKILL'), graceMs)
         await exited

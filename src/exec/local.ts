@@ -2,6 +2,7 @@ import { spawn as spawnChild, type ChildProcess } from 'node:child_process'
 import { constants } from 'node:os'
 import { execa, type ResultPromise } from 'execa'
 import { NetspecError } from '../errors.js'
+import { ProcessOutput } from './output.js'
 import { displayCommand } from './quote.js'
 import { toolHint } from './tools.js'
 import type { Executor, RunOptions, RunResult, SpawnOptions, SpawnedProcess } from './types.js'
@@ -160,91 +161,44 @@ function runProcess(full: readonly string[], options: RunOptions): Promise<RawRe
 }
 
 function trackSpawned(child: ResultPromise, argv: readonly string[], options: SpawnOptions): SpawnedProcess {
-  const maxBuffer = options.maxBuffer ?? DEFAULT_MAX_BUFFER
   const started = performance.now()
   const command = displayCommand(argv, options.netns)
-  const out = { stdout: '', stderr: '' }
-  const listeners = new Set<() => void>()
-  let running = true
-  const append = (stream: 'stdout' | 'stderr') => (chunk: Buffer) => {
-    out[stream] = (out[stream] + chunk.toString()).slice(-maxBuffer)
-    for (const l of listeners) l()
-  }
-  child.stdout?.on('data', append('stdout'))
-  child.stderr?.on('data', append('stderr'))
+  const output = new ProcessOutput(options.maxBuffer ?? DEFAULT_MAX_BUFFER, command, options.netns)
+  child.stdout?.on('data', (chunk: Buffer) => output.append('stdout', chunk.toString()))
+  child.stderr?.on('data', (chunk: Buffer) => output.append('stderr', chunk.toString()))
 
-  const exited: Promise<RunResult> = child.then(
-    (r) => {
-      running = false
-      for (const l of listeners) l()
-      if (r.failed && (r.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') out.stderr += `\n${argv[0]}: not found`
-      return {
-        argv,
-        command,
-        netns: options.netns,
-        exitCode: r.exitCode ?? (r.signal !== undefined ? 128 : -1),
-        stdout: out.stdout,
-        stderr: out.stderr,
-        timedOut: r.timedOut,
-        canceled: r.isCanceled,
-        durationMs: performance.now() - started,
-      }
-    },
-  )
+  const exited: Promise<RunResult> = child.then((r) => {
+    if (r.failed && (r.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') output.text.stderr += `\n${argv[0]}: not found`
+    output.ended()
+    return {
+      argv,
+      command,
+      netns: options.netns,
+      exitCode: r.exitCode ?? (r.signal !== undefined ? 128 : -1),
+      stdout: output.text.stdout,
+      stderr: output.text.stderr,
+      timedOut: r.timedOut,
+      canceled: r.isCanceled,
+      durationMs: performance.now() - started,
+    }
+  })
 
-  if (child.pid === undefined) running = false
+  if (child.pid === undefined) output.ended()
 
-  const handle: SpawnedProcess = {
+  return {
     pid: child.pid ?? -1,
     argv,
     command,
     netns: options.netns,
-    stdout: () => out.stdout,
-    stderr: () => out.stderr,
+    stdout: () => output.text.stdout,
+    stderr: () => output.text.stderr,
     get running() {
-      return running
+      return output.running
     },
     exited,
-    waitForOutput(pattern, { timeoutMs = 10_000, stream = 'both' } = {}) {
-      return new Promise((resolve, reject) => {
-        const text = () => (stream === 'both' ? `${out.stdout}\n${out.stderr}` : out[stream])
-        const timer = setTimeout(() => {
-          done()
-          reject(
-            new NetspecError('timed-out', `no output matching ${pattern} within ${timeoutMs} ms`, {
-              netns: options.netns,
-              command,
-              stderr: out.stderr,
-              hint: 'the process did not become ready; check its output above',
-            }),
-          )
-        }, timeoutMs)
-        const check = () => {
-          const m = text().match(pattern)
-          if (m) {
-            done()
-            resolve(m)
-          } else if (!running) {
-            done()
-            reject(
-              new NetspecError('command-failed', `process exited before printing ${pattern}`, {
-                netns: options.netns,
-                command,
-                stderr: out.stderr,
-              }),
-            )
-          }
-        }
-        const done = () => {
-          clearTimeout(timer)
-          listeners.delete(check)
-        }
-        listeners.add(check)
-        check()
-      })
-    },
+    waitForOutput: (pattern, opts) => output.waitFor(pattern, opts),
     async stop({ graceMs = 1000 } = {}) {
-      if (running) {
+      if (output.running) {
         child.kill('SIGTERM')
         const timer = setTimeout(() => child.kill('SIGKILL'), graceMs)
         await exited
@@ -253,5 +207,4 @@ function trackSpawned(child: ResultPromise, argv: readonly string[], options: Sp
       return exited
     },
   }
-  return handle
 }
