@@ -1,5 +1,5 @@
-// Typed wrappers over `ip -j`: read the kernel's state back, and feed batches to `ip -batch -`.
-import { commandFailed, runChecked, type Executor } from '../exec/index.js'
+// Typed wrappers over `ip -j`: read the kernel's state back. (Batches of changes go through batcher.ts.)
+import { runChecked, type Executor } from '../exec/index.js'
 import type { Address, Family, Link, Neighbor, Route, RouteDecision } from './types.js'
 
 type Json = Record<string, unknown>
@@ -194,30 +194,4 @@ export async function routeGet(
   const result = await exec.run(argv)
   if (result.exitCode !== 0) return { error: result.stderr.trim().replace(/^RTNETLINK answers: /, '') }
   return { decision: parseRouteDecision(result.stdout) }
-}
-
-/**
- * Runs many `ip` commands in one process (`ip [-n NS] -batch -`). Stops at the first failing line
- * and reports which line it was: ip prints "Command failed -:N".
- */
-export async function ipBatch(exec: Executor, netns: string | undefined, lines: readonly string[], signal?: AbortSignal) {
-  if (lines.length === 0) return
-  const argv = netns === undefined ? ['ip', '-batch', '-'] : ['ip', '-n', netns, '-batch', '-']
-  const result = await exec.run(argv, { input: `${lines.join('\n')}\n`, signal })
-  if (result.exitCode !== 0 || result.timedOut || result.canceled) {
-    const failedLine = Number(/Command failed -:(\d+)/.exec(result.stderr)?.[1])
-    const line = Number.isFinite(failedLine) ? lines[failedLine - 1] : undefined
-    throw Object.assign(
-      commandFailed(
-        {
-          ...result,
-          command: line === undefined ? result.command : `ip${netns === undefined ? '' : ` -n ${netns}`} ${line}`,
-          // The failing line is named in `command`; ip's own pointer to it is noise for the reader.
-          stderr: line === undefined ? result.stderr : result.stderr.replace(/^Command failed -:\d+\n?/m, ''),
-        },
-        { netns, what: line === undefined ? `ip batch failed` : `ip ${line.split(' ').slice(0, 2).join(' ')} failed` },
-      ),
-      { failedLine: Number.isFinite(failedLine) ? failedLine - 1 : undefined },
-    )
-  }
 }
