@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url'
 import { execa } from 'execa'
 import { Lab } from 'netspec'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { compileCliInto } from '../fixtures/dist.js'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
 let dir: string
@@ -36,9 +37,7 @@ beforeAll(async () => {
   chmodSync(dir, 0o755) // readable by the unprivileged user of the doctor test
   writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n')
   symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'))
-  await execa(join(root, 'node_modules/.bin/tsc'), ['-p', join(root, 'tsconfig.build.json'), '--outDir', join(dir, 'dist')], { reject: false })
-  cli = join(dir, 'dist/cli/main.js')
-  expect(existsSync(cli)).toBe(true)
+  cli = await compileCliInto(dir)
 }, 120_000)
 
 afterAll(async () => {

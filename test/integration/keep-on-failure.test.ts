@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { execa } from 'execa'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { compileCliInto } from '../fixtures/dist.js'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
 let dir: string
@@ -89,9 +90,7 @@ beforeAll(async () => {
   writeFileSync(join(dir, 'keep.spec.ts'), SPEC)
   mkdirSync(join(dir, '.netspec'), { recursive: true })
   // The CLI, compiled as `npm run build` does, into this project (not dist/: parallel files may build too).
-  await execa(join(root, 'node_modules/.bin/tsc'), ['-p', join(root, 'tsconfig.build.json'), '--outDir', join(dir, 'dist')], { reject: false })
-  cli = join(dir, 'dist/cli/main.js')
-  expect(existsSync(cli)).toBe(true)
+  cli = await compileCliInto(dir)
 }, 120_000)
 
 afterAll(async () => {
