@@ -6,6 +6,7 @@ import { runChecked } from '../exec/index.js'
 import type { Namespace } from '../lab/namespace.js'
 import { checkIfName, checkKeys, parseAddress, parseDestination } from '../lab/validate.js'
 import { listen, type Peer } from './listen.js'
+import { namespaceOwning } from './owners.js'
 import { reachable, type Reachability } from './reachable.js'
 import { parseTarget } from './target.js'
 import { readConntrack, type ConntrackEntry } from '../kernel/conntrack.js'
@@ -179,7 +180,8 @@ export async function natMaps(gw: Namespace, spec: NatMapsSpec): Promise<NatMaps
 }
 
 async function ownerOf(gw: Namespace, address: string): Promise<Namespace> {
-  for (const ns of gw.lab.namespaces) if ((await ns.addresses()).some((a) => a.address === address)) return ns
+  const ns = await namespaceOwning(gw.lab.namespaces, address)
+  if (ns !== undefined) return ns
   throw invalidInput(`natMaps: no namespace of this lab has the address ${address}, so nobody can observe the mapping`, {
     hint: 'the target must be a lab host (sealed labs never send traffic off the machine)',
   })

@@ -6,6 +6,7 @@ import type { Namespace } from '../lab/namespace.js'
 import { routeGet } from '../kernel/ip.js'
 import { dropPoints, readRuleset } from '../kernel/nft.js'
 import type { Neighbor, RouteDecision } from '../kernel/types.js'
+import { namespaceOwning } from './owners.js'
 import { PROBE_SCRIPT } from './scripts.js'
 import { parseTarget, type Target, type TargetObject } from './target.js'
 
@@ -227,12 +228,10 @@ async function bashConnect(from: Namespace, t: Target, leftMs: number): Promise<
 
 /** The label of the lab namespace that owns `gateway`, if it has forwarding off. */
 async function routerNotForwarding(from: Namespace, gateway: string, family: 4 | 6): Promise<string | undefined> {
-  for (const ns of from.lab.namespaces) {
-    if (ns === from || !(await ns.addresses()).some((a) => a.address === gateway)) continue
-    const key = family === 4 ? 'net.ipv4.ip_forward' : 'net.ipv6.conf.all.forwarding'
-    return (await ns.sysctlGet(key).catch(() => '1')) === '0' ? ns.label : undefined
-  }
-  return undefined
+  const ns = await namespaceOwning(from.lab.namespaces.filter((n) => n !== from), gateway)
+  if (ns === undefined) return undefined
+  const key = family === 4 ? 'net.ipv4.ip_forward' : 'net.ipv6.conf.all.forwarding'
+  return (await ns.sysctlGet(key).catch(() => '1')) === '0' ? ns.label : undefined
 }
 
 async function neighborOf(from: Namespace, address: string, dev: string): Promise<Neighbor | undefined> {
