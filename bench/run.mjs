@@ -8,7 +8,7 @@ import { cpus, release } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import { Lab } from '../dist/index.js'
+import { Lab, reachable } from '../dist/index.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const run = promisify(execFile)
@@ -39,8 +39,9 @@ async function pool(items, limit, fn) {
   return results
 }
 
-function pingOk(ns, target) {
-  return ns.exec(['ping', '-c1', '-W2', '-q', target]).then((r) => r.exitCode === 0)
+// What a spec does: `expect(ns).toReach(target)` is reachable() (route decision, then one ICMP echo).
+async function pingOk(ns, target) {
+  return (await reachable(ns, target, { timeoutMs: 2000 })).ok
 }
 
 // ---- netspec ---------------------------------------------------------------------------------

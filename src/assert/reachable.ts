@@ -64,7 +64,7 @@ export async function reachable(from: Namespace, target: string | TargetObject, 
 
   // 1. The kernel's own decision: no route is known at once, without sending anything.
   await from.lab.settle()
-  const { decision, error } = await routeGet(exec, from.name, t.address)
+  const { decision, error } = from.lab.netlink?.routeGet(from.name, t.address) ?? (await routeGet(exec, from.name, t.address))
   if (decision === undefined || ['unreachable', 'blackhole', 'prohibit', 'throw'].includes(decision.type)) {
     const why = error ?? `route type ${decision?.type}`
     const hasDefault = (await from.routes()).some((r) => r.dst === 'default' && r.family === t.family)
@@ -148,6 +148,7 @@ interface ProbeResult {
 }
 
 async function icmp(from: Namespace, t: Target, leftMs: number): Promise<ProbeResult> {
+  if (from.lab.netlink !== undefined) return icmpInProcess(from, t, leftMs)
   const wait = Math.min(1, leftMs / 1000)
   const args = pingBuilder.getCommandArguments(t.address, {
     timeout: false,
@@ -168,6 +169,53 @@ async function icmp(from: Namespace, t: Target, leftMs: number): Promise<ProbeRe
     if (/prohibited|filtered/i.test(what!)) return { replied: false, failure: { verdict: 'filtered', detail: `${who} rejects traffic to ${t.address} ("${what}")` }, output }
   }
   return { replied: false, failure: { verdict: 'timed-out', detail: `no ICMP echo reply from ${t.address}` }, output }
+}
+
+// ICMP errors as ping words them, and what each means for reachability.
+const ICMP_ERRORS: Record<string, [Verdict, string]> = {
+  '4:3:0': ['no-route', 'Destination Net Unreachable'],
+  '4:3:1': ['unresolved', 'Destination Host Unreachable'],
+  '4:3:6': ['no-route', 'Destination Net Unknown'],
+  '4:3:9': ['filtered', 'Destination Net Prohibited'],
+  '4:3:10': ['filtered', 'Destination Host Prohibited'],
+  '4:3:13': ['filtered', 'Packet filtered'],
+  '4:11:0': ['no-route', 'Time to live exceeded'],
+  '6:1:0': ['no-route', 'Destination unreachable: No route'],
+  '6:1:1': ['filtered', 'Destination unreachable: Administratively prohibited'],
+  '6:1:3': ['unresolved', 'Destination unreachable: Address unreachable'],
+  '6:1:5': ['filtered', 'Destination unreachable: Source address failed ingress/egress policy'],
+  '6:1:6': ['filtered', 'Destination unreachable: Reject route to destination'],
+  '6:3:0': ['no-route', 'Time exceeded: Hop limit'],
+}
+
+const SEND_ERRORS: Record<number, Verdict> = { 101: 'no-route', 113: 'unresolved', 1: 'filtered', 13: 'filtered' }
+
+/** One echo request from a raw socket held in the namespace (kernel/icmp.ts): no process per probe. */
+async function icmpInProcess(from: Namespace, t: Target, leftMs: number): Promise<ProbeResult> {
+  const o = await from.lab.netlink!.icmp.echo(from.name, t.address, t.family, Math.min(1000, leftMs))
+  switch (o.kind) {
+    case 'reply':
+      return { replied: true, rttMs: o.rttMs, output: `echo reply from ${o.from}: time=${o.rttMs.toFixed(3)} ms` }
+    case 'error': {
+      const [verdict, words] = ICMP_ERRORS[`${o.family}:${o.type}:${o.code}`] ?? ['timed-out', `ICMP type ${o.type} code ${o.code}`]
+      const output = `From ${o.from}: ${words}`
+      const detail =
+        verdict === 'unresolved' ? `${o.from} reports "${words}" for ${t.address}: no neighbour answered`
+        : verdict === 'no-route' ? `${o.from} has no route to ${t.address} ("${words}")`
+        : verdict === 'filtered' ? `${o.from} rejects traffic to ${t.address} ("${words}")`
+        : `${o.from} answered ${words} for ${t.address}`
+      return { replied: false, failure: { verdict, detail }, output }
+    }
+    case 'send-failed': {
+      const verdict = SEND_ERRORS[o.errno] ?? 'timed-out'
+      const detail =
+        verdict === 'filtered' ? `sending to ${t.address} was refused locally in ${from.label} (${o.message}: an output filter)`
+        : `${from.label} cannot send to ${t.address}: ${o.message}`
+      return { replied: false, failure: { verdict, detail }, output: `sendto: ${o.message}` }
+    }
+    case 'timeout':
+      return { replied: false, failure: { verdict: 'timed-out', detail: `no ICMP echo reply from ${t.address}` }, output: '' }
+  }
 }
 
 async function socketProbe(from: Namespace, t: Target, leftMs: number): Promise<ProbeResult> {

@@ -5,6 +5,7 @@
 // so each caller gets exactly its own errors.
 import { commandFailed, type Executor, type RunResult } from '../exec/index.js'
 import type { NetspecError } from '../errors.js'
+import type { NetlinkEngine } from './netlink/engine.js'
 
 interface Request {
   lines: readonly string[]
@@ -26,11 +27,16 @@ export class IpBatcher {
   #scheduled = false
 
   readonly #beforeSend: (() => void) | undefined
+  readonly #engine: NetlinkEngine | undefined
 
-  /** `beforeSend` runs synchronously before each process starts (the lab writes its ownership marker there). */
-  constructor(exec: Executor, beforeSend?: () => void) {
+  /**
+   * `beforeSend` runs synchronously before each batch goes to the kernel (the lab writes its ownership marker
+   * there). With an `engine`, batches it understands run in-process over netlink instead of in an `ip` process.
+   */
+  constructor(exec: Executor, beforeSend?: () => void, engine?: NetlinkEngine) {
     this.#exec = exec
     this.#beforeSend = beforeSend
+    this.#engine = engine
   }
 
   /** Runs these lines in `netns` (undefined: where ip runs, for `netns add` and friends). Rejects with this caller's first failure. */
@@ -61,17 +67,32 @@ export class IpBatcher {
   async #send(netns: string | undefined, p: Pending): Promise<void> {
     const argv = netns === undefined ? ['ip', '-force', '-batch', '-'] : ['ip', '-n', netns, '-force', '-batch', '-']
     let result: RunResult
-    try {
-      result = await this.#exec.run(argv, { input: `${p.lines.join('\n')}\n`, signal: p.signal })
-    } catch (e) {
-      for (const r of p.requests) r.reject(e as NetspecError)
-      return
+    let failures: { line: number; message: string }[]
+    const ops = this.#engine?.plan(netns, p.lines)
+    if (ops !== undefined && p.signal?.aborted !== true) {
+      // In-process: the same lines as netlink requests, no process (kernel/netlink/engine.ts).
+      const started = performance.now()
+      try {
+        failures = this.#engine!.run(netns, ops)
+      } catch (e) {
+        for (const r of p.requests) r.reject(e as NetspecError)
+        return
+      }
+      const stderr = failures.map((f) => `${f.message}\nCommand failed -:${f.line + 1}`).join('\n')
+      result = { argv, command: argv.join(' '), netns, exitCode: failures.length === 0 ? 0 : 1, stdout: '', stderr, timedOut: false, canceled: false, durationMs: performance.now() - started }
+    } else {
+      try {
+        result = await this.#exec.run(argv, { input: `${p.lines.join('\n')}\n`, signal: p.signal })
+      } catch (e) {
+        for (const r of p.requests) r.reject(e as NetspecError)
+        return
+      }
+      failures = parseBatchFailures(result.stderr)
     }
     if (result.exitCode === 0 && !result.timedOut && !result.canceled) {
       for (const r of p.requests) r.resolve()
       return
     }
-    const failures = parseBatchFailures(result.stderr)
     for (const r of p.requests) {
       const mine = failures.find((f) => f.line >= r.offset && f.line < r.offset + r.lines.length)
       if (mine === undefined && failures.length > 0 && !result.timedOut && !result.canceled) {

@@ -3,6 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { NetspecError, callSite, invalidInput, isNetspecError, type NetspecErrorContext } from '../errors.js'
 import { defaultExecutor, type Executor, type SpawnedProcess } from '../exec/index.js'
 import { IpBatcher } from '../kernel/batcher.js'
+import { NetlinkEngine } from '../kernel/netlink/engine.js'
 import { canEnterNamespaces, writeSysctlsInNamespace } from '../kernel/setns.js'
 import { Namespace, checkAlias, tornDown } from './namespace.js'
 import { kernelName, nextLabId, processStartTime, removeMarker, writeMarker, type LabMarker } from './owner.js'
@@ -30,6 +31,8 @@ export interface LabInternals {
   settle(): Promise<void>
   batch(ns: Namespace, lines: string[], ctx: NetspecErrorContext): Promise<void>
   track(proc: SpawnedProcess): void
+  /** The in-process kernel path (netlink sockets per namespace), when this lab runs on this machine with koffi. */
+  readonly netlink: NetlinkEngine | undefined
   labelOf(netns: string): string | undefined
   defer(fn: () => unknown, what?: string): void
 }
@@ -154,6 +157,7 @@ export class Lab implements LabInternals, AsyncDisposable {
   readonly #marker: LabMarker
   /** One `ip -batch` process per namespace per tick, whoever asks (see kernel/batcher.ts). */
   readonly #batcher: IpBatcher
+  readonly netlink: NetlinkEngine | undefined
   #state: 'live' | 'tearing-down' | 'torn-down' = 'live'
   #teardown: Promise<void> | undefined
 
@@ -161,7 +165,8 @@ export class Lab implements LabInternals, AsyncDisposable {
     this.id = nextLabId()
     this.label = options.label ?? `lab ${this.id}`
     this.executor = executor
-    this.#batcher = new IpBatcher(executor, () => this.#writeMarkerIfChanged())
+    this.netlink = executor.kind === 'local' && process.env.NETSPEC_NO_NETLINK !== '1' ? NetlinkEngine.create() : undefined
+    this.#batcher = new IpBatcher(executor, () => this.#writeMarkerIfChanged(), this.netlink)
     this.signal = options.signal
     this.#marker = {
       version: 1,
@@ -340,6 +345,8 @@ export class Lab implements LabInternals, AsyncDisposable {
     // Read both ends back once before traffic flows (the kernel's deferred carrier step, PERF-NOTES): the
     // second end in its own batch, right after it came up (no extra process); the first end at settle().
     if (ea.up !== false && eb.up !== false) this.#unsettle(ea.ns, ea.name)
+    // A bridge's own carrier follows its first forwarding port, another deferred step: read it after its ports.
+    if (ea.master !== undefined && ea.up !== false && eb.up !== false) this.#unsettle(ea.ns, ea.master.name)
     return { a: { ns: ea.ns, name: ea.name }, b: { ns: eb.ns, name: eb.name } }
   }
 
@@ -541,6 +548,7 @@ export class Lab implements LabInternals, AsyncDisposable {
       return
     }
     const names = [...this.#byKernelName.keys()]
+    this.netlink?.close() // an open socket keeps its namespace alive after the name is gone
     const result = await destroyNamespaces(this.executor, names, this.#adopted).catch((e: unknown) => {
       errors.push(e)
       return { leftover: names, stubborn: [] as number[] }
@@ -569,7 +577,7 @@ export class Lab implements LabInternals, AsyncDisposable {
   #unsettle(ns: Namespace, name: string): void {
     const set = this.#unsettled.get(ns)
     if (set === undefined) this.#unsettled.set(ns, new Set([name]))
-    else set.add(name)
+    else set.delete(name), set.add(name) // to the end: a bridge is read after the ports added since
   }
 
   /** Kernel commands under way: teardown waits for them, so none can create something after it deleted all. */

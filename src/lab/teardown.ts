@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { NetspecError } from '../errors.js'
 import type { Executor } from '../exec/index.js'
 import { listNetns } from '../kernel/ip.js'
+import { canEnterNamespaces, removeNamespace } from '../kernel/setns.js'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
@@ -86,8 +87,12 @@ export async function destroyNamespaces(
   if (names.length === 0) return { leftover: [], stubborn: [] }
   // Adopted namespaces (a container's) are only unlinked: their processes are not ours to stop.
   const stubborn = await killAndWait(exec, await pidsIn(exec, names.filter((n) => !adopted.has(n))))
-  // -force: keep going past lines whose namespace is already gone.
-  await exec.run(['ip', '-force', '-batch', '-'], { input: names.map((n) => `netns del ${n}`).join('\n') + '\n' })
+  if (exec.kind === 'local' && canEnterNamespaces()) {
+    for (const n of names) removeNamespace(n) // what `ip netns del` does, without a process; a name already gone is fine
+  } else {
+    // -force: keep going past lines whose namespace is already gone.
+    await exec.run(['ip', '-force', '-batch', '-'], { input: names.map((n) => `netns del ${n}`).join('\n') + '\n' })
+  }
   for (const name of names) removeEtcNetns(name)
   // Ask the kernel what is left: locally the bind mounts' files (no process), elsewhere `ip netns list`.
   if (exec.kind === 'local') return { leftover: names.filter((n) => existsSync(`/run/netns/${n}`)), stubborn }

@@ -179,6 +179,7 @@ describe('netspec graph', () => {
     await br.plug([c, 'eth0', '172.16.0.2/24'], { port: 'portc' })
     await lab.settle()
     const prefix = `ns-${lab.id}-`
+    await lab.settle() // read from outside the lab below: what the lab still owes the kernel must be done first
     const state = async () => Promise.all([a, b, c].map(async (n) => (await execa('ip', ['-n', n.name, '-br', 'addr'])).stdout))
     const before = await state()
 

@@ -1,0 +1,172 @@
+// ICMP echo probes sent from this process: one raw socket per lab namespace (opened from inside it, kept
+// for the lab's life) instead of one `ping` process per probe (~4–6 ms each, PERF-NOTES). Replies and ICMP
+// errors are matched to their probe by echo id and sequence; the socket is read without blocking from
+// short timers, so the event loop stays free and many probes share one socket.
+import { withNamespace } from './setns.js'
+import { addressBytes, addressText } from './netlink/codec.js'
+import { MSG_DONTWAIT, type Libc } from './netlink/ffi.js'
+
+const AF_INET = 2
+const AF_INET6 = 10
+const SOCK_RAW = 3
+const SOCK_CLOEXEC = 0x80000
+const IPPROTO_ICMP = 1
+const IPPROTO_ICMPV6 = 58
+
+/** What became of one echo request. */
+export type EchoOutcome =
+  | { kind: 'reply'; from: string; rttMs: number }
+  /** An ICMP error about our probe, e.g. type 3 code 1 (host unreachable) from a router. */
+  | { kind: 'error'; from: string; family: 4 | 6; type: number; code: number }
+  /** sendto() refused at once: ENETUNREACH, EHOSTUNREACH, EPERM (an output filter), … */
+  | { kind: 'send-failed'; errno: number; message: string }
+  | { kind: 'timeout' }
+
+interface Waiter {
+  key: number
+  sentAt: number
+  deadline: number
+  resolve: (o: EchoOutcome) => void
+}
+
+class EchoSocket {
+  readonly waiters = new Map<number, Waiter>()
+  #timer: NodeJS.Timeout | undefined
+  readonly #buf = Buffer.alloc(2048)
+  readonly #from = Buffer.alloc(28)
+  readonly #fromLen = Buffer.alloc(4)
+
+  constructor(
+    readonly c: Libc,
+    readonly fd: number,
+    readonly family: 4 | 6,
+  ) {}
+
+  wait(w: Waiter): void {
+    this.waiters.set(w.key, w)
+    // The first look right away (on a veth the reply is often queued before send() returns), then every ms.
+    this.#timer ??= setTimeout(() => this.#pump(), 0)
+  }
+
+  #pump(): void {
+    this.#timer = undefined
+    for (;;) {
+      this.#fromLen.writeUInt32LE(this.#from.length)
+      const n = this.c.recvfrom(this.fd, this.#buf, this.#buf.length, MSG_DONTWAIT, this.#from, this.#fromLen)
+      if (n < 0) break // EAGAIN: nothing more queued
+      this.#dispatch(this.#buf.subarray(0, n))
+    }
+    const now = performance.now()
+    for (const w of this.waiters.values()) {
+      if (now < w.deadline) continue
+      this.waiters.delete(w.key)
+      w.resolve({ kind: 'timeout' })
+    }
+    if (this.waiters.size > 0) this.#timer = setTimeout(() => this.#pump(), 1)
+  }
+
+  #dispatch(packet: Buffer): void {
+    const from = addressText(this.family === 4 ? this.#from.subarray(4, 8) : this.#from.subarray(8, 24))
+    // IPv4 raw sockets see the IP header; IPv6 ones only the ICMPv6 message.
+    const icmp = this.family === 4 ? packet.subarray((packet[0]! & 0x0f) * 4) : packet
+    if (icmp.length < 8) return
+    const type = icmp[0]!
+    const code = icmp[1]!
+    if (type === (this.family === 4 ? 0 : 129)) return this.#settle(icmp.readUInt32BE(4), (w) => ({ kind: 'reply', from, rttMs: performance.now() - w.sentAt }))
+    if (this.family === 4 ? [3, 11, 12].includes(type) : [1, 2, 3, 4].includes(type)) {
+      // The error quotes our packet: its IP header, then our echo header (type, code, sum, id, seq).
+      const quoted = this.family === 4 ? icmp.subarray(8 + ((icmp[8]! & 0x0f) * 4)) : icmp.subarray(8 + 40)
+      if (quoted.length >= 8 && quoted[0] === (this.family === 4 ? 8 : 128))
+        this.#settle(quoted.readUInt32BE(4), () => ({ kind: 'error', from, family: this.family, type, code }))
+    }
+  }
+
+  #settle(key: number, outcome: (w: Waiter) => EchoOutcome): void {
+    const w = this.waiters.get(key)
+    if (w === undefined) return
+    this.waiters.delete(key)
+    w.resolve(outcome(w))
+  }
+
+  close(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer)
+    for (const w of this.waiters.values()) w.resolve({ kind: 'timeout' })
+    this.waiters.clear()
+    this.c.close(this.fd)
+  }
+}
+
+/** The Internet checksum (RFC 1071). */
+export function checksum(b: Buffer): number {
+  let sum = 0
+  for (let i = 0; i + 1 < b.length; i += 2) sum += b.readUInt16BE(i)
+  if (b.length % 2 === 1) sum += b[b.length - 1]! << 8
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16)
+  return ~sum & 0xffff
+}
+
+/** An echo request: type 8 (ICMPv6: 128), id and sequence, and a payload naming us. */
+export function echoRequest(family: 4 | 6, id: number, seq: number): Buffer {
+  const b = Buffer.alloc(8 + 16)
+  b[0] = family === 4 ? 8 : 128
+  b.writeUInt16BE(id, 4)
+  b.writeUInt16BE(seq, 6)
+  b.write('netspec-probe', 8)
+  if (family === 4) b.writeUInt16BE(checksum(b), 2) // the kernel fills in the ICMPv6 checksum itself
+  return b
+}
+
+function sockaddr(family: 4 | 6, address: string): Buffer {
+  const b = Buffer.alloc(family === 4 ? 16 : 28)
+  b.writeUInt16LE(family === 4 ? AF_INET : AF_INET6, 0)
+  addressBytes(address).copy(b, family === 4 ? 4 : 8)
+  return b
+}
+
+let nextKey = (Math.random() * 0xffffffff) >>> 0
+
+export class IcmpProber {
+  readonly #c: Libc
+  readonly #sockets = new Map<string, EchoSocket>()
+
+  constructor(c: Libc) {
+    this.#c = c
+  }
+
+  /** Sends one echo request from `netns` to `address` and waits up to `timeoutMs` for what comes back. */
+  echo(netns: string, address: string, family: 4 | 6, timeoutMs: number): Promise<EchoOutcome> {
+    const s = this.#socket(netns, family)
+    const key = (nextKey = (nextKey + 1) >>> 0)
+    const packet = echoRequest(family, key >>> 16, key & 0xffff)
+    const to = sockaddr(family, address)
+    return new Promise((resolve) => {
+      const sentAt = performance.now()
+      if (this.#c.sendto(s.fd, packet, packet.length, 0, to, to.length) < 0) {
+        const errno = this.#c.errno()
+        resolve({ kind: 'send-failed', errno, message: this.#c.strerror(errno) })
+        return
+      }
+      s.wait({ key, sentAt, deadline: sentAt + timeoutMs, resolve })
+    })
+  }
+
+  close(names?: readonly string[]): void {
+    for (const [k, s] of this.#sockets) {
+      if (names !== undefined && !names.includes(k.slice(2))) continue
+      s.close()
+      this.#sockets.delete(k)
+    }
+  }
+
+  #socket(netns: string, family: 4 | 6): EchoSocket {
+    const k = `${family}:${netns}`
+    let s = this.#sockets.get(k)
+    if (s !== undefined) return s
+    const fd = withNamespace(netns, () =>
+      this.#c.socket(family === 4 ? AF_INET : AF_INET6, SOCK_RAW | SOCK_CLOEXEC, family === 4 ? IPPROTO_ICMP : IPPROTO_ICMPV6),
+    )
+    if (fd < 0) throw new Error(`cannot open a raw ICMP socket in ${netns}: ${this.#c.strerror(this.#c.errno())}`)
+    this.#sockets.set(k, (s = new EchoSocket(this.#c, fd, family)))
+    return s
+  }
+}
