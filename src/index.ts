@@ -16,12 +16,16 @@ export type {
   NamespaceSnapshot,
   SweepOptions,
   SweepReport,
+  PlugOptions,
+  Vlan,
+  VlanOptions,
 } from './lab/index.js'
+export type { BridgeVlan } from './kernel/bridge-vlan.js'
 export type { Link, Address, Route, Neighbor, RouteDecision, Family } from './kernel/types.js'
 export { NetspecError, isNetspecError, type NetspecErrorKind } from './errors.js'
 export { impair, partition, type Impairment, type ImpairOptions, type ImpairState, type Partition, type PartitionOptions } from './impair/index.js'
 export { diagram, type Diagram } from './topology/diagram.js'
-export { explain, type Explanation, type Hop } from './explain/explain.js'
+export { explain, type ExplainOptions, type Explanation, type Hop } from './explain/explain.js'
 export { capturesOf, parsePcap, type Capture, type CaptureOptions, type Packet, type ArpInfo, type IpInfo, type IcmpInfo, type TcpInfo, type UdpInfo } from './capture/index.js'
 export {
   buildImage,

@@ -1,10 +1,12 @@
 // NAT building blocks (nftables, inside a lab namespace only) and natMaps(): proof by real traffic.
 // One clear choice: nftables `inet` family, table `netspec`, rules tagged with a comment and a counter,
 // read back with `nft -j`. (iptables-nft writes the same kernel objects; nft is what every current distro ships.)
-import { NetspecError, invalidInput } from '../errors.js'
+import { NetspecError, invalidInput, isNetspecError } from '../errors.js'
+import { hasKernelFeature } from '../kernel/features.js'
 import { runChecked } from '../exec/index.js'
 import type { Namespace } from '../lab/namespace.js'
-import { checkIfName, checkKeys, parseAddress, parseDestination } from '../lab/validate.js'
+import { isIP } from 'node:net'
+import { canonicalV6, checkIfName, checkKeys, parseAddress, parseDestination } from '../lab/validate.js'
 import { listen, type Peer } from './listen.js'
 import { namespaceOwning } from './owners.js'
 import { reachable, type Reachability } from './reachable.js'
@@ -44,11 +46,22 @@ async function ensureChains(gw: Namespace): Promise<void> {
   )
 }
 
-async function addRule(gw: Namespace, kind: NatRule['kind'], chain: NatRule['chain'], match: string, action: string): Promise<NatRule> {
+async function addRule(gw: Namespace, kind: NatRule['kind'], chain: NatRule['chain'], match: string, action: string, fam: 'ip' | 'ip6'): Promise<NatRule> {
   await gw.forwarding(true)
   await ensureChains(gw)
   const tag = `netspec-${kind}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`
-  await nft(gw, `add rule inet ${TABLE} ${chain} ${match} counter ${action} comment "${tag}"\n`)
+  await nft(gw, `add rule inet ${TABLE} ${chain} ${match} counter ${action} comment "${tag}"\n`).catch(async (e: unknown) => {
+    // Kernels without IPv6 NAT refuse the rule; say which feature is missing rather than nft's generic error.
+    if (fam !== 'ip6' || !isNetspecError(e, 'command-failed') || (await hasKernelFeature('nat66')) !== false) throw e
+    throw new NetspecError('unsupported', `${kind} over IPv6 (NAT66) needs IPv6 NAT in the kernel (feature 'nat66'), which this kernel lacks`, {
+      namespace: gw.label,
+      netns: gw.name,
+      command: e.command,
+      stderr: e.stderr,
+      hint: 'use a kernel with CONFIG_NF_NAT and CONFIG_NFT_MASQ for IPv6 (modprobe nft_masq); in specs skip with kernelFeatureSkipReason("nat66")',
+      cause: e,
+    })
+  })
   const r = await runChecked(gw.lab.executor, ['nft', '-j', 'list', 'chain', 'inet', TABLE, chain], { netns: gw.name })
   const rule = ((JSON.parse(r.stdout) as { nftables: { rule?: { handle: number; comment?: string; expr: unknown[] } }[] }).nftables ?? [])
     .map((i) => i.rule)
@@ -68,7 +81,7 @@ export async function masquerade(gw: Namespace, options: { source: string; outIn
   checkKeys(options, ['source', 'outInterface'], 'masquerade')
   const src = parseDestination(options.source).dst
   checkIfName(options.outInterface)
-  return addRule(gw, 'masquerade', 'postrouting', `${family(options.source)} saddr ${src} oifname "${options.outInterface}"`, 'masquerade')
+  return addRule(gw, 'masquerade', 'postrouting', `${family(options.source)} saddr ${src} oifname "${options.outInterface}"`, 'masquerade', family(options.source))
 }
 
 /** Rewrites the source of traffic from `source` to the fixed address `to`. */
@@ -77,8 +90,10 @@ export async function snat(gw: Namespace, options: { source: string; to: string;
   const src = parseDestination(options.source).dst
   const to = parseAddress(options.to)
   const fam = family(options.source)
+  if ((fam === 'ip6') !== (to.family === 6))
+    throw invalidInput(`snat: source ${options.source} and 'to' ${options.to} are of different address families`, { hint: 'NAT44 and NAT66 only: IPv4 to IPv4, IPv6 to IPv6' })
   const out = options.outInterface === undefined ? '' : ` oifname "${checkIfName(options.outInterface)}"`
-  return addRule(gw, 'snat', 'postrouting', `${fam} saddr ${src}${out}`, `snat ${fam} to ${to.address}`)
+  return addRule(gw, 'snat', 'postrouting', `${fam} saddr ${src}${out}`, `snat ${fam} to ${to.address}`, fam)
 }
 
 /** Forwards a port of the gateway to an inside host: `portForward(gw, { proto: 'tcp', port: 8088, to: '172.16.0.102:80' })`. */
@@ -96,16 +111,25 @@ export async function portForward(
   const fam = to.family === 6 ? 'ip6' : 'ip'
   const inIf = options.inInterface === undefined ? '' : `iifname "${checkIfName(options.inInterface)}" `
   const dest = to.family === 6 ? `[${to.address}]:${m[3]}` : `${to.address}:${m[3]}`
-  return addRule(gw, 'dnat', 'prerouting', `${inIf}meta nfproto ${fam === 'ip' ? 'ipv4' : 'ipv6'} ${proto} dport ${options.port}`, `dnat ${fam} to ${dest}`)
+  return addRule(gw, 'dnat', 'prerouting', `${inIf}meta nfproto ${fam === 'ip' ? 'ipv4' : 'ipv6'} ${proto} dport ${options.port}`, `dnat ${fam} to ${dest}`, fam)
 }
 
 // Conntrack evidence is read by kernel/conntrack.ts; re-exported here for the public barrel.
 export { parseConntrack, type ConntrackEntry } from '../kernel/conntrack.js'
 
-/** The gateway's conntrack table (empty when conntrack is unavailable). */
-export async function conntrackEntries(gw: Namespace): Promise<ConntrackEntry[]> {
-  return readConntrack(gw.lab.executor, gw.name)
+/**
+ * The gateway's conntrack table, IPv4 and IPv6 (or one `family`); empty when conntrack is unavailable.
+ * IPv6 addresses are in the canonical form `ip` prints, so they compare equal to what a lab was given.
+ */
+export async function conntrackEntries(gw: Namespace, options: { family?: 4 | 6 } = {}): Promise<ConntrackEntry[]> {
+  checkKeys(options, ['family'], 'conntrackEntries')
+  if (options.family !== undefined && options.family !== 4 && options.family !== 6) throw invalidInput(`conntrackEntries: family must be 4 or 6`)
+  const entries = await readConntrack(gw.lab.executor, gw.name, options.family)
+  const canon = (t: ConntrackEntry['original']) => ({ ...t, src: canonical(t.src), dst: canonical(t.dst) })
+  return entries.map((e) => ({ ...e, original: canon(e.original), reply: canon(e.reply) }))
 }
+
+const canonical = (address: string): string => (isIP(address) === 6 ? canonicalV6(address) : address)
 
 // ---- natMaps -------------------------------------------------------------------------------------
 
@@ -144,7 +168,7 @@ export async function natMaps(gw: Namespace, spec: NatMapsSpec): Promise<NatMaps
   try {
     const probe = await reachable(spec.from, spec.to)
     const observed = probe.ok ? (await listener.waitForPeers(1, 2000).catch(() => []))[0] : undefined
-    const entries = await conntrackEntries(gw)
+    const entries = await conntrackEntries(gw, { family: t.family })
     const conntrack = entries.find(
       (e) =>
         e.proto === t.proto &&
@@ -156,7 +180,7 @@ export async function natMaps(gw: Namespace, spec: NatMapsSpec): Promise<NatMaps
     if (observed === undefined)
       return { ok: false, probe, conntrack, detail: `${spec.to} answered, but the observer in ${observerNs.label} port ${port} saw nobody: the connection landed elsewhere` }
     if (spec.as !== undefined) {
-      const ok = observed.address === parseAddress(spec.as).address
+      const ok = canonical(observed.address) === parseAddress(spec.as).address
       return {
         ok,
         probe,

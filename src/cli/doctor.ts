@@ -257,7 +257,7 @@ Checks everything netspec needs and says exactly how to fix what is missing:
   - Node.js version, root / CAP_NET_ADMIN + CAP_SYS_ADMIN, and a real lab built and removed
   - every tool netspec drives, with its Debian/Ubuntu package and the install command
   - kernel features (veth, bridge, IPv6, nftables, conntrack, tbf, htb, netem, 802.1Q VLAN, dummy,
-    bridge VLAN filtering, macvlan, VXLAN), really tried in a throwaway namespace
+    bridge VLAN filtering, macvlan, VXLAN, IPv6 NAT), really tried in a throwaway namespace
   - the Docker daemon and the '${RUNNER_IMAGE}' runner image (for container mode)
   - leftovers of dead runs and labs kept for debugging
 

@@ -27,7 +27,16 @@ export function parseConntrack(text: string): ConntrackEntry[] {
   return out
 }
 
-export async function readConntrack(exec: Executor, netns: string): Promise<ConntrackEntry[]> {
-  const r = await exec.run(['conntrack', '-L', '-o', 'extended'], { netns }).catch(() => undefined)
-  return r === undefined || r.exitCode !== 0 ? [] : parseConntrack(r.stdout)
+/**
+ * One family's entries, or both. The family is always named: conntrack-tools before 1.4.7 list only IPv4
+ * without `-f ipv6`, so NAT66 evidence would silently be missing.
+ */
+export async function readConntrack(exec: Executor, netns: string, family?: 4 | 6): Promise<ConntrackEntry[]> {
+  const one = async (f: 4 | 6): Promise<ConntrackEntry[]> => {
+    const r = await exec.run(['conntrack', '-L', '-f', `ipv${f}`, '-o', 'extended'], { netns }).catch(() => undefined)
+    return r === undefined || r.exitCode !== 0 ? [] : parseConntrack(r.stdout)
+  }
+  if (family !== undefined) return one(family)
+  const [v4, v6] = await Promise.all([one(4), one(6)])
+  return [...v4, ...v6]
 }

@@ -23,6 +23,7 @@ export const KERNEL_FEATURES = [
   'bridge-vlan-filtering',
   'macvlan',
   'vxlan',
+  'nat66',
 ] as const
 
 export type KernelFeature = (typeof KERNEL_FEATURES)[number]
@@ -72,6 +73,13 @@ export const FEATURE_SPECS: Readonly<Record<KernelFeature, FeatureSpec>> = {
   },
   macvlan: { description: 'macvlan links', config: ['CONFIG_MACVLAN'], module: 'macvlan', probe: 'ip link add fm0 link fp0 type macvlan mode bridge', usedFor: 'macvlan interfaces' },
   vxlan: { description: 'VXLAN links', config: ['CONFIG_VXLAN'], module: 'vxlan', probe: 'ip link add fx0 type vxlan id 42 dstport 4789', usedFor: 'VXLAN overlays' },
+  nat66: {
+    description: 'IPv6 NAT (nftables masquerade)',
+    config: ['CONFIG_NF_NAT', 'CONFIG_NFT_NAT', 'CONFIG_NFT_MASQ', 'CONFIG_IPV6'],
+    module: 'nft_masq',
+    probe: 'nft add table ip6 netspec_n6 && nft "add chain ip6 netspec_n6 p { type nat hook postrouting priority 100; }" && nft add rule ip6 netspec_n6 p masquerade',
+    usedFor: 'NAT66: masquerade, snat and portForward over IPv6',
+  },
 }
 
 export interface FeatureStatus {

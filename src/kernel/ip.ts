@@ -34,6 +34,10 @@ export function parseLinks(text: string): Link[] {
     if (alias !== undefined) link.alias = alias
     const master = str(j.master)
     if (master !== undefined) link.master = master
+    if (link.kind === 'vlan') {
+      const d = (info.info_data ?? {}) as Json
+      link.vlan = { id: num(d.id) ?? -1, protocol: str(d.protocol) ?? '?', ...(str(j.link) === undefined ? {} : { parent: str(j.link) }) }
+    }
     if (link.kind === 'veth' && num(j.link_index) !== undefined) {
       link.peer = { index: num(j.link_index)!, netnsId: num(j.link_netnsid) }
     }

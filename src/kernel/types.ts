@@ -17,6 +17,8 @@ export interface Link {
   alias?: string
   /** The bridge (or bond) this link is a port of. */
   master?: string
+  /** For a VLAN sub-interface (kind 'vlan'): its id and tag protocol, and the parent link's name as `ip` gives it. */
+  vlan?: { id: number; protocol: string; parent?: string }
   /** For a veth: where its other end is. `netns` is the kernel name, `namespace` the lab label if known, `name` its interface. */
   peer?: { index: number; netnsId?: number; netns?: string; namespace?: string; name?: string }
 }

@@ -17,7 +17,9 @@ import type { MatrixHost, MatrixOptions, ReachabilityMatrix } from '../assert/ma
 import type { Partition, PartitionOptions } from '../impair/partition.js'
 import type { Diagram } from '../topology/diagram.js'
 import type { BuiltTopology, Topology } from '../topology/build.js'
-import type { BridgeOptions, BridgeRef, EndOptions, LabOptions, LabSnapshot, NamespaceOptions, VethEnd } from './types.js'
+import type { BridgeOptions, BridgeRef, EndOptions, LabOptions, LabSnapshot, NamespaceOptions, PlugOptions, VethEnd, Vlan, VlanOptions } from './types.js'
+import { applyPortVlans, bridgeVlans, createVlan, portVlans, unsupportedIfMissing } from './vlan.js'
+import type { BridgeVlan } from '../kernel/bridge-vlan.js'
 import { checkIfName, checkKeys, checkLabel, checkMac, checkMtu, checkSysctlKey, parseCidr, sysctlPath } from './validate.js'
 
 /** What a Namespace handle needs from its lab. Not public API. */
@@ -114,17 +116,29 @@ export class Bridge implements BridgeRef {
     readonly lab: Lab,
     readonly ns: Namespace,
     readonly name: string,
+    /** Created with `vlanFiltering: true`: its ports carry the VLANs plug() gives them. */
+    readonly vlanFiltering = false,
   ) {}
 
   /**
    * Plugs a namespace into this bridge with a veth pair: `br0.plug([netns2, 'veth2', '172.16.0.102/24'])`.
-   * The port end lives in the bridge's namespace, named `port` (default `<bridge>p<N>`).
+   * The port end lives in the bridge's namespace, named `port` (default `<bridge>p<N>`). On a VLAN-filtering
+   * bridge, `{ pvid: 10 }` makes it an access port of VLAN 10 and `{ tagged: [10, 20] }` a trunk (src/lab/vlan.ts).
    */
-  async plug(end: VethEnd, options: { port?: string } = {}): Promise<Veth> {
-    checkKeys(options, ['port'], 'plug')
+  async plug(end: VethEnd, options: PlugOptions = {}): Promise<Veth> {
+    const ctx = { lab: this.lab.label, namespace: this.ns.label, netns: this.ns.name, declaredAt: callSite() }
+    checkKeys(options, ['port', 'pvid', 'tagged', 'untagged'], 'plug', ctx)
+    const vlans = portVlans(options, this, ctx)
     this.#ports += 1
     const port = options.port ?? `${this.name.slice(0, 10)}p${this.#ports}`
-    return this.lab.veth({ ns: this.ns, name: port, master: this }, end)
+    const veth = await this.lab.veth({ ns: this.ns, name: port, master: this }, end)
+    if (vlans !== undefined) await applyPortVlans(this, port, vlans)
+    return veth
+  }
+
+  /** The VLANs of this bridge and its ports, read back from the kernel (`bridge -j vlan show`). */
+  vlans(): Promise<BridgeVlan[]> {
+    return bridgeVlans(this)
   }
 
   toString(): string {
@@ -357,7 +371,8 @@ export class Lab implements LabInternals, AsyncDisposable {
     const ctx = { lab: this.label, namespace: ns?.label, netns: ns?.name, declaredAt }
     this.#checkOwn(ns, ctx)
     checkIfName(name, ctx)
-    checkKeys(options, ['addresses', 'mac', 'mtu', 'up', 'stp'], 'bridge', ctx)
+    checkKeys(options, ['addresses', 'mac', 'mtu', 'up', 'stp', 'vlanFiltering'], 'bridge', ctx)
+    if (options.vlanFiltering !== undefined && typeof options.vlanFiltering !== 'boolean') throw invalidInput(`'vlanFiltering' must be true or false`, ctx)
     this.#checkFreeName(ns, name, ctx)
     const addresses = (options.addresses ?? []).map((a) => parseCidr(a, ctx))
     const mac = options.mac === undefined ? '' : ` address ${checkMac(options.mac, ctx)}`
@@ -370,18 +385,31 @@ export class Lab implements LabInternals, AsyncDisposable {
       throw e
     }
     for (const c of addresses) this.model.addAddress(ns, name, c.address)
+    const vlanFiltering = options.vlanFiltering === true
     await this.batch(
       ns,
       [
-        `link add name ${name}${mac} type bridge stp_state ${options.stp === true ? 1 : 0}`,
+        `link add name ${name}${mac} type bridge stp_state ${options.stp === true ? 1 : 0}${vlanFiltering ? ' vlan_filtering 1' : ''}`,
         // Set apart from `link add`: only then does the kernel keep it when ports with a larger MTU join.
         ...(mtu === '' ? [] : [`link set dev ${name}${mtu}`]),
         ...addresses.map((c) => addrLine(c, name)),
         ...(options.up === false ? [] : [`link set dev ${name} up`]),
       ],
       ctx,
-    )
-    return new Bridge(this, ns, name)
+    ).catch((e: unknown) => {
+      if (!vlanFiltering) throw e
+      this.model.linkDeleted(ns, name) // `link add` is the line that fails without the feature: nothing was made
+      return unsupportedIfMissing(e, 'bridge-vlan-filtering', `bridge ${name} with vlanFiltering`, ctx)
+    })
+    return new Bridge(this, ns, name, vlanFiltering)
+  }
+
+  /**
+   * An 802.1Q VLAN sub-interface on an existing interface: `lab.vlan(ns, 'eth0', 10, { addresses: ['10.0.10.1/24'] })`
+   * creates `eth0.10`. Needs the kernel's 8021q (feature 'vlan'); see src/lab/vlan.ts.
+   */
+  vlan(ns: Namespace, parent: string, id: number, options: VlanOptions = {}): Promise<Vlan> {
+    return createVlan(this, ns, parent, id, options)
   }
 
   /**

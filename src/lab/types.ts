@@ -50,6 +50,43 @@ export interface BridgeOptions {
   up?: boolean
   /** Spanning tree (default off, so ports forward at once). */
   stp?: boolean
+  /**
+   * A VLAN-aware bridge (`vlan_filtering 1`): ports then carry the VLANs `plug()` gives them (`pvid`, `tagged`).
+   * Needs CONFIG_BRIDGE_VLAN_FILTERING (kernel feature 'bridge-vlan-filtering').
+   */
+  vlanFiltering?: boolean
+}
+
+/** How `bridge.plug()` wires its port: the port's name and, on a VLAN-filtering bridge, its VLANs. */
+export interface PlugOptions {
+  /** The port's name in the bridge namespace (default `<bridge>p<N>`). */
+  port?: string
+  /** Access VLAN: untagged frames arriving here join it, and its frames leave untagged (unless also in `tagged`). */
+  pvid?: number
+  /** VLANs carried with their 802.1Q tag (a trunk). */
+  tagged?: readonly number[]
+  /** Further VLANs whose frames leave this port untagged. */
+  untagged?: readonly number[]
+}
+
+export interface VlanOptions {
+  /** Interface name (default `<parent>.<id>`, e.g. `eth0.10`; at most 15 bytes). */
+  name?: string
+  addresses?: string[]
+  mtu?: number
+  mac?: string
+  /** Administratively up (default true). */
+  up?: boolean
+  /** Tag protocol (default '802.1Q'; '802.1ad' for QinQ service tags). */
+  protocol?: '802.1Q' | '802.1ad'
+}
+
+/** An 802.1Q sub-interface made by `lab.vlan()`. */
+export interface Vlan {
+  ns: Namespace
+  name: string
+  parent: string
+  id: number
 }
 
 export interface BridgeRef {

@@ -54,7 +54,7 @@ export function validateTopology(t: Topology): void {
       })
   }
   for (const [name, b] of Object.entries(t.bridges ?? {})) {
-    checkKeys(b, ['in', 'addresses', 'mac', 'mtu', 'up', 'stp'], `bridge ${name}`)
+    checkKeys(b, ['in', 'addresses', 'mac', 'mtu', 'up', 'stp', 'vlanFiltering'], `bridge ${name}`)
     known(b.in, `bridge ${name}`)
     checkIfName(name)
     for (const a of b.addresses ?? []) parseCidr(a)
