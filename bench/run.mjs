@@ -3,7 +3,7 @@
 // by the tutorials' one-`ip`-per-operation script and by the best batched shell script, interleaved in one run.
 // Prints medians and ratios and writes bench/results.json. Usage: npm run bench [-- --rounds N --quick]
 import { execFile } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { cpus, release } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -95,6 +95,24 @@ async function shell(script, ...argv) {
   return Number(stdout.trim()) / 1000
 }
 
+// Deleting namespaces returns at once; the kernel frees them afterwards in a worker, holding locks that
+// creating namespaces needs. So each contender starts on a quiet machine (not on the previous one's
+// clean-up): wait until the CPUs are ≥ 90% idle over 50 ms (at most 5 s). The same wait for everyone.
+function cpuTimes() {
+  const [, ...f] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/)
+  const n = f.map(Number)
+  return { idle: n[3] + n[4], total: n.reduce((a, b) => a + b, 0) }
+}
+async function quiet() {
+  const until = performance.now() + 5000
+  while (performance.now() < until) {
+    const a = cpuTimes()
+    await new Promise((r) => setTimeout(r, 50))
+    const b = cpuTimes()
+    if (b.total === a.total || (b.idle - a.idle) / (b.total - a.total) >= 0.9) return
+  }
+}
+
 // ---- the run -----------------------------------------------------------------------------------
 
 const topologies = {
@@ -138,6 +156,7 @@ for (const [name, t] of Object.entries(topologies)) {
     // interleaved: each round runs every contender once, so drift on a shared machine hits all alike
     for (const who of ['netspec', 'naive', 'batched']) {
       if (t[who] === null) continue
+      await quiet()
       samples[name][who].push(await t[who]())
     }
     process.stderr.write('.')

@@ -31,7 +31,7 @@ interface Waiter {
 
 class EchoSocket {
   readonly waiters = new Map<number, Waiter>()
-  #timer: NodeJS.Timeout | undefined
+  #timer: NodeJS.Timeout | NodeJS.Immediate | undefined
   readonly #buf = Buffer.alloc(2048)
   readonly #from = Buffer.alloc(28)
   readonly #fromLen = Buffer.alloc(4)
@@ -44,8 +44,17 @@ class EchoSocket {
 
   wait(w: Waiter): void {
     this.waiters.set(w.key, w)
-    // The first look right away (on a veth the reply is often queued before send() returns), then every ms.
-    this.#timer ??= setTimeout(() => this.#pump(), 0)
+    this.#timer ??= setImmediate(() => this.#pump())
+  }
+
+  /**
+   * Looks again at the next turn of the event loop while the newest probe is young (on a veth the reply,
+   * even after ARP, is there within a fraction of a millisecond), then every millisecond (a timer's floor).
+   */
+  #schedule(now: number): void {
+    let newest = 0
+    for (const w of this.waiters.values()) newest = Math.max(newest, w.sentAt)
+    this.#timer = now - newest < 2 ? setImmediate(() => this.#pump()) : setTimeout(() => this.#pump(), 1)
   }
 
   #pump(): void {
@@ -62,7 +71,7 @@ class EchoSocket {
       this.waiters.delete(w.key)
       w.resolve({ kind: 'timeout' })
     }
-    if (this.waiters.size > 0) this.#timer = setTimeout(() => this.#pump(), 1)
+    if (this.waiters.size > 0) this.#schedule(now)
   }
 
   #dispatch(packet: Buffer): void {
@@ -89,7 +98,10 @@ class EchoSocket {
   }
 
   close(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer)
+    if (this.#timer !== undefined) {
+      clearTimeout(this.#timer as NodeJS.Timeout)
+      clearImmediate(this.#timer as NodeJS.Immediate)
+    }
     for (const w of this.waiters.values()) w.resolve({ kind: 'timeout' })
     this.waiters.clear()
     this.c.close(this.fd)

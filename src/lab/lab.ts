@@ -345,10 +345,12 @@ export class Lab implements LabInternals, AsyncDisposable {
       }
     }
 
+    // A plain bridge port is created enslaved and up in the same request: one kernel step instead of three.
+    const fold = ea.master !== undefined && ea.alias === undefined && ea.addresses.length === 0 && ea.up !== false
     const create = [
       // `name` always: a bare interface name such as 'a' or 'mtu' would be read as a keyword.
-      `link add name ${ea.name}${linkAttrs(ea)} type veth peer name ${eb.name}${linkAttrs(eb)} netns ${eb.ns.name}`,
-      ...endLines(ea),
+      `link add name ${ea.name}${linkAttrs(ea)}${fold ? ` up master ${ea.master!.name}` : ''} type veth peer name ${eb.name}${linkAttrs(eb)} netns ${eb.ns.name}`,
+      ...(fold ? [] : endLines(ea)),
     ]
     if (ea.ns === eb.ns) {
       await this.batch(ea.ns, [...create, ...endLines(eb), ...(eb.up === false ? [] : [`link show dev ${eb.name}`])], { ...ctx, namespace: ea.ns.label, netns: ea.ns.name })

@@ -206,6 +206,7 @@ export class NetlinkEngine {
   /** Runs every op (like `ip -force -batch`: a failure does not stop the rest) and returns the failures. */
   run(netns: string | undefined, ops: readonly Op[]): LineFailure[] {
     const failures: LineFailure[] = []
+    this.#indexes.clear()
     ops.forEach((op, line) => {
       try {
         if (op.op === 'netns-add') {
@@ -295,10 +296,17 @@ export class NetlinkEngine {
     return `RTNETLINK answers: ${this.#c.strerror(e.errno)}`
   }
 
+  /** Interface indexes looked up during one run(); forgotten whenever a link is added or deleted. */
+  readonly #indexes = new Map<string, number>()
+
   #index(fd: number, dev: string): number {
+    const known = this.#indexes.get(`${fd}/${dev}`)
+    if (known !== undefined) return known
     const r = this.#talk(fd, nl.getLink(this.#seq++, dev), nl.RTM_NEWLINK)
     if ('errno' in r) throw new Failed(r.errno === ENODEV ? `Cannot find device "${dev}"` : this.#words(r))
-    return nl.decodeLink(r.body).index
+    const index = nl.decodeLink(r.body).index
+    this.#indexes.set(`${fd}/${dev}`, index)
+    return index
   }
 
   #linkName(fd: number, index: number): string | undefined {
@@ -307,6 +315,7 @@ export class NetlinkEngine {
   }
 
   #apply(fd: number, op: Exclude<Op, { op: 'netns-add' }>): void {
+    if (op.op === 'veth' || op.op === 'bridge' || op.op === 'del') this.#indexes.clear()
     switch (op.op) {
       case 'veth': {
         const master = op.a.master === undefined ? undefined : this.#index(fd, op.a.master)
