@@ -1,80 +1,215 @@
 // explain(from, to): walks the path the kernel would take across the lab, asking each namespace its own
-// `ip route get`, and says where and why a packet stops (no route, nobody owns the next hop, forwarding off).
-import { parseRuleset } from '../kernel/nft.js'
+// `ip route get`, then sends one real probe along it and traces it with nftables in every namespace on the
+// way that has a ruleset, and says where and why the packet stops: no route, forwarding off, a chain's
+// policy or rule, a next hop that never answered ARP/ND, or that it arrives.
+import { invalidInput } from '../errors.js'
+import { parseTarget, type Proto, type Target, type TargetObject } from '../assert/target.js'
+import { readRuleset } from '../kernel/nft.js'
+import { checkKeys } from '../lab/validate.js'
 import type { Namespace } from '../lab/namespace.js'
+import { makeProbe } from './probe.js'
+import { traceProbe, type ProbeTrace } from './trace.js'
+import { describeStop, type TraceEvent } from './trace-parse.js'
 
 export interface Hop {
   namespace: string
   /** What `ip -j route get` answered here, or its error. */
   route?: { dev?: string; gateway?: string; prefsrc?: string; type?: string }
   note: string
+  /** What nftables here did with the probe, e.g. "accepted: chain inet filter forward, policy accept" (traced namespaces only). */
+  netfilter?: string
+  /** The next hop's neighbour entry after the probe, when it did not resolve (e.g. state ['INCOMPLETE']). */
+  neighbor?: { address: string; dev: string; state: string[] }
+}
+
+export interface ExplainOptions {
+  /** Probe with TCP or UDP to `port` instead of an ICMP echo (or write the target as 'tcp://10.0.2.1:80'). */
+  proto?: Proto
+  port?: number
+  /** Send and trace a real probe (default true); false only walks the routes and warns about policy-drop chains. */
+  trace?: boolean
+  /** How long the probe waits for an answer, default 1000 ms (a probe seen dropped stops at once). */
+  timeoutMs?: number
 }
 
 export interface Explanation {
   arrived: boolean
   hops: Hop[]
-  /** Where it stops and why, e.g. "ip_forward is 0 in gw", or "arrives at b". */
+  /** Where it stops and why, e.g. "dropped in gw: chain inet filter forward, policy drop", "ip_forward is 0 in gw", "arrives at h2". */
   verdict: string
-  /** Hooked nftables chains with policy drop along the path (they may drop it; counters tell). */
+  /** What explain could not decide, e.g. no answer came back, or a namespace it could not trace. */
   warnings: string[]
+  /** The traced probe, when one was sent. */
+  probe?: {
+    proto: Proto
+    /** ICMP echo id (icmp) or source port (tcp, udp): the only packets the trace rules marked. */
+    marker: number
+    answered: boolean
+    answer: string
+    /** Labels of the namespaces traced, in path order, and their trace events as the kernel reported them. */
+    traced: string[]
+    events: Record<string, TraceEvent[]>
+  }
   toString(): string
 }
 
-const ip6 = (a: string): boolean => a.includes(':')
+interface Walk {
+  hops: Hop[]
+  /** The namespace of each hop. */
+  at: Namespace[]
+  /** Per hop index: the next hop the walk went on to (a lab namespace owns it). */
+  next: Map<number, { address: string; dev: string }>
+  arrived: boolean
+  verdict: string
+  /** The first lookup gave a usable route, so a packet can leave `from`. */
+  leaves: boolean
+}
 
-/** Follows the route decisions from `from` towards address `to` through the namespaces of `from`'s lab. */
-export async function explain(from: Namespace, to: string): Promise<Explanation> {
-  const all = from.lab.namespaces
-  const owners = new Map<string, Namespace>()
-  for (const ns of all) for (const a of await ns.addresses()) owners.set(a.address, ns)
-  const hops: Hop[] = []
+/**
+ * Follows the route decisions from `from` towards `to` through the namespaces of `from`'s lab, then traces a
+ * real probe: `explain(h1, '10.0.2.1')`, `explain(h1, '10.0.2.1', { proto: 'tcp', port: 80 })`, `explain(h1, 'udp://10.0.2.1:53')`.
+ */
+export async function explain(from: Namespace, to: string | TargetObject, options: ExplainOptions = {}): Promise<Explanation> {
+  checkKeys(options, ['proto', 'port', 'trace', 'timeoutMs'], 'explain')
+  if (options.timeoutMs !== undefined && !(Number.isFinite(options.timeoutMs) && options.timeoutMs > 0 && options.timeoutMs <= 60_000))
+    throw invalidInput(`explain: timeoutMs must be a number of milliseconds from 1 to 60000, got ${String(options.timeoutMs)}`)
+  const t =
+    options.proto !== undefined || options.port !== undefined
+      ? parseTarget({ host: typeof to === 'string' ? to : to.host, proto: options.proto, port: options.port })
+      : parseTarget(to)
+  const w = await walk(from, t)
   const warnings: string[] = []
-  const done = (arrived: boolean, verdict: string): Explanation => ({
-    arrived, hops, verdict, warnings,
-    toString: () => [...hops.map((h, i) => `${i + 1}. ${h.namespace}: ${h.note}`), `→ ${verdict}`, ...warnings.map((w) => `! ${w}`)].join('\n'),
+  const done = (arrived: boolean, verdict: string, probe?: Explanation['probe']): Explanation => ({
+    arrived,
+    hops: w.hops,
+    verdict,
+    warnings,
+    probe,
+    toString: () => [...w.hops.map((h, i) => `${i + 1}. ${h.namespace}: ${h.note}`), `→ ${verdict}`, ...warnings.map((x) => `! ${x}`)].join('\n'),
   })
-  const policyDrops = async (ns: Namespace, hook: string) => {
-    const r = await ns.exec(['nft', '-j', 'list', 'ruleset'])
-    if (r.exitCode !== 0) return
-    for (const c of parseRuleset(r.stdout).chains) {
-      if (c.hook === hook && c.policy === 'drop') warnings.push(`${ns.label}: chain ${c.family} ${c.table} ${c.name} (hook ${hook}) has policy drop`)
+  if (options.trace === false || !w.leaves) {
+    if (options.trace === false) warnings.push(...(await policyDrops(w)))
+    return done(w.arrived, w.verdict)
+  }
+
+  let tr: ProbeTrace
+  try {
+    tr = await traceProbe(from, w.at, makeProbe(t), options.timeoutMs ?? 1000)
+  } catch (e) {
+    warnings.push(`netfilter trace failed: ${(e as Error).message.split('\n')[0]}`, ...(await policyDrops(w)))
+    return done(w.arrived, w.verdict)
+  }
+  warnings.push(...tr.problems)
+  const probe: Explanation['probe'] = {
+    proto: t.proto,
+    marker: tr.probe.marker,
+    answered: tr.answered,
+    answer: tr.answer,
+    traced: [...tr.traces.keys()].map((ns) => ns.label),
+    events: Object.fromEntries([...tr.traces].map(([ns, x]) => [ns.label, x.events])),
+  }
+  for (let i = 0; i < w.hops.length; i++) {
+    const hop = w.hops[i]!
+    const ns = w.at[i]!
+    const traced = tr.traces.get(ns)
+    const fate = traced?.fate
+    // The trace table's prerouting chain sees every probe that enters a traced namespace.
+    if (traced !== undefined && fate === undefined && i > 0 && !tr.answered) {
+      w.hops.length = i + 1
+      hop.note = `the probe never arrived (nftables here saw nothing)`
+      return done(false, `lost before ${ns.label}: the probe left ${w.hops[i - 1]!.namespace} but never reached ${ns.label}`, probe)
+    }
+    if (fate?.dropped !== undefined) {
+      const how = fate.dropped.reject ? 'rejected' : 'dropped'
+      const where = describeStop(fate.dropped)
+      hop.netfilter = `${how}: ${where}`
+      hop.note = `${hop.note} — ${how}: ${where}`
+      w.hops.length = i + 1
+      return done(false, `${how} in ${ns.label}: ${where}`, probe)
+    }
+    if (fate !== undefined) hop.netfilter = fate.accepted === undefined ? 'passed (no chain of its own on the way)' : `accepted: ${fate.accepted}`
+    const next = w.next.get(i)
+    if (next !== undefined && !tr.answered) {
+      const n = (await ns.neighbors()).find((x) => x.dst === next.address && x.dev === next.dev)
+      if (n !== undefined && n.state.some((s) => s === 'FAILED' || s === 'INCOMPLETE')) {
+        hop.neighbor = { address: next.address, dev: next.dev, state: n.state }
+        hop.note = `${hop.note} — ${next.address} does not answer (${n.state.join(',')})`
+        w.hops.length = i + 1
+        const nd = t.family === 4 ? 'no ARP reply' : 'no neighbour advertisement'
+        return done(false, `unresolved in ${ns.label}: ${nd} from next hop ${next.address} on ${next.dev} (neighbour ${n.state.join(',')})`, probe)
+      }
     }
   }
+  if (w.arrived && !tr.answered) {
+    const back = w.hops[0]?.route?.prefsrc
+    warnings.push(
+      `no answer came back to ${from.label} (${tr.answer})` +
+        (back === undefined ? '' : `: is the way back routed? explain(${w.hops[w.hops.length - 1]!.namespace}, '${back}') walks it`),
+    )
+  }
+  return done(w.arrived, w.verdict, probe)
+}
+
+/** The route walk: each namespace's own `ip route get`, the lab namespace owning the next hop, its forwarding sysctl. */
+async function walk(from: Namespace, t: Target): Promise<Walk> {
+  const to = t.address
+  const owners = new Map<string, Namespace>()
+  const all = from.lab.namespaces
+  const held = await Promise.all(all.map((ns) => ns.addresses()))
+  all.forEach((ns, i) => held[i]!.forEach((a) => owners.set(a.address, ns)))
+  const w: Walk = { hops: [], at: [], next: new Map(), arrived: false, verdict: '', leaves: false }
+  const hop = (ns: Namespace, h: Omit<Hop, 'namespace'>) => {
+    w.hops.push({ namespace: ns.label, ...h })
+    w.at.push(ns)
+  }
+  const stop = (arrived: boolean, verdict: string): Walk => Object.assign(w, { arrived, verdict })
   let cur = from
-  await policyDrops(cur, 'output')
   for (let i = 0; i < 16; i++) {
-    const r = await cur.exec(['ip', '-j', ...(ip6(to) ? ['-6'] : ['-4']), 'route', 'get', to])
+    const r = await cur.exec(['ip', '-j', t.family === 6 ? '-6' : '-4', 'route', 'get', to])
     if (r.exitCode !== 0) {
-      hops.push({ namespace: cur.label, note: `route get ${to}: ${r.stderr.trim()}` })
-      return done(false, `no route in ${cur.label} for ${to}: ${r.stderr.trim().replace(/^RTNETLINK answers: /, '')}`)
+      hop(cur, { note: `route get ${to}: ${r.stderr.trim()}` })
+      return stop(false, `no route in ${cur.label} for ${to}: ${r.stderr.trim().replace(/^RTNETLINK answers: /, '')}`)
     }
     const route = (JSON.parse(r.stdout) as Hop['route'][])[0] ?? {}
     if (route.type === 'local' || owners.get(to) === cur) {
-      hops.push({ namespace: cur.label, route, note: `${to} is local` })
-      if (cur !== from) await policyDrops(cur, 'input')
-      return done(true, `arrives at ${cur.label}`)
+      hop(cur, { route, note: `${to} is local` })
+      w.leaves = true
+      return stop(true, `arrives at ${cur.label}`)
     }
     if (route.type === 'unreachable' || route.type === 'blackhole' || route.type === 'prohibit') {
-      hops.push({ namespace: cur.label, route, note: `${route.type} route` })
-      return done(false, `${route.type} route in ${cur.label} for ${to}`)
+      hop(cur, { route, note: `${route.type} route` })
+      return stop(false, `${route.type} route in ${cur.label} for ${to}`)
     }
+    w.leaves = true
     const next = route.gateway ?? to
-    hops.push({ namespace: cur.label, route, note: `out ${route.dev ?? '?'}${route.gateway ? ` via ${route.gateway}` : ' (directly connected)'}` })
+    hop(cur, { route, note: `out ${route.dev ?? '?'}${route.gateway ? ` via ${route.gateway}` : ' (directly connected)'}` })
     const owner = owners.get(next)
-    if (!owner) return done(false, `next hop ${next} (out ${route.dev ?? '?'} in ${cur.label}) belongs to no namespace of this lab`)
-    if (owner === cur) return done(false, `routing loop in ${cur.label}: next hop ${next} is its own address`)
+    if (!owner) return stop(false, `next hop ${next} (out ${route.dev ?? '?'} in ${cur.label}) belongs to no namespace of this lab`)
+    if (owner === cur) return stop(false, `routing loop in ${cur.label}: next hop ${next} is its own address`)
+    if (route.dev !== undefined) w.next.set(w.hops.length - 1, { address: next, dev: route.dev })
     if (owners.get(to) === owner) {
-      hops.push({ namespace: owner.label, note: `${to} is local` })
-      await policyDrops(owner, 'input')
-      return done(true, `arrives at ${owner.label}`)
+      hop(owner, { note: `${to} is local` })
+      return stop(true, `arrives at ${owner.label}`)
     }
-    const key = ip6(to) ? 'net.ipv6.conf.all.forwarding' : 'net.ipv4.ip_forward'
+    const key = t.family === 6 ? 'net.ipv6.conf.all.forwarding' : 'net.ipv4.ip_forward'
     if ((await owner.sysctlGet(key)).trim() !== '1') {
-      hops.push({ namespace: owner.label, note: `${key} = 0` })
-      return done(false, `${ip6(to) ? 'IPv6 forwarding' : 'ip_forward'} is 0 in ${owner.label}`)
+      hop(owner, { note: `${key} = 0` })
+      return stop(false, `${t.family === 6 ? 'IPv6 forwarding' : 'ip_forward'} is 0 in ${owner.label}`)
     }
-    await policyDrops(owner, 'forward')
     cur = owner
   }
-  return done(false, 'more than 16 hops: probably a routing loop')
+  return stop(false, 'more than 16 hops: probably a routing loop')
+}
+
+/** Without a trace: hooked chains with policy drop on the path (they may drop it; only a trace can tell). */
+async function policyDrops(w: Walk): Promise<string[]> {
+  const out: string[] = []
+  for (const [i, ns] of w.at.entries()) {
+    const hook = i === 0 ? 'output' : w.hops[i]!.note.endsWith('is local') ? 'input' : 'forward'
+    const rs = await readRuleset(ns.lab.executor, ns.name)
+    for (const c of rs?.chains ?? []) {
+      if (c.hook === hook && c.policy === 'drop') out.push(`${ns.label}: chain ${c.family} ${c.table} ${c.name} (hook ${hook}) has policy drop`)
+    }
+  }
+  return out
 }

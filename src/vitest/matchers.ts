@@ -4,7 +4,7 @@ import { isNetspecError } from '../errors.js'
 import { natMaps, type NatMapsSpec } from '../assert/nat.js'
 import { reachable, type ReachableOptions } from '../assert/reachable.js'
 import { hasRoute, routeGet, type RouteGetSelectors, type RouteMatch } from '../assert/routes.js'
-import { parseTarget, type TargetObject } from '../assert/target.js'
+import type { TargetObject } from '../assert/target.js'
 import { explain } from '../explain/explain.js'
 import type { ReachabilityMatrix } from '../assert/matrix.js'
 import { Namespace } from '../lab/namespace.js'
@@ -21,7 +21,7 @@ expect.extend({
     const from = asNamespace(received, 'toReach')
     const r = await reachable(from, target, { ...options, expectFailure: this.isNot === true ? true : options.expectFailure })
     // A failure the caller did not expect also gets the hop-by-hop walk of explain() (none for expected failures: fast).
-    const walk = !r.ok && this.isNot !== true ? await explain(from, parseTarget(target).address).then(String, () => '') : ''
+    const walk = !r.ok && this.isNot !== true ? await explain(from, target).then(String, () => '') : ''
     return {
       pass: r.ok,
       message: () =>
