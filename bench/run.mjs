@@ -88,6 +88,31 @@ async function netspecStar(n, { allPairs = false, measureMemory = false } = {}) 
   return { ms: performance.now() - t0, memory }
 }
 
+// A check that must fail, timed alone (the lab around it is not counted): towards an address with no
+// route, and towards a next hop the kernel has already marked FAILED (one ARP request, 50 ms: it fails fast).
+async function negativeCheck(kind) {
+  const lab = await Lab.create({ label: `bench ${kind}` })
+  try {
+    const [a, b] = await Promise.all([lab.namespace('a'), lab.namespace('b')])
+    await lab.veth([a, 'eth0', '10.0.12.1/24'], [b, 'eth0', '10.0.12.2/24'])
+    const target = kind === 'no-route' ? '10.99.0.1' : '10.0.12.9'
+    if (kind === 'neighbour-failed') {
+      await a.sysctlSet('net.ipv4.neigh.eth0.mcast_solicit', '1')
+      await a.sysctlSet('net.ipv4.neigh.eth0.retrans_time_ms', '50')
+      await reachable(a, target, { expectFailure: true })
+      while (!(await a.neighbors()).some((n) => n.dst === target && n.state.includes('FAILED'))) await new Promise((r) => setTimeout(r, 10))
+      // The kernel's defaults again for the measured check (3 requests, 1 s apart): it cannot wait for them.
+      await a.sysctlSet('net.ipv4.neigh.eth0.mcast_solicit', '3')
+      await a.sysctlSet('net.ipv4.neigh.eth0.retrans_time_ms', '1000')
+    }
+    const r = await reachable(a, target, { expectFailure: true })
+    if (r.ok || r.verdict !== (kind === 'no-route' ? 'no-route' : 'unresolved')) throw new Error(`netspec ${kind}: got ${r.verdict}`)
+    return r.durationMs
+  } finally {
+    await lab.destroy()
+  }
+}
+
 // ---- shell baselines ---------------------------------------------------------------------------
 
 async function shell(script, ...argv) {
@@ -135,6 +160,8 @@ const topologies = {
     batched: () => shell('batched.sh', 'T2', '200'),
     rounds: quick ? 1 : 2,
   },
+  'check: no route': { netspec: () => negativeCheck('no-route'), naive: null, batched: null, rounds: ROUNDS },
+  'check: neighbour FAILED': { netspec: () => negativeCheck('neighbour-failed'), naive: null, batched: null, rounds: ROUNDS },
   'all-pairs-20': {
     netspec: async () => (await netspecStar(20, { allPairs: true })).ms,
     naive: null,

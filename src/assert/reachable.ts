@@ -35,6 +35,8 @@ export interface Reachability {
     route?: RouteDecision
     routeError?: string
     neighbor?: Neighbor
+    /** The next hop's neighbour state before the probe, when the kernel had already given up on it (['FAILED']). */
+    neighborBefore?: string[]
     /** Where a firewall in the lab drops traffic (namespace: chain …). */
     filters?: string[]
     output?: string
@@ -52,7 +54,7 @@ export async function reachable(from: Namespace, target: string | TargetObject, 
   checkKeys(options, ['timeoutMs', 'expectFailure'], 'reachable')
   const t = parseTarget(target)
   const started = performance.now()
-  const deadline = started + (options.timeoutMs ?? (options.expectFailure === true ? 500 : 3000))
+  let deadline = started + (options.timeoutMs ?? (options.expectFailure === true ? 500 : 3000))
   const exec = from.lab.executor
   const base = { from: from.label, target: t.text, proto: t.proto }
   const finish = (r: Omit<Reachability, 'durationMs' | 'from' | 'target' | 'proto' | 'ok'>): Reachability => ({
@@ -67,7 +69,7 @@ export async function reachable(from: Namespace, target: string | TargetObject, 
   const { decision, error } = from.lab.netlink?.routeGet(from.name, t.address) ?? (await routeGet(exec, from.name, t.address))
   if (decision === undefined || ['unreachable', 'blackhole', 'prohibit', 'throw'].includes(decision.type)) {
     const why = error ?? `route type ${decision?.type}`
-    const hasDefault = (await from.routes()).some((r) => r.dst === 'default' && r.family === t.family)
+    const hasDefault = from.lab.netlink?.hasDefaultRoute(from.name, t.family) ?? (await from.routes()).some((r) => r.dst === 'default' && r.family === t.family)
     return finish({
       verdict: decision?.type === 'prohibit' ? 'filtered' : 'no-route',
       attempts: 0,
@@ -76,7 +78,17 @@ export async function reachable(from: Namespace, target: string | TargetObject, 
     })
   }
 
-  // 2. Real traffic, retried until the deadline (single pings flake).
+  // 2. Real traffic, retried until the deadline (single pings flake). A check that expects no answer, towards
+  // a next hop the kernel already gave up resolving (FAILED), waits 80 ms: the kernel has told us already, and
+  // the probe still goes out (it restarts resolution), so a neighbour that came back is still seen.
+  let neighborBefore: string[] | undefined
+  if (options.expectFailure === true && options.timeoutMs === undefined && decision.dev !== undefined) {
+    const state = from.lab.netlink?.neighbor(from.name, decision.dev, decision.gateway ?? t.address)?.state
+    if (state?.includes('FAILED') === true) {
+      neighborBefore = state
+      deadline = Math.min(deadline, performance.now() + 80)
+    }
+  }
   let attempts = 0
   let output = ''
   let failure: { verdict: Verdict; detail: string } | undefined
@@ -108,8 +120,8 @@ export async function reachable(from: Namespace, target: string | TargetObject, 
     return finish({
       verdict: 'unresolved',
       attempts,
-      detail: `${from.label} could not resolve next hop ${hop} on ${decision.dev}: no ${t.family === 4 ? 'ARP' : 'neighbour'} reply (state ${neighbor.state.join(',')})`,
-      evidence: { route: decision, neighbor, output },
+      detail: `${from.label} could not resolve next hop ${hop} on ${decision.dev}: no ${t.family === 4 ? 'ARP' : 'neighbour'} reply (state ${neighbor.state.join(',')}${neighborBefore === undefined ? '' : ', FAILED already before this probe'})`,
+      evidence: { route: decision, neighbor, neighborBefore, output },
     })
   }
   const router = decision.gateway === undefined ? undefined : await routerNotForwarding(from, decision.gateway, t.family)
@@ -283,6 +295,7 @@ async function routerNotForwarding(from: Namespace, gateway: string, family: 4 |
 }
 
 async function neighborOf(from: Namespace, address: string, dev: string): Promise<Neighbor | undefined> {
+  if (from.lab.netlink !== undefined) return from.lab.netlink.neighbor(from.name, dev, address)
   return (await from.neighbors()).find((n) => n.dst === address && n.dev === dev)
 }
 

@@ -141,10 +141,6 @@ export class IcmpProber {
   readonly #c: Libc
   readonly #sockets = new Map<string, EchoSocket>()
 
-  constructor(c: Libc) {
-    this.#c = c
-  }
-
   /** Sends one echo request from `netns` to `address` and waits up to `timeoutMs` for what comes back. */
   echo(netns: string, address: string, family: 4 | 6, timeoutMs: number): Promise<EchoOutcome> {
     const s = this.#socket(netns, family)
@@ -170,11 +166,16 @@ export class IcmpProber {
     }
   }
 
+  /** `enterAs` maps a namespace name to what withNamespace enters (a held fd, or the name). */
+  constructor(c: Libc, readonly enterAs: (netns: string) => string | number = (n) => n) {
+    this.#c = c
+  }
+
   #socket(netns: string, family: 4 | 6): EchoSocket {
     const k = `${family}:${netns}`
     let s = this.#sockets.get(k)
     if (s !== undefined) return s
-    const fd = withNamespace(netns, () =>
+    const fd = withNamespace(this.enterAs(netns), () =>
       this.#c.socket(family === 4 ? AF_INET : AF_INET6, SOCK_RAW | SOCK_CLOEXEC, family === 4 ? IPPROTO_ICMP : IPPROTO_ICMPV6),
     )
     if (fd < 0) throw new Error(`cannot open a raw ICMP socket in ${netns}: ${this.#c.strerror(this.#c.errno())}`)

@@ -33,14 +33,15 @@ function returnHome(c: Libc): void {
 }
 
 /**
- * Runs `fn` with this thread inside the named namespace and returns its result. `fn` must be synchronous.
- * Throws (without running `fn`) when the namespace cannot be entered.
+ * Runs `fn` with this thread inside the namespace (its name, or an open fd of it) and returns its result.
+ * `fn` must be synchronous. Throws (without running `fn`) when the namespace cannot be entered.
  */
-export function withNamespace<T>(netns: string, fn: () => T): T {
+export function withNamespace<T>(netns: string | number, fn: () => T): T {
   const c = libc()
   if (c === undefined) throw new Error('in-process namespace entry is not available')
   homeFd()
-  const target = openSync(`${NETNS_DIR}/${netns}`, 'r')
+  // An fd held open is cheaper than the path: opening /run/netns/NAME gets slower as mounts pile up there.
+  const target = typeof netns === 'number' ? netns : openSync(`${NETNS_DIR}/${netns}`, 'r')
   try {
     if (c.setns(target, CLONE_NEWNET) !== 0) throw new Error(`setns into ${netns} failed: ${c.strerror(c.errno())}`)
     try {
@@ -49,7 +50,7 @@ export function withNamespace<T>(netns: string, fn: () => T): T {
       returnHome(c)
     }
   } finally {
-    closeSync(target)
+    if (typeof netns !== 'number') closeSync(target)
   }
 }
 
@@ -64,7 +65,7 @@ export interface SysctlWriteError {
  * the file does not exist (e.g. IPv6 disabled). Returns the failures.
  */
 export function writeSysctlsInNamespace(
-  netns: string,
+  netns: string | number,
   entries: ReadonlyArray<{ key: string; path: string; value: string; optional?: boolean }>,
 ): SysctlWriteError[] {
   const failures: SysctlWriteError[] = []
@@ -109,31 +110,37 @@ export function netnsDirReady(): boolean {
 
 /**
  * `ip netns add NAME`, in-process: a new network namespace (unshare on this thread), bind-mounted at
- * /run/netns/NAME, then straight back home. Returns ip's own message on failure, undefined on success.
+ * /run/netns/NAME, then straight back home. Returns an open fd of it (the caller closes it), or ip's own
+ * message on failure.
  */
-export function createNamespace(name: string): string | undefined {
+export function createNamespace(name: string): { fd: number } | { error: string } {
   const c = libc()
-  if (c === undefined) return 'in-process namespace entry is not available'
+  if (c === undefined) return { error: 'in-process namespace entry is not available' }
   const path = `${NETNS_DIR}/${name}`
   homeFd()
   try {
     closeSync(openSync(path, constants.O_RDONLY | constants.O_CREAT | constants.O_EXCL, 0))
   } catch (e) {
-    return `Cannot create namespace file "${path}": ${(e as NodeJS.ErrnoException).code === 'EEXIST' ? 'File exists' : (e as Error).message}`
+    return { error: `Cannot create namespace file "${path}": ${(e as NodeJS.ErrnoException).code === 'EEXIST' ? 'File exists' : (e as Error).message}` }
   }
   let failure: string | undefined
+  let fd = -1
   if (c.unshare(CLONE_NEWNET) !== 0) {
     failure = `Failed to create a new network namespace "${name}": ${c.strerror(c.errno())}`
   } else {
     try {
       if (c.mount('/proc/thread-self/ns/net', path, 'none', MS_BIND, null) !== 0)
         failure = `Bind /proc/self/ns/net -> ${path} failed: ${c.strerror(c.errno())}`
+      else fd = openSync('/proc/thread-self/ns/net', 'r')
     } finally {
       returnHome(c)
     }
   }
-  if (failure !== undefined) unlinkSync(path)
-  return failure
+  if (failure !== undefined) {
+    unlinkSync(path)
+    return { error: failure }
+  }
+  return { fd }
 }
 
 /** `ip netns del NAME`, in-process: lazy unmount and unlink. Returns ip's message on failure. */

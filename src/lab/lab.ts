@@ -279,7 +279,7 @@ export class Lab implements LabInternals, AsyncDisposable {
     ].map((e: { key: string; value: string; optional?: boolean }) => ({ ...e, path: sysctlPath(e.key) }))
     if (this.executor.kind === 'local' && canEnterNamespaces()) {
       await this.#run(() => this.#batcher.run(undefined, [`netns add ${name}`], this.signal), { ...ctx, netns: name })
-      const failed = writeSysctlsInNamespace(name, settings)
+      const failed = writeSysctlsInNamespace(this.netlink?.target(name) ?? name, settings)
       if (failed.length > 0)
         throw new NetspecError('command-failed', `setting ${failed.map((f) => f.key).join(', ')} failed`, {
           ...ctx,

@@ -132,6 +132,30 @@ describe('the in-process path', () => {
     expect(rejected.detail).toContain('in gw: ')
   })
 
+  test('a check expecting no answer from a next hop the kernel already marked FAILED sends one short probe', async () => {
+    await using lab = await labOn('netlink')
+    const a = await lab.namespace('a')
+    const b = await lab.namespace('b')
+    await lab.veth([a, 'eth0', '10.0.0.1/24'], [b, 'eth0', '10.0.0.2/24'])
+    // One ARP request, 50 ms apart: the kernel gives up on an absent neighbour quickly.
+    await a.sysctlSet('net.ipv4.neigh.eth0.mcast_solicit', '1')
+    await a.sysctlSet('net.ipv4.neigh.eth0.retrans_time_ms', '50')
+
+    const first = await reachable(a, '10.0.0.9', { expectFailure: true })
+    expect(first).toMatchObject({ verdict: 'unresolved' })
+    expect(first.evidence.neighborBefore).toBeUndefined() // nothing known yet: the full short deadline
+    await expect.poll(() => lab.netlink!.neighbor(a.name, 'eth0', '10.0.0.9')?.state, { timeout: 2000, interval: 20 }).toEqual(['FAILED'])
+
+    const again = await reachable(a, '10.0.0.9', { expectFailure: true })
+    expect(again).toMatchObject({ verdict: 'unresolved', attempts: 1, evidence: { neighborBefore: ['FAILED'] } })
+    expect(again.detail).toContain('FAILED already before this probe')
+    // A positive check is never cut short by an old FAILED entry: b answers at once.
+    expect((await reachable(a, '10.0.0.2')).ok).toBe(true)
+    // The in-process read is what `ip -j neigh` says.
+    const viaIp = (await b.neighbors()).find((n) => n.dst === '10.0.0.1')!
+    expect(lab.netlink!.neighbor(b.name, 'eth0', '10.0.0.1')).toEqual({ dst: '10.0.0.1', dev: 'eth0', mac: viaIp.mac, state: viaIp.state, router: viaIp.router })
+  })
+
   test('probes from many namespaces at once are each matched to their own reply', async () => {
     await using lab = await labOn('netlink')
     const hub = await lab.namespace('hub')

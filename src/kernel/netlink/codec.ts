@@ -260,11 +260,46 @@ export function route(seq: number, add: boolean, r: RouteSpec): Buffer {
   )
 }
 
+const NLM_F_DUMP = 0x300
+
+/** RTM_GETROUTE dump of one family's routes (every table; the caller filters). */
+export function dumpRoutes(seq: number, family: 4 | 6): Buffer {
+  return message(RTM_GETROUTE, NLM_F_REQUEST | NLM_F_DUMP, seq, rtmsg({ family, dstLen: 0, table: 0, scope: 0, type: 0 }))
+}
+
 /** RTM_GETROUTE: the kernel's decision for one destination (`ip route get`). */
 export function getRoute(seq: number, family: 4 | 6, address: string): Buffer {
   return message(RTM_GETROUTE, NLM_F_REQUEST, seq, rtmsg({ family, dstLen: family === 4 ? 32 : 128, table: 0, scope: 0, type: 0 }), [
     [RTA.DST, addressBytes(address)],
   ])
+}
+
+export const RTM_NEWNEIGH = 28
+const RTM_GETNEIGH = 30
+const NDA_DST = 1
+
+/** RTM_GETNEIGH for one neighbour entry (the reply is RTM_NEWNEIGH, or ENOENT). */
+export function getNeighbor(seq: number, family: 4 | 6, index: number, address: string): Buffer {
+  const ndmsg = Buffer.alloc(12)
+  ndmsg.writeUInt8(familyOf(family), 0)
+  ndmsg.writeInt32LE(index, 4)
+  return message(RTM_GETNEIGH, NLM_F_REQUEST, seq, ndmsg, [[NDA_DST, addressBytes(address)]])
+}
+
+const NUD_STATES = ['INCOMPLETE', 'REACHABLE', 'STALE', 'DELAY', 'PROBE', 'FAILED', 'NOARP', 'PERMANENT']
+
+const NDA_LLADDR = 2
+const NTF_ROUTER = 0x80
+
+/** An RTM_NEWNEIGH body: its state as `ip` names it (['FAILED'], ['REACHABLE'], …), link-layer address, router flag. */
+export function decodeNeighbor(body: Buffer): { state: string[]; mac?: string; router: boolean } {
+  const state = body.readUInt16LE(8)
+  const lladdr = decodeAttrs(body, 12).get(NDA_LLADDR)
+  return {
+    state: state === 0 ? ['NONE'] : NUD_STATES.filter((_, i) => (state & (1 << i)) !== 0),
+    mac: lladdr === undefined ? undefined : [...lladdr].map((b) => b.toString(16).padStart(2, '0')).join(':'),
+    router: (body.readUInt8(10) & NTF_ROUTER) !== 0,
+  }
 }
 
 // ---- replies ----------------------------------------------------------------------------------
@@ -334,6 +369,9 @@ export interface DecodedRoute {
   prefsrc?: string
   dst?: string
 }
+
+/** The prefix length of a route message (0 for a default route). */
+export const routeDstLen = (body: Buffer): number => body.readUInt8(1)
 
 export function decodeRoute(body: Buffer): DecodedRoute {
   const attrs = decodeAttrs(body, 12)

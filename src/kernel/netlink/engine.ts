@@ -7,7 +7,7 @@
 import { closeSync, openSync } from 'node:fs'
 import { isIP } from 'node:net'
 import { createNamespace, netnsDirReady, withNamespace } from '../setns.js'
-import type { RouteDecision } from '../types.js'
+import type { Neighbor, RouteDecision } from '../types.js'
 import { IcmpProber } from '../icmp.js'
 import * as nl from './codec.js'
 import { EAGAIN, ENODEV, MSG_DONTWAIT, libc, type Libc } from './ffi.js'
@@ -175,6 +175,8 @@ export function netlinkAvailable(): boolean {
 export class NetlinkEngine {
   readonly #c: Libc
   readonly #sockets = new Map<string, number>()
+  /** fds of the namespaces this engine created, kept open for setns and IFLA_NET_NS_FD until close(). */
+  readonly #fds = new Map<string, number>()
   readonly #buf = Buffer.alloc(1 << 16)
   #seq = 1
   /** ICMP echo probes from raw sockets in the same namespaces (kernel/icmp.ts). */
@@ -182,7 +184,7 @@ export class NetlinkEngine {
 
   private constructor(c: Libc) {
     this.#c = c
-    this.icmp = new IcmpProber(c)
+    this.icmp = new IcmpProber(c, (n) => this.target(n))
   }
 
   /** An engine, or undefined where libc cannot be reached (then callers spawn `ip`). */
@@ -210,8 +212,9 @@ export class NetlinkEngine {
     ops.forEach((op, line) => {
       try {
         if (op.op === 'netns-add') {
-          const failed = createNamespace(op.name)
-          if (failed !== undefined) throw new Failed(failed)
+          const made = createNamespace(op.name)
+          if ('error' in made) throw new Failed(made.error)
+          this.#fds.set(op.name, made.fd)
         } else this.#apply(this.#socket(netns!), op)
       } catch (e) {
         if (!(e instanceof Failed)) throw e
@@ -241,21 +244,50 @@ export class NetlinkEngine {
     }
   }
 
+  /** Whether the main table holds a default route of this family (what `ip route` would list as `default`). */
+  hasDefaultRoute(netns: string, family: 4 | 6): boolean {
+    const fd = this.#socket(netns)
+    return this.#dump(fd, nl.dumpRoutes(this.#seq++, family), nl.RTM_NEWROUTE).some((body) => {
+      const r = nl.decodeRoute(body)
+      return nl.routeDstLen(body) === 0 && r.table === nl.RT_TABLE_MAIN && r.family === family
+    })
+  }
+
+  /** One neighbour entry as `ip -j neigh` gives it (state ['FAILED'], ['REACHABLE'], …), or undefined if there is none. */
+  neighbor(netns: string, dev: string, address: string): Neighbor | undefined {
+    const fd = this.#socket(netns)
+    let index: number
+    try {
+      index = this.#index(fd, dev)
+    } catch {
+      return undefined
+    }
+    const r = this.#talk(fd, nl.getNeighbor(this.#seq++, isIP(address) as 4 | 6, index, address), nl.RTM_NEWNEIGH)
+    return 'errno' in r ? undefined : { dst: address, dev, ...nl.decodeNeighbor(r.body) }
+  }
+
   /** Closes the sockets of these namespaces (all when omitted): an open socket would keep a deleted namespace alive. */
   close(names?: readonly string[]): void {
     this.icmp.close(names)
-    for (const name of names ?? [...this.#sockets.keys()]) {
-      const fd = this.#sockets.get(name)
-      if (fd === undefined) continue
-      this.#c.close(fd)
-      this.#sockets.delete(name)
+    for (const held of [this.#sockets, this.#fds]) {
+      for (const name of names ?? [...held.keys()]) {
+        const fd = held.get(name)
+        if (fd === undefined) continue
+        closeSync(fd)
+        held.delete(name)
+      }
     }
+  }
+
+  /** The namespace to enter: an fd held since this engine created it, or else its name (opened each time). */
+  target(netns: string): string | number {
+    return this.#fds.get(netns) ?? netns
   }
 
   #socket(netns: string): number {
     let fd = this.#sockets.get(netns)
     if (fd !== undefined) return fd
-    fd = withNamespace(netns, () => this.#c.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE))
+    fd = withNamespace(this.target(netns), () => this.#c.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE))
     if (fd < 0) throw new Failed(`cannot open a netlink socket in ${netns}: ${this.#c.strerror(this.#c.errno())}`)
     this.#c.setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, nl.u32(1), 4) // the kernel's own words in errors
     this.#sockets.set(netns, fd)
@@ -283,6 +315,26 @@ export class NetlinkEngine {
       }
     }
     return { errno: EAGAIN, message: 'no answer from the kernel' }
+  }
+
+  /** A dump request: every message of type `want` until NLMSG_DONE (the kernel fills each read as it goes). */
+  #dump(fd: number, msg: Buffer, want: number): Buffer[] {
+    const seq = msg.readUInt32LE(8)
+    const out: Buffer[] = []
+    if (this.#c.send(fd, msg, msg.length, 0) < 0) return out
+    for (let spins = 0; spins < 4096; spins++) {
+      const n = this.#c.recv(fd, this.#buf, this.#buf.length, MSG_DONTWAIT)
+      if (n < 0) {
+        if (this.#c.errno() === EAGAIN) continue
+        return out
+      }
+      for (const r of nl.splitMessages(this.#buf.subarray(0, n))) {
+        if (r.seq !== seq) continue
+        if (r.type === nl.NLMSG_DONE || r.type === nl.NLMSG_ERROR) return out
+        if (r.type === want) out.push(Buffer.from(r.body))
+      }
+    }
+    return out
   }
 
   /** Sends a request that is answered by an acknowledgement; throws Failed with ip's words otherwise. */
@@ -319,10 +371,11 @@ export class NetlinkEngine {
     switch (op.op) {
       case 'veth': {
         const master = op.a.master === undefined ? undefined : this.#index(fd, op.a.master)
-        let peerFd: number | undefined
-        if (op.b.netns !== undefined) {
+        let peerFd = op.b.netns === undefined ? undefined : this.#fds.get(op.b.netns)
+        const opened = op.b.netns !== undefined && peerFd === undefined
+        if (opened) {
           try {
-            peerFd = openSync(`/run/netns/${op.b.netns}`, 'r')
+            peerFd = openSync(`/run/netns/${op.b.netns!}`, 'r')
           } catch (e) {
             throw new Failed(`Cannot open network namespace "${op.b.netns}": ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'No such file or directory' : (e as Error).message}`)
           }
@@ -330,7 +383,7 @@ export class NetlinkEngine {
         try {
           this.#ack(fd, nl.newVeth(this.#seq++, { ...op.a, master }, { name: op.b.name, mac: op.b.mac, mtu: op.b.mtu, netnsFd: peerFd }))
         } finally {
-          if (peerFd !== undefined) closeSync(peerFd)
+          if (opened && peerFd !== undefined) closeSync(peerFd)
         }
         return
       }
