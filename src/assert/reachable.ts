@@ -65,6 +65,7 @@ export async function reachable(from: Namespace, target: string | TargetObject, 
   })
 
   // 1. The kernel's own decision: no route is known at once, without sending anything.
+  from.lab.assertAlive(from)
   await from.lab.settle()
   const { decision, error } = from.lab.netlink?.routeGet(from.name, t.address) ?? (await routeGet(exec, from.name, t.address))
   if (decision === undefined || ['unreachable', 'blackhole', 'prohibit', 'throw'].includes(decision.type)) {
@@ -93,6 +94,7 @@ export async function reachable(from: Namespace, target: string | TargetObject, 
   let output = ''
   let failure: { verdict: Verdict; detail: string } | undefined
   while (performance.now() < deadline) {
+    from.lab.assertAlive(from)
     attempts += 1
     // A process-based probe needs a whole -W step; the in-process one can wait exactly what is left.
     const left = Math.max(from.lab.netlink === undefined ? 100 : 10, deadline - performance.now())
@@ -201,7 +203,8 @@ const ICMP_ERRORS: Record<string, [Verdict, string]> = {
   '6:3:0': ['no-route', 'Time exceeded: Hop limit'],
 }
 
-const SEND_ERRORS: Record<number, Verdict> = { 101: 'no-route', 113: 'unresolved', 1: 'filtered', 13: 'filtered' }
+// ENETUNREACH, EHOSTUNREACH, EPERM (what an nftables output drop gives a raw socket).
+const SEND_ERRORS: Record<number, Verdict> = { 101: 'no-route', 113: 'unresolved', 1: 'filtered' }
 
 /** One echo request from a raw socket held in the namespace (kernel/icmp.ts): no process per probe. */
 async function icmpInProcess(from: Namespace, t: Target, leftMs: number): Promise<ProbeResult> {
@@ -228,6 +231,9 @@ async function icmpInProcess(from: Namespace, t: Target, leftMs: number): Promis
     }
     case 'timeout':
       return { replied: false, failure: { verdict: 'timed-out', detail: `no ICMP echo reply from ${t.address}` }, output: '' }
+    case 'closed':
+      from.lab.assertAlive(from) // torn down while the probe waited: say so, never "no answer"
+      throw new Error(`the ICMP socket of ${from.label} was closed while a probe waited`)
   }
 }
 
@@ -296,7 +302,13 @@ async function routerNotForwarding(from: Namespace, gateway: string, family: 4 |
 }
 
 async function neighborOf(from: Namespace, address: string, dev: string): Promise<Neighbor | undefined> {
-  if (from.lab.netlink !== undefined) return from.lab.netlink.neighbor(from.name, dev, address)
+  if (from.lab.netlink !== undefined) {
+    try {
+      return from.lab.netlink.neighbor(from.name, dev, address)
+    } catch {
+      // e.g. a kernel that cannot get one entry: ask `ip -j neigh` below
+    }
+  }
   return (await from.neighbors()).find((n) => n.dst === address && n.dev === dev)
 }
 

@@ -21,6 +21,8 @@ export type EchoOutcome =
   /** sendto() refused at once: ENETUNREACH, EHOSTUNREACH, EPERM (an output filter), … */
   | { kind: 'send-failed'; errno: number; message: string }
   | { kind: 'timeout' }
+  /** The lab was torn down while the probe waited. */
+  | { kind: 'closed' }
 
 interface Waiter {
   key: number
@@ -29,9 +31,29 @@ interface Waiter {
   resolve: (o: EchoOutcome) => void
 }
 
+const SOL_RAW = 255
+const ICMP_FILTER = 1
+const ICMP6_FILTER = 1
+
+/**
+ * What the kernel may queue on a raw socket: every ICMP packet of the namespace arrives on it otherwise
+ * (other probes' echo requests, neighbour discovery), and a full queue would drop our replies (as `ping` does).
+ * IPv4: a set bit blocks that type; we pass echo reply (0), unreachable (3), time exceeded (11), parameter problem (12).
+ * IPv6 (struct icmp6_filter, eight u32): a set bit blocks; we pass 1–4 (errors) and 129 (echo reply).
+ */
+export function icmpFilter(family: 4 | 6): Buffer {
+  if (family === 4) {
+    const b = Buffer.alloc(4)
+    b.writeUInt32LE(~((1 << 0) | (1 << 3) | (1 << 11) | (1 << 12)) >>> 0)
+    return b
+  }
+  const words = new Uint32Array(8).fill(0xffffffff)
+  for (const type of [1, 2, 3, 4, 129]) words[type >>> 5]! &= ~(1 << (type & 31)) >>> 0
+  return Buffer.from(words.buffer)
+}
+
 class EchoSocket {
   readonly waiters = new Map<number, Waiter>()
-  #timer: NodeJS.Timeout | NodeJS.Immediate | undefined
   readonly #buf = Buffer.alloc(2048)
   readonly #from = Buffer.alloc(28)
   readonly #fromLen = Buffer.alloc(4)
@@ -42,36 +64,23 @@ class EchoSocket {
     readonly family: 4 | 6,
   ) {}
 
-  wait(w: Waiter): void {
-    this.waiters.set(w.key, w)
-    this.#timer ??= setImmediate(() => this.#pump())
-  }
-
-  /**
-   * Looks again at the next turn of the event loop while the newest probe is young (on a veth the reply,
-   * even after ARP, is there within a fraction of a millisecond), then every millisecond (a timer's floor).
-   */
-  #schedule(now: number): void {
-    let newest = 0
-    for (const w of this.waiters.values()) newest = Math.max(newest, w.sentAt)
-    this.#timer = now - newest < 2 ? setImmediate(() => this.#pump()) : setTimeout(() => this.#pump(), 1)
-  }
-
-  #pump(): void {
-    this.#timer = undefined
+  /** Reads everything queued and settles the probes it answers. */
+  drain(): void {
     for (;;) {
       this.#fromLen.writeUInt32LE(this.#from.length)
       const n = this.c.recvfrom(this.fd, this.#buf, this.#buf.length, MSG_DONTWAIT, this.#from, this.#fromLen)
-      if (n < 0) break // EAGAIN: nothing more queued
+      if (n < 0) return // EAGAIN: nothing more queued
       this.#dispatch(this.#buf.subarray(0, n))
     }
-    const now = performance.now()
+  }
+
+  /** Settles the probes whose deadline has passed. */
+  expire(now: number): void {
     for (const w of this.waiters.values()) {
       if (now < w.deadline) continue
       this.waiters.delete(w.key)
       w.resolve({ kind: 'timeout' })
     }
-    if (this.waiters.size > 0) this.#schedule(now)
   }
 
   #dispatch(packet: Buffer): void {
@@ -98,11 +107,7 @@ class EchoSocket {
   }
 
   close(): void {
-    if (this.#timer !== undefined) {
-      clearTimeout(this.#timer as NodeJS.Timeout)
-      clearImmediate(this.#timer as NodeJS.Immediate)
-    }
-    for (const w of this.waiters.values()) w.resolve({ kind: 'timeout' })
+    for (const w of this.waiters.values()) w.resolve({ kind: 'closed' })
     this.waiters.clear()
     this.c.close(this.fd)
   }
@@ -140,6 +145,13 @@ let nextKey = (Math.random() * 0xffffffff) >>> 0
 export class IcmpProber {
   readonly #c: Libc
   readonly #sockets = new Map<string, EchoSocket>()
+  #timer: NodeJS.Timeout | NodeJS.Immediate | undefined
+  #closed = false
+
+  /** `enterAs` maps a namespace name to what withNamespace enters (a held fd, or the name). */
+  constructor(c: Libc, readonly enterAs: (netns: string) => string | number = (n) => n) {
+    this.#c = c
+  }
 
   /** Sends one echo request from `netns` to `address` and waits up to `timeoutMs` for what comes back. */
   echo(netns: string, address: string, family: 4 | 6, timeoutMs: number): Promise<EchoOutcome> {
@@ -147,6 +159,7 @@ export class IcmpProber {
     const key = (nextKey = (nextKey + 1) >>> 0)
     const packet = echoRequest(family, key >>> 16, key & 0xffff)
     const to = sockaddr(family, address)
+    s.drain() // what is queued now is older than this probe; a full queue would drop its reply
     return new Promise((resolve) => {
       const sentAt = performance.now()
       if (this.#c.sendto(s.fd, packet, packet.length, 0, to, to.length) < 0) {
@@ -154,11 +167,14 @@ export class IcmpProber {
         resolve({ kind: 'send-failed', errno, message: this.#c.strerror(errno) })
         return
       }
-      s.wait({ key, sentAt, deadline: sentAt + timeoutMs, resolve })
+      s.waiters.set(key, { key, sentAt, deadline: sentAt + timeoutMs, resolve })
+      this.#timer ??= setImmediate(() => this.#pump())
     })
   }
 
+  /** Closes these namespaces' sockets (all when omitted; then for good): pending probes end as 'closed'. */
   close(names?: readonly string[]): void {
+    if (names === undefined) this.#closed = true
     for (const [k, s] of this.#sockets) {
       if (names !== undefined && !names.includes(k.slice(2))) continue
       s.close()
@@ -166,12 +182,29 @@ export class IcmpProber {
     }
   }
 
-  /** `enterAs` maps a namespace name to what withNamespace enters (a held fd, or the name). */
-  constructor(c: Libc, readonly enterAs: (netns: string) => string | number = (n) => n) {
-    this.#c = c
+  /**
+   * One pump for every socket with probes in flight. It looks again at the next turn of the event loop
+   * while the newest probe is under a millisecond old (on a veth a reply, even after ARP, is there within a
+   * fraction of one), then every millisecond (a timer's floor), so a long matrix does not spin a core.
+   */
+  #pump(): void {
+    this.#timer = undefined
+    const now = performance.now()
+    let newest = -Infinity
+    let waiting = false
+    for (const s of this.#sockets.values()) {
+      if (s.waiters.size === 0) continue
+      s.drain()
+      s.expire(now)
+      for (const w of s.waiters.values()) newest = Math.max(newest, w.sentAt)
+      waiting ||= s.waiters.size > 0
+    }
+    if (!waiting) return
+    this.#timer = now - newest < 1 ? setImmediate(() => this.#pump()) : setTimeout(() => this.#pump(), 1)
   }
 
   #socket(netns: string, family: 4 | 6): EchoSocket {
+    if (this.#closed) throw new Error(`the lab's ICMP sockets are closed (torn down); no probe from ${netns}`)
     const k = `${family}:${netns}`
     let s = this.#sockets.get(k)
     if (s !== undefined) return s
@@ -179,6 +212,8 @@ export class IcmpProber {
       this.#c.socket(family === 4 ? AF_INET : AF_INET6, SOCK_RAW | SOCK_CLOEXEC, family === 4 ? IPPROTO_ICMP : IPPROTO_ICMPV6),
     )
     if (fd < 0) throw new Error(`cannot open a raw ICMP socket in ${netns}: ${this.#c.strerror(this.#c.errno())}`)
+    const filter = icmpFilter(family)
+    this.#c.setsockopt(fd, family === 4 ? SOL_RAW : IPPROTO_ICMPV6, family === 4 ? ICMP_FILTER : ICMP6_FILTER, filter, filter.length)
     this.#sockets.set(k, (s = new EchoSocket(this.#c, fd, family)))
     return s
   }

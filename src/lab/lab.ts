@@ -573,6 +573,7 @@ export class Lab implements LabInternals, AsyncDisposable {
     }
     await Promise.all(this.#processes.reverse().map((p) => p.stop({ graceMs: 500 }).catch((e: unknown) => errors.push(e))))
     if (this.#kept) {
+      this.netlink?.close() // the bind mounts keep kept namespaces alive; our sockets must not
       this.#state = 'torn-down'
       if (errors.length > 0) throw teardownFailed(this.label, { leftover: [], stubborn: [] }, errors)
       return

@@ -257,10 +257,14 @@ export function routeLine(destination: string, options: RouteOptions, ctx: Recor
   const parts = [dst === 'default' && fam === 6 ? '::/0' : dst]
   if (via !== undefined) parts.push('via', via.address)
   if (options.dev !== undefined) parts.push('dev', checkIfName(options.dev, ctx))
-  if (options.src !== undefined) parts.push('src', parseAddress(options.src, ctx).address)
+  if (options.src !== undefined) {
+    const src = parseAddress(options.src, ctx)
+    if (src.family !== fam) throw invalidInput(`route to ${destination} (IPv${fam}) cannot have source ${options.src} (IPv${src.family})`, ctx)
+    parts.push('src', src.address)
+  }
   if (options.metric !== undefined) {
-    if (!Number.isInteger(options.metric) || options.metric < 0)
-      throw invalidInput(`route metric must be a whole number ≥ 0, got ${options.metric}`, ctx)
+    if (!Number.isInteger(options.metric) || options.metric < 0 || options.metric > 0xffffffff)
+      throw invalidInput(`route metric must be a whole number from 0 to 4294967295, got ${options.metric}`, ctx)
     parts.push('metric', String(options.metric))
   }
   if (options.table !== undefined) {

@@ -173,6 +173,20 @@ describe('the in-process path', () => {
     expect(results.every((r) => r.evidence.output?.startsWith(`echo reply from ${r.target}:`))).toBe(true)
   })
 
+  test('a probe still waiting at teardown ends as torn-down, and nothing reopens a socket afterwards', async () => {
+    const lab = await labOn('netlink')
+    const a = await lab.namespace('a')
+    const b = await lab.namespace('b')
+    await lab.veth([a, 'eth0', '10.0.0.1/24'], [b, 'eth0', '10.0.0.2/24'])
+    await b.exec(['nft', 'add table inet t; add chain inet t in { type filter hook input priority 0; policy drop; }'], { check: true })
+    const pending = reachable(a, '10.0.0.2', { timeoutMs: 5000 })
+    await new Promise((r) => setTimeout(r, 50))
+    await lab.destroy()
+    await expect(pending).rejects.toMatchObject({ kind: 'torn-down' })
+    expect(() => lab.netlink!.routeGet(a.name, '10.0.0.2')).toThrow(/closed \(torn down\)/)
+    await expect(reachable(a, '10.0.0.2')).rejects.toMatchObject({ kind: 'torn-down' })
+  })
+
   test('the thread returns home every time, and teardown closes every socket it opened', async () => {
     const home = readlinkSync('/proc/thread-self/ns/net')
     const open = sockets()

@@ -24,6 +24,8 @@ describe('routeLine', () => {
     ['10.0.0.0/33', { dev: 'eth0' }, /prefix length 33/],
     ['10.0.0.0/8', { via: '10.0.0.1/24' }, /not an IP address/],
     ['10.0.0.0/8', { dev: 'eth0', metric: -1 }, /metric must be a whole number/],
+    ['10.0.0.0/8', { dev: 'eth0', metric: 2 ** 32 }, /metric must be a whole number from 0 to 4294967295/],
+    ['10.0.0.0/8', { dev: 'eth0', src: 'fd00::1' }, /cannot have source fd00::1 \(IPv6\)/],
     ['10.0.0.0/8', { dev: 'eth0', table: 'main; reboot' }, /not a number or a name/],
     ['10.0.0.0/8', { dev: 'a-very-long-ifname' }, /IFNAMSIZ/],
     ['10.0.0.0/8', { gateway: '10.0.0.1' }, /unknown option 'gateway'/],

@@ -3,7 +3,7 @@
 import { describe, expect, test } from 'vitest'
 import * as nl from '../../src/kernel/netlink/codec.js'
 import { parseLine } from '../../src/kernel/netlink/engine.js'
-import { checksum, echoRequest } from '../../src/kernel/icmp.js'
+import { checksum, echoRequest, icmpFilter } from '../../src/kernel/icmp.js'
 import { linkSetLines, routeLine } from '../../src/lab/namespace.js'
 
 describe('addresses', () => {
@@ -163,12 +163,26 @@ describe('which ip lines run in-process', () => {
     'addr add 10.0.0.1 dev eth0', // no prefix length: ip's default, not guessed here
     'route add default via fd00::1 dev eth0 proto static',
     'link set dev eth0',
+    'route add 10.0.0.0/24 dev eth0 table constructor', // not a table: only main, local, default by name
+    'route add 10.0.0.0/24 dev eth0 metric 4294967296', // over u32: ip refuses it, it must not wrap to 0
+    'route add 10.0.0.0/24 dev eth0 table 4294967550',
+    'route add 10.0.0.0/24 dev eth0 src fd00::1', // a source of the other family
   ])('left to ip: %s', (line) => {
     expect(parseLine(line)).toBeUndefined()
   })
 })
 
 describe('ICMP echo', () => {
+  test('the raw sockets let through only echo replies and the errors that quote a probe', () => {
+    const v4 = icmpFilter(4).readUInt32LE(0) // a set bit blocks that type
+    expect([0, 3, 11, 12].map((t) => (v4 >>> t) & 1)).toEqual([0, 0, 0, 0])
+    expect([5, 8, 13].map((t) => (v4 >>> t) & 1)).toEqual([1, 1, 1]) // redirects, other probes' requests, timestamps
+    const v6 = icmpFilter(6)
+    const blocked = (t: number) => (v6.readUInt32LE((t >>> 5) * 4) >>> (t & 31)) & 1
+    expect([1, 2, 3, 4, 129].map(blocked)).toEqual([0, 0, 0, 0, 0])
+    expect([128, 133, 134, 135, 136, 143].map(blocked)).toEqual([1, 1, 1, 1, 1, 1]) // requests, NDP, MLD
+  })
+
   test('the RFC 1071 checksum of a request with its checksum filled in is 0', () => {
     const b = echoRequest(4, 0x1234, 0x0001)
     expect(b[0]).toBe(8)

@@ -10,7 +10,7 @@ import { createNamespace, netnsDirReady, withNamespace } from '../setns.js'
 import type { Neighbor, RouteDecision } from '../types.js'
 import { IcmpProber } from '../icmp.js'
 import * as nl from './codec.js'
-import { EAGAIN, ENODEV, MSG_DONTWAIT, libc, type Libc } from './ffi.js'
+import { EAGAIN, ENODEV, ENOENT, MSG_DONTWAIT, libc, type Libc } from './ffi.js'
 
 const AF_NETLINK = 16
 const SOCK_RAW = 3
@@ -43,7 +43,7 @@ export type Op =
 
 const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i
 const NAME = /^[\w.@:-]{1,15}$/
-const uint = (s: string | undefined): number | undefined => (s !== undefined && /^\d{1,10}$/.test(s) ? Number(s) : undefined)
+const uint = (s: string | undefined): number | undefined => (s !== undefined && /^\d{1,10}$/.test(s) && Number(s) <= 0xffffffff ? Number(s) : undefined)
 
 function cidrOf(text: string | undefined): Cidr | undefined {
   if (text === undefined) return undefined
@@ -78,7 +78,7 @@ function devOf(t: string[]): string | undefined {
   return t[0] === 'dev' && t[1] !== undefined && NAME.test(t[1]) && t.length === 2 ? t[1] : undefined
 }
 
-const TABLES: Record<string, number> = { main: 254, local: 255, default: 253 }
+const TABLES = new Map([['main', 254], ['local', 255], ['default', 253]])
 
 /** The subset of `ip` batch syntax netspec writes, as ops; undefined for anything else (then `ip` runs it). */
 export function parseLine(line: string): Op | undefined {
@@ -149,11 +149,12 @@ export function parseLine(line: string): Op | undefined {
       else if (k === 'src' && v !== undefined && isIP(v) !== 0) (op.src = v), (i += 2)
       else if (k === 'dev' && v !== undefined && NAME.test(v)) (op.dev = v), (i += 2)
       else if (k === 'metric' && uint(v) !== undefined) (op.metric = uint(v)), (i += 2)
-      else if (k === 'table' && v !== undefined && (uint(v) !== undefined || v in TABLES)) (op.table = uint(v) ?? TABLES[v]!), (i += 2)
+      else if (k === 'table' && v !== undefined && (uint(v) !== undefined || TABLES.has(v))) (op.table = uint(v) ?? TABLES.get(v)!), (i += 2)
       else return undefined
     }
     if (d === 'default' && op.via !== undefined) op.family = isIP(op.via) as 4 | 6
-    if (op.via !== undefined && isIP(op.via) !== op.family) return undefined
+    // A gateway or source of the other family: ip refuses it, so let ip say so.
+    if ((op.via !== undefined && isIP(op.via) !== op.family) || (op.src !== undefined && isIP(op.src) !== op.family)) return undefined
     return op
   }
   return undefined
@@ -175,6 +176,7 @@ export function netlinkAvailable(): boolean {
 export class NetlinkEngine {
   readonly #c: Libc
   readonly #sockets = new Map<string, number>()
+  #closed = false
   /** fds of the namespaces this engine created, kept open for setns and IFLA_NET_NS_FD until close(). */
   readonly #fds = new Map<string, number>()
   readonly #buf = Buffer.alloc(1 << 16)
@@ -209,6 +211,7 @@ export class NetlinkEngine {
   run(netns: string | undefined, ops: readonly Op[]): LineFailure[] {
     const failures: LineFailure[] = []
     this.#indexes.clear()
+    this.#open()
     ops.forEach((op, line) => {
       try {
         if (op.op === 'netns-add') {
@@ -221,6 +224,7 @@ export class NetlinkEngine {
         failures.push({ line, message: e.message })
       }
     })
+    this.#indexes.clear() // only valid within one batch: anything may change the links between batches
     return failures
   }
 
@@ -229,7 +233,7 @@ export class NetlinkEngine {
     const fd = this.#socket(netns)
     const family = isIP(address) as 4 | 6
     const r = this.#talk(fd, nl.getRoute(this.#seq++, family, address), nl.RTM_NEWROUTE)
-    if ('errno' in r) return { error: r.message ?? this.#c.strerror(r.errno) }
+    if ('errno' in r) return { error: this.#words(r).replace(/^RTNETLINK answers: /, '') }
     const d = nl.decodeRoute(r.body)
     const dev = d.oif === undefined ? undefined : this.#linkName(fd, d.oif)
     return {
@@ -256,18 +260,22 @@ export class NetlinkEngine {
   /** One neighbour entry as `ip -j neigh` gives it (state ['FAILED'], ['REACHABLE'], …), or undefined if there is none. */
   neighbor(netns: string, dev: string, address: string): Neighbor | undefined {
     const fd = this.#socket(netns)
-    let index: number
-    try {
-      index = this.#index(fd, dev)
-    } catch {
-      return undefined
+    const link = this.#talk(fd, nl.getLink(this.#seq++, dev), nl.RTM_NEWLINK) // not cached: links change between batches
+    if ('errno' in link) {
+      if (link.errno === ENODEV) return undefined
+      throw new Error(`reading link ${dev} in ${netns}: ${this.#words(link)}`)
     }
-    const r = this.#talk(fd, nl.getNeighbor(this.#seq++, isIP(address) as 4 | 6, index, address), nl.RTM_NEWNEIGH)
-    return 'errno' in r ? undefined : { dst: address, dev, ...nl.decodeNeighbor(r.body) }
+    const r = this.#talk(fd, nl.getNeighbor(this.#seq++, isIP(address) as 4 | 6, nl.decodeLink(link.body).index, address), nl.RTM_NEWNEIGH)
+    if (!('errno' in r)) return { dst: address, dev, ...nl.decodeNeighbor(r.body) }
+    // No entry; anything else (a kernel before 5.0 cannot get one entry) is for the caller's fallback.
+    if (r.errno === ENOENT) return undefined
+    throw new Error(`reading neighbour ${address} on ${dev} in ${netns}: ${this.#words(r)}`)
   }
 
   /** Closes the sockets of these namespaces (all when omitted): an open socket would keep a deleted namespace alive. */
   close(names?: readonly string[]): void {
+    if (names === undefined) this.#closed = true
+    this.#indexes.clear()
     this.icmp.close(names)
     for (const held of [this.#sockets, this.#fds]) {
       for (const name of names ?? [...held.keys()]) {
@@ -284,10 +292,20 @@ export class NetlinkEngine {
     return this.#fds.get(netns) ?? netns
   }
 
+  /** After close() nothing reopens: a socket opened during teardown would keep a deleted namespace alive. */
+  #open(): void {
+    if (this.#closed) throw new Error("the lab's netlink sockets are closed (torn down)")
+  }
+
   #socket(netns: string): number {
+    this.#open()
     let fd = this.#sockets.get(netns)
     if (fd !== undefined) return fd
-    fd = withNamespace(this.target(netns), () => this.#c.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE))
+    try {
+      fd = withNamespace(this.target(netns), () => this.#c.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE))
+    } catch (e) {
+      throw new Failed(`Cannot open network namespace "${netns}": ${(e as Error).message.replace(/^ENOENT: .*/, 'No such file or directory')}`)
+    }
     if (fd < 0) throw new Failed(`cannot open a netlink socket in ${netns}: ${this.#c.strerror(this.#c.errno())}`)
     this.#c.setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, nl.u32(1), 4) // the kernel's own words in errors
     this.#sockets.set(netns, fd)
@@ -361,6 +379,16 @@ export class NetlinkEngine {
     return index
   }
 
+  /** A `master` device, in ip's words when it is missing. */
+  #masterIndex(fd: number, dev: string): number {
+    try {
+      return this.#index(fd, dev)
+    } catch (e) {
+      if (e instanceof Failed && e.message.startsWith('Cannot find device')) throw new Failed(`Error: argument "${dev}" is wrong: Device does not exist`)
+      throw e
+    }
+  }
+
   #linkName(fd: number, index: number): string | undefined {
     const r = this.#talk(fd, nl.message(nl.RTM_GETLINK, nl.NLM_F_REQUEST, this.#seq++, nl.ifinfomsg({ index })), nl.RTM_NEWLINK)
     return 'errno' in r ? undefined : nl.decodeLink(r.body).name
@@ -370,14 +398,14 @@ export class NetlinkEngine {
     if (op.op === 'veth' || op.op === 'bridge' || op.op === 'del') this.#indexes.clear()
     switch (op.op) {
       case 'veth': {
-        const master = op.a.master === undefined ? undefined : this.#index(fd, op.a.master)
+        const master = op.a.master === undefined ? undefined : this.#masterIndex(fd, op.a.master)
         let peerFd = op.b.netns === undefined ? undefined : this.#fds.get(op.b.netns)
         const opened = op.b.netns !== undefined && peerFd === undefined
         if (opened) {
           try {
             peerFd = openSync(`/run/netns/${op.b.netns!}`, 'r')
           } catch (e) {
-            throw new Failed(`Cannot open network namespace "${op.b.netns}": ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'No such file or directory' : (e as Error).message}`)
+            throw new Failed((e as NodeJS.ErrnoException).code === 'ENOENT' ? `Error: argument "${op.b.netns}" is wrong: Invalid "netns" value` : `Cannot open network namespace "${op.b.netns}": ${(e as Error).message}`)
           }
         }
         try {
@@ -391,7 +419,7 @@ export class NetlinkEngine {
         return this.#ack(fd, nl.newBridge(this.#seq++, op))
       case 'set': {
         const index = this.#index(fd, op.dev)
-        const master = op.master === null ? 0 : op.master === undefined ? undefined : this.#index(fd, op.master)
+        const master = op.master === null ? 0 : op.master === undefined ? undefined : this.#masterIndex(fd, op.master)
         return this.#ack(fd, nl.setLink(this.#seq++, index, { up: op.up, mtu: op.mtu, mac: op.mac, master }))
       }
       case 'del':

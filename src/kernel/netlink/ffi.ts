@@ -22,6 +22,7 @@ export interface Libc {
 }
 
 export const CLONE_NEWNET = 0x40000000
+export const ENOENT = 2
 export const EAGAIN = 11
 export const ENODEV = 19
 export const MSG_DONTWAIT = 0x40
