@@ -4,12 +4,8 @@
 // short timers, so the event loop stays free and many probes share one socket.
 import { withNamespace } from './setns.js'
 import { addressBytes, addressText } from './netlink/codec.js'
-import { MSG_DONTWAIT, type Libc } from './netlink/ffi.js'
+import { AF_INET, AF_INET6, MSG_DONTWAIT, SOCK_CLOEXEC, SOCK_RAW, type Libc } from './netlink/ffi.js'
 
-const AF_INET = 2
-const AF_INET6 = 10
-const SOCK_RAW = 3
-const SOCK_CLOEXEC = 0x80000
 const IPPROTO_ICMP = 1
 const IPPROTO_ICMPV6 = 58
 

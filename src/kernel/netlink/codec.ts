@@ -2,6 +2,7 @@
 // Pure functions on Buffers, so every layout is unit-tested without root. Host byte order (little-endian
 // on every machine Node runs netspec on) except where the kernel says network order (addresses).
 import { isIP } from 'node:net'
+import { AF_INET, AF_INET6 } from './ffi.js'
 
 export const NLMSG_ERROR = 2
 export const NLMSG_DONE = 3
@@ -41,8 +42,6 @@ export const RT_SCOPE_NOWHERE = 255
 const RTPROT_BOOT = 3 // what `ip route add` writes
 export const RTNH_F_ONLINK = 4
 
-const AF_INET = 2
-const AF_INET6 = 10
 export const familyOf = (f: 4 | 6): number => (f === 4 ? AF_INET : AF_INET6)
 
 const align = (n: number): number => (n + 3) & ~3

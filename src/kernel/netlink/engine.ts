@@ -10,11 +10,8 @@ import { createNamespace, netnsDirReady, withNamespace } from '../setns.js'
 import type { Neighbor, RouteDecision } from '../types.js'
 import { IcmpProber } from '../icmp.js'
 import * as nl from './codec.js'
-import { EAGAIN, ENODEV, ENOENT, MSG_DONTWAIT, libc, type Libc } from './ffi.js'
+import { AF_NETLINK, EAGAIN, ENODEV, ENOENT, MSG_DONTWAIT, SOCK_CLOEXEC, SOCK_RAW, libc, type Libc } from './ffi.js'
 
-const AF_NETLINK = 16
-const SOCK_RAW = 3
-const SOCK_CLOEXEC = 0x80000
 const NETLINK_ROUTE = 0
 const SOL_NETLINK = 270
 const NETLINK_EXT_ACK = 11

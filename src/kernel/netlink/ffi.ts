@@ -22,6 +22,12 @@ export interface Libc {
 }
 
 export const CLONE_NEWNET = 0x40000000
+// socket(2) arguments used by the netlink and ICMP sockets (Linux values).
+export const AF_INET = 2
+export const AF_INET6 = 10
+export const AF_NETLINK = 16
+export const SOCK_RAW = 3
+export const SOCK_CLOEXEC = 0x80000
 export const ENOENT = 2
 export const EAGAIN = 11
 export const ENODEV = 19
