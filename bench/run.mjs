@@ -122,19 +122,20 @@ async function shell(script, ...argv) {
 
 // Deleting namespaces returns at once; the kernel frees them afterwards in a worker, holding locks that
 // creating namespaces needs. So each contender starts on a quiet machine (not on the previous one's
-// clean-up): wait until the CPUs are ≥ 90% idle over 50 ms (at most 5 s). The same wait for everyone.
+// clean-up, which comes in bursts): wait until the CPUs are ≥ 95% idle over 200 ms (at most 10 s). The same
+// wait for everyone.
 function cpuTimes() {
   const [, ...f] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/)
   const n = f.map(Number)
   return { idle: n[3] + n[4], total: n.reduce((a, b) => a + b, 0) }
 }
 async function quiet() {
-  const until = performance.now() + 5000
+  const until = performance.now() + 10_000
   while (performance.now() < until) {
     const a = cpuTimes()
-    await new Promise((r) => setTimeout(r, 50))
+    await new Promise((r) => setTimeout(r, 200))
     const b = cpuTimes()
-    if (b.total === a.total || (b.idle - a.idle) / (b.total - a.total) >= 0.9) return
+    if (b.total === a.total || (b.idle - a.idle) / (b.total - a.total) >= 0.95) return
   }
 }
 
