@@ -196,12 +196,9 @@ export class Namespace {
   async sysctlSet(key: string, value: string | number): Promise<void> {
     const ctx = this.#context(callSite())
     checkSysctlKey(key, ctx)
+    const v = checkSysctlValue(value, key, ctx)
     this.#lab.assertAlive(this)
-    const r = await this.#lab.executor.run(['sh', '-c', `echo ${shellValue(value)} > ${sysctlPath(key)}`], {
-      netns: this.name,
-      signal: this.#lab.signal,
-    })
-    if (r.exitCode !== 0) throw commandFailed(r, { ...ctx, what: `setting ${key}=${value} failed` })
+    await this.#lab.writeSysctls(this, [{ key, value: v }], ctx)
   }
 
   async sysctlGet(key: string): Promise<string> {
@@ -216,9 +213,8 @@ export class Namespace {
   /** Turns IPv4 and IPv6 forwarding on or off (a router: `ip_forward=1`). */
   async forwarding(on: boolean): Promise<void> {
     this.#lab.assertAlive(this)
-    const v = on ? 1 : 0
-    const r = await this.#lab.executor.run(['sh', '-c', forwardingScript(v)], { netns: this.name, signal: this.#lab.signal })
-    if (r.exitCode !== 0) throw commandFailed(r, { ...this.#context(), what: `setting forwarding=${v} failed` })
+    const v = on ? '1' : '0'
+    await this.#lab.writeSysctls(this, [{ key: 'net.ipv4.ip_forward', value: v }, { key: 'net.ipv6.conf.all.forwarding', value: v, optional: true }], this.#context())
   }
 
   async #ready(): Promise<void> {
@@ -231,15 +227,11 @@ export class Namespace {
   }
 }
 
-export function forwardingScript(v: 0 | 1): string {
-  const v6 = '/proc/sys/net/ipv6/conf/all/forwarding'
-  return `echo ${v} > /proc/sys/net/ipv4/ip_forward && { [ ! -e ${v6} ] || echo ${v} > ${v6}; }`
-}
-
-function shellValue(value: string | number): string {
+/** A sysctl value as text, refused if it has characters a sysctl value never needs (it may reach a shell). */
+export function checkSysctlValue(value: string | number, key: string, ctx: Record<string, unknown> = {}): string {
   const s = String(value)
-  if (!/^[\w.:/ -]*$/.test(s)) throw invalidInput(`sysctl value '${s}' has characters that are not allowed`)
-  return `'${s}'`
+  if (!/^[\w.:/ -]*$/.test(s)) throw invalidInput(`sysctl value '${s}' for ${key} has characters that are not allowed`, ctx)
+  return s
 }
 
 export function routeLine(destination: string, options: RouteOptions, ctx: Record<string, unknown>): string {
