@@ -18,7 +18,7 @@ const flag = (name, dflt) => {
   return i < 0 ? dflt : Number(args[i + 1])
 }
 const quick = args.includes('--quick')
-const ROUNDS = flag('rounds', quick ? 2 : 5)
+const ROUNDS = flag('rounds', quick ? 2 : 7)
 
 const address = (i) => `10.200.${Math.floor(i / 256)}.${i % 256}`
 const median = (xs) => {
@@ -159,7 +159,7 @@ const topologies = {
     netspec: async () => (await netspecStar(200)).ms,
     naive: null, // ~16 s a round: left out to keep the run short
     batched: () => shell('batched.sh', 'T2', '200'),
-    rounds: quick ? 1 : 3,
+    rounds: quick ? 1 : 5,
   },
   'check: no route': { netspec: () => negativeCheck('no-route'), naive: null, batched: null, rounds: ROUNDS },
   'check: neighbour FAILED': { netspec: () => negativeCheck('neighbour-failed'), naive: null, batched: null, rounds: ROUNDS },
@@ -209,7 +209,9 @@ const rows = []
 for (const [name, s] of Object.entries(samples)) {
   const m = { netspec_ms: median(s.netspec), naive_ms: median(s.naive), batched_ms: median(s.batched) }
   for (const k of Object.keys(m)) if (m[k] !== null) m[k] = Math.round(m[k] * 10) / 10
-  result.topologies[name] = m
+  // Every sample too, in run order: how much a median can be trusted on a shared machine.
+  const round1 = (xs) => xs.map((x) => Math.round(x * 10) / 10)
+  result.topologies[name] = { ...m, samples_ms: { netspec: round1(s.netspec), naive: round1(s.naive), batched: round1(s.batched) } }
   const ratio = (x) => (x === null ? '–' : `${(x / m.netspec_ms).toFixed(2)}×`)
   rows.push([name, m.netspec_ms, m.naive_ms ?? '–', ratio(m.naive_ms), m.batched_ms ?? '–', ratio(m.batched_ms)])
 }
