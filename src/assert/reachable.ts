@@ -4,7 +4,7 @@ import { createRequire } from 'node:module'
 import { checkKeys } from '../lab/validate.js'
 import type { Namespace } from '../lab/namespace.js'
 import { routeGet } from '../kernel/ip.js'
-import { dropPoints, readRuleset } from '../kernel/nft.js'
+import { dropsBetween, readRuleset } from '../kernel/nft.js'
 import type { Neighbor, RouteDecision } from '../kernel/types.js'
 import { namespaceOwning } from './owners.js'
 import { PROBE_SCRIPT } from './scripts.js'
@@ -136,7 +136,7 @@ export async function reachable(from: Namespace, target: string | TargetObject, 
       evidence: { route: decision, neighbor, output },
     })
   }
-  const filters = await filtersInLab(from)
+  const filters = await filtersInLab(from, () => (t.proto === 'icmp' ? icmp(from, t, 100) : socketProbe(from, t, 200)))
   if (filters.length > 0) {
     return finish({
       verdict: 'filtered',
@@ -312,13 +312,22 @@ async function neighborOf(from: Namespace, address: string, dev: string): Promis
   return (await from.neighbors()).find((n) => n.dst === address && n.dev === dev)
 }
 
-async function filtersInLab(from: Namespace): Promise<string[]> {
-  const out: string[] = []
-  await Promise.all(
-    from.lab.namespaces.map(async (ns) => {
-      const rs = await readRuleset(from.lab.executor, ns.name)
-      if (rs !== undefined) for (const p of dropPoints(rs)) out.push(`in ${ns.label}: ${p}`)
-    }),
-  )
-  return out
+/**
+ * Which firewall of the lab drops this check's traffic: every namespace's ruleset is read, one more probe goes out,
+ * and the rulesets are read again; rules whose counters moved are named (never a count left by earlier traffic).
+ */
+async function filtersInLab(from: Namespace, reprobe: () => Promise<unknown>): Promise<string[]> {
+  const read = () => Promise.all(from.lab.namespaces.map(async (ns) => [ns, await readRuleset(from.lab.executor, ns.name)] as const))
+  const before = await read()
+  if (before.every(([, rs]) => rs === undefined || (rs.drops.length === 0 && !rs.chains.some((c) => c.policy === 'drop')))) return []
+  await reprobe()
+  const moved: string[] = []
+  const maybe: string[] = []
+  for (const [i, [ns, rs]] of (await read()).entries()) {
+    if (rs === undefined) continue
+    const d = dropsBetween(before[i]?.[1], rs)
+    moved.push(...d.moved.map((m) => `in ${ns.label}: ${m}`))
+    maybe.push(...d.maybe.map((m) => `in ${ns.label}: ${m}`))
+  }
+  return moved.length > 0 ? moved : maybe
 }

@@ -1,5 +1,5 @@
 // nftables state read back as JSON (`nft -j list ruleset`): chains with their policy and the drop/reject
-// rules with their counters, enough to say which chain dropped a probe.
+// rules with their counters: read before and after a probe, enough to say which rule dropped it.
 import type { Executor } from '../exec/index.js'
 
 export interface NftChain {
@@ -68,13 +68,24 @@ export async function readRuleset(exec: Executor, netns: string): Promise<NftRul
   return parseRuleset(r.stdout)
 }
 
-/** Where this ruleset would drop traffic: base chains with policy drop, and drop/reject rules (counted ones first). */
-export function dropPoints(rs: NftRuleset): string[] {
-  const out: string[] = []
-  for (const d of [...rs.drops].sort((a, b) => (b.packets ?? -1) - (a.packets ?? -1))) {
-    if (d.packets === 0) continue
-    out.push(`chain ${d.family} ${d.table} ${d.chain}: rule #${d.handle} ${d.verdict}${d.packets === undefined ? '' : ` (${d.packets} packets counted)`}`)
+/**
+ * Where a ruleset dropped traffic between two readings: drop/reject rules whose counters moved (a counter only
+ * says what happened since the rule was added, so a stale count proves nothing). Where none moved, what may have:
+ * rules without a counter and base chains with policy drop (nftables counts neither).
+ */
+export function dropsBetween(before: NftRuleset | undefined, after: NftRuleset): { moved: string[]; maybe: string[] } {
+  const moved: string[] = []
+  const maybe: string[] = []
+  for (const d of after.drops) {
+    const where = `chain ${d.family} ${d.table} ${d.chain}: rule #${d.handle} ${d.verdict}`
+    if (d.packets === undefined) {
+      maybe.push(`${where} (no counter)`)
+      continue
+    }
+    const prev = before?.drops.find((x) => x.family === d.family && x.table === d.table && x.chain === d.chain && x.handle === d.handle)
+    const delta = d.packets - (prev?.packets ?? 0)
+    if (delta > 0) moved.push(`${where} (${d.packets} packets counted, ${delta} during this check)`)
   }
-  for (const c of rs.chains) if (c.policy === 'drop') out.push(`chain ${c.family} ${c.table} ${c.name}: policy drop (hook ${c.hook ?? '?'})`)
-  return out
+  for (const c of after.chains) if (c.policy === 'drop') maybe.push(`chain ${c.family} ${c.table} ${c.name}: policy drop (hook ${c.hook ?? '?'})`)
+  return { moved, maybe }
 }

@@ -63,7 +63,22 @@ describe('reachable() verdicts', () => {
     })
     const r = await reachable(ns1, '10.0.12.2', { timeoutMs: 800 })
     expect(r.verdict).toBe('filtered')
-    expect(r.detail).toMatch(/in ns2: chain inet fw input: rule #\d+ drop \(\d+ packets counted\)/)
+    expect(r.detail).toMatch(/in ns2: chain inet fw input: rule #\d+ drop \(\d+ packets counted, [1-9]\d* during this check\)/)
+  })
+
+  test('a drop counter left by earlier traffic is not blamed: a missing way back stays timed-out', async ({ lab }) => {
+    const ns1 = await lab.namespace('ns1')
+    const ns2 = await lab.namespace('ns2', { forwarding: true })
+    const ns3 = await lab.namespace('ns3')
+    await lab.veth([ns1, 'veth1', '10.0.12.1/24'], [ns2, 'veth2', '10.0.12.2/24'])
+    await lab.veth([ns2, 'veth3', '10.0.23.2/24'], [ns3, 'veth4', '10.0.23.3/24'])
+    await ns1.routeAdd('10.0.23.0/24', { via: '10.0.12.2' })
+    await ns2.exec(['nft', '-f', '-'], { check: true, input: 'table inet fw { chain forward { type filter hook forward priority 0; tcp dport 81 counter drop; }; }\n' })
+    expect((await reachable(ns1, 'tcp://10.0.23.3:81', { timeoutMs: 300 })).verdict).toBe('filtered') // counts, now and for ever
+
+    const r = await reachable(ns1, '10.0.23.3', { timeoutMs: 800 }) // ns3 has no route back
+    expect(r.verdict).toBe('timed-out')
+    expect(r.detail).toContain('is the way back routed?')
   })
 
   test('timed-out: packets leave, nothing comes back, and no lab firewall explains it', async ({ lab }) => {

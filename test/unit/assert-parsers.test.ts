@@ -1,7 +1,7 @@
 // Pure parsers behind the assertions: targets, conntrack lines, nft -j rulesets.
 import { describe, expect, test } from 'vitest'
 import { parseConntrack, parseTarget } from '../../src/assert/index.js'
-import { dropPoints, parseRuleset } from '../../src/kernel/nft.js'
+import { dropsBetween, parseRuleset } from '../../src/kernel/nft.js'
 
 describe('parseTarget', () => {
   test('ICMP, TCP, UDP, IPv4 and IPv6', () => {
@@ -30,7 +30,7 @@ test('parseConntrack: original vs reply tuple', () => {
   ])
 })
 
-test('parseRuleset + dropPoints: counted drop rules first, uncounted skipped, drop policies listed', () => {
+test('parseRuleset + dropsBetween: only counters that moved are blamed; uncounted rules and drop policies only may have', () => {
   const rs = parseRuleset(
     JSON.stringify({
       nftables: [
@@ -42,6 +42,22 @@ test('parseRuleset + dropPoints: counted drop rules first, uncounted skipped, dr
       ],
     }),
   )
-  expect(dropPoints(rs)).toEqual(['chain inet fw input: rule #4 drop (5 packets counted)', 'chain inet fw fwd: policy drop (hook forward)'])
+  // Read again after one more probe: rule #4 counted 2 more, rule #3 stayed at 0, a rule without a counter appeared.
+  const after = parseRuleset(
+    JSON.stringify({
+      nftables: [
+        { chain: { family: 'inet', table: 'fw', name: 'fwd', hook: 'forward', policy: 'drop' } },
+        { rule: { family: 'inet', table: 'fw', chain: 'input', handle: 3, expr: [{ counter: { packets: 0, bytes: 0 } }, { drop: null }] } },
+        { rule: { family: 'inet', table: 'fw', chain: 'input', handle: 4, expr: [{ counter: { packets: 7, bytes: 588 } }, { drop: null }] } },
+        { rule: { family: 'inet', table: 'fw', chain: 'input', handle: 6, expr: [{ reject: null }] } },
+      ],
+    }),
+  )
+  expect(dropsBetween(rs, after)).toEqual({
+    moved: ['chain inet fw input: rule #4 drop (7 packets counted, 2 during this check)'],
+    maybe: ['chain inet fw input: rule #6 reject (no counter)', 'chain inet fw fwd: policy drop (hook forward)'],
+  })
+  // A stale count (5 before, 5 after) is not blamed.
+  expect(dropsBetween(rs, rs).moved).toEqual([])
   expect(parseRuleset('').drops).toEqual([])
 })
