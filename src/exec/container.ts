@@ -10,7 +10,7 @@ import { NetspecError } from '../errors.js'
 import { AGENT_SCRIPT, type AgentEvent, type AgentRequest } from '../container/agent.js'
 import { NODE_IN_IMAGE } from '../container/image.js'
 import { startRunner, type Runner, type RunnerOptions } from '../container/runner.js'
-import { ProcessOutput } from './output.js'
+import { ProcessOutput, spawnedHandle } from './output.js'
 import { displayCommand } from './quote.js'
 import { toolHint } from './tools.js'
 import type { Executor, RunOptions, RunResult, SpawnOptions, SpawnedProcess } from './types.js'
@@ -222,29 +222,18 @@ function spawnIn(agent: Promise<Agent>, argv: readonly string[], o: SpawnOptions
     },
   )
 
-  return {
-    get pid() {
-      return pid
-    },
+  return spawnedHandle({
+    pid: () => pid,
     argv,
     command,
     netns: o.netns,
-    stdout: () => output.text.stdout,
-    stderr: () => output.text.stderr,
-    get running() {
-      return output.running
-    },
+    output,
     exited,
-    waitForOutput: (pattern, opts) => output.waitFor(pattern, opts),
-    async stop({ graceMs = 1000 } = {}) {
+    kill: async (sig) => {
       const a = await ready
-      if (output.running && a !== undefined && id !== undefined) {
-        a.kill(id, 'SIGTERM')
-        const timer = setTimeout(() => a.kill(id!, 'SIGKILL'), graceMs)
-        await exited
-        clearTimeout(timer)
-      }
-      return exited
+      if (!output.running || a === undefined || id === undefined) return false
+      a.kill(id, sig)
+      return true
     },
-  }
+  })
 }

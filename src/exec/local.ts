@@ -2,7 +2,7 @@ import { spawn as spawnChild, type ChildProcess } from 'node:child_process'
 import { constants } from 'node:os'
 import { execa, type ResultPromise } from 'execa'
 import { NetspecError } from '../errors.js'
-import { ProcessOutput } from './output.js'
+import { ProcessOutput, spawnedHandle } from './output.js'
 import { displayCommand } from './quote.js'
 import { toolHint } from './tools.js'
 import type { Executor, RunOptions, RunResult, SpawnOptions, SpawnedProcess } from './types.js'
@@ -185,26 +185,8 @@ function trackSpawned(child: ResultPromise, argv: readonly string[], options: Sp
 
   if (child.pid === undefined) output.ended()
 
-  return {
-    pid: child.pid ?? -1,
-    argv,
-    command,
-    netns: options.netns,
-    stdout: () => output.text.stdout,
-    stderr: () => output.text.stderr,
-    get running() {
-      return output.running
-    },
-    exited,
-    waitForOutput: (pattern, opts) => output.waitFor(pattern, opts),
-    async stop({ graceMs = 1000 } = {}) {
-      if (output.running) {
-        child.kill('SIGTERM')
-        const timer = setTimeout(() => child.kill('SIGKILL'), graceMs)
-        await exited
-        clearTimeout(timer)
-      }
-      return exited
-    },
-  }
+  const pid = child.pid ?? -1
+  // Signalled whether or not it is still there: stop() then waits for `exited` either way.
+  const kill = (sig: 'SIGTERM' | 'SIGKILL') => (child.kill(sig), true)
+  return spawnedHandle({ pid: () => pid, argv, command, netns: options.netns, output, exited, kill })
 }

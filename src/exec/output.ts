@@ -1,6 +1,7 @@
 // The output of a long-lived process, whichever back end runs it: a bounded tail of each stream, and
 // waiting until a line matches (readiness) or the process exits first.
 import { NetspecError } from '../errors.js'
+import type { RunResult, SpawnedProcess } from './types.js'
 
 export class ProcessOutput {
   readonly text = { stdout: '', stderr: '' }
@@ -69,5 +70,44 @@ export class ProcessOutput {
 
   #notify(): void {
     for (const l of this.#listeners) l()
+  }
+}
+
+/**
+ * The SpawnedProcess handle both back ends return: output, readiness and a stop that sends SIGTERM, then
+ * SIGKILL after the grace period. `kill` says whether the signal could be sent (an agent may never have started).
+ */
+export function spawnedHandle(h: {
+  pid: () => number
+  argv: readonly string[]
+  command: string
+  netns: string | undefined
+  output: ProcessOutput
+  exited: Promise<RunResult>
+  kill: (signal: 'SIGTERM' | 'SIGKILL') => boolean | Promise<boolean>
+}): SpawnedProcess {
+  const { output, exited, kill } = h
+  return {
+    get pid() {
+      return h.pid()
+    },
+    argv: h.argv,
+    command: h.command,
+    netns: h.netns,
+    stdout: () => output.text.stdout,
+    stderr: () => output.text.stderr,
+    get running() {
+      return output.running
+    },
+    exited,
+    waitForOutput: (pattern, opts) => output.waitFor(pattern, opts),
+    async stop({ graceMs = 1000 } = {}) {
+      if (output.running && (await kill('SIGTERM'))) {
+        const timer = setTimeout(() => void kill('SIGKILL'), graceMs)
+        await exited
+        clearTimeout(timer)
+      }
+      return exited
+    },
   }
 }
