@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest'
 import { isNetspecError } from '../../src/errors.js'
-import { canonicalV6, checkIfName, checkKeys, networkOf, parseCidr, parseDestination } from '../../src/lab/validate.js'
+import { canonicalV6 } from '../../src/kernel/address.js'
+import { checkIfName, checkKeys, networkOf, parseCidr, parseDestination } from '../../src/lab/validate.js'
 
 describe('parseCidr', () => {
   test('accepts IPv4 and IPv6 and canonicalises IPv6 as ip prints it', () => {

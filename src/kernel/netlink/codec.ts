@@ -2,6 +2,7 @@
 // Pure functions on Buffers, so every layout is unit-tested without root. Host byte order (little-endian
 // on every machine Node runs netspec on) except where the kernel says network order (addresses).
 import { isIP } from 'node:net'
+import { canonicalV6, expandV6 } from '../address.js'
 import { AF_INET, AF_INET6 } from './ffi.js'
 
 export const NLMSG_ERROR = 2
@@ -73,39 +74,15 @@ export function addressBytes(address: string): Buffer {
   const family = isIP(address)
   if (family === 4) return Buffer.from(address.split('.').map(Number))
   if (family !== 6) throw new Error(`not an IP address: ${address}`)
-  let text = address
-  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text)
-  if (v4 !== null) {
-    const [a, b, c, d] = v4[1]!.split('.').map(Number) as [number, number, number, number]
-    text = `${text.slice(0, v4.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`
-  }
-  const [head, tail] = text.includes('::') ? (text.split('::') as [string, string]) : [text, undefined]
-  const hs = head === '' ? [] : head.split(':')
-  const ts = tail === undefined || tail === '' ? [] : tail.split(':')
-  const groups = tail === undefined ? hs : [...hs, ...Array<string>(8 - hs.length - ts.length).fill('0'), ...ts]
   const out = Buffer.alloc(16)
-  groups.forEach((g, i) => out.writeUInt16BE(parseInt(g, 16), i * 2))
+  expandV6(address).forEach((g, i) => out.writeUInt16BE(parseInt(g, 16), i * 2))
   return out
 }
 
 /** Bytes (network order) → the text form `ip` prints (IPv6 compressed, lowercase). */
 export function addressText(bytes: Buffer): string {
   if (bytes.length === 4) return [...bytes].join('.')
-  const groups = Array.from({ length: 8 }, (_, i) => bytes.readUInt16BE(i * 2))
-  let best = { at: -1, len: 0 }
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++
-      continue
-    }
-    let j = i
-    while (j < 8 && groups[j] === 0) j++
-    if (j - i > best.len && j - i > 1) best = { at: i, len: j - i }
-    i = j
-  }
-  const hex = groups.map((g) => g.toString(16))
-  if (best.at < 0) return hex.join(':')
-  return `${hex.slice(0, best.at).join(':')}::${hex.slice(best.at + best.len).join(':')}`
+  return canonicalV6(Array.from({ length: 8 }, (_, i) => bytes.readUInt16BE(i * 2).toString(16)).join(':'))
 }
 
 export function macBytes(mac: string): Buffer {
