@@ -257,12 +257,9 @@ export class NetlinkEngine {
   /** One neighbour entry as `ip -j neigh` gives it (state ['FAILED'], ['REACHABLE'], …), or undefined if there is none. */
   neighbor(netns: string, dev: string, address: string): Neighbor | undefined {
     const fd = this.#socket(netns)
-    const link = this.#talk(fd, nl.getLink(this.#seq++, dev), nl.RTM_NEWLINK) // not cached: links change between batches
-    if ('errno' in link) {
-      if (link.errno === ENODEV) return undefined
-      throw new Error(`reading link ${dev} in ${netns}: ${this.#words(link)}`)
-    }
-    const r = this.#talk(fd, nl.getNeighbor(this.#seq++, isIP(address) as 4 | 6, nl.decodeLink(link.body).index, address), nl.RTM_NEWNEIGH)
+    const index = this.#lookup(fd, dev) // not cached: links change between batches
+    if (index === undefined) return undefined
+    const r = this.#talk(fd, nl.getNeighbor(this.#seq++, isIP(address) as 4 | 6, index, address), nl.RTM_NEWNEIGH)
     if (!('errno' in r)) return { dst: address, dev, ...nl.decodeNeighbor(r.body) }
     // No entry; anything else (a kernel before 5.0 cannot get one entry) is for the caller's fallback.
     if (r.errno === ENOENT) return undefined
@@ -309,12 +306,14 @@ export class NetlinkEngine {
     return fd
   }
 
-  /** Sends one request and reads its answer: the reply of `want` type, or the error/ack. */
-  #talk(fd: number, msg: Buffer, want?: number): nl.Reply | { errno: number; message?: string } {
+  /**
+   * Sends one request and hands each message answering it to `take` until `take` returns a result. rtnetlink
+   * answers within send() (a dump is filled on each read), so the socket is read without ever blocking.
+   */
+  #exchange<T>(fd: number, msg: Buffer, spins: number, take: (r: nl.Reply) => T | undefined): T | { errno: number; message?: string } {
     const seq = msg.readUInt32LE(8)
     if (this.#c.send(fd, msg, msg.length, 0) < 0) return { errno: this.#c.errno() }
-    // rtnetlink answers within send(): the reply is queued already, so never block on it.
-    for (let spins = 0; spins < 64; spins++) {
+    for (let i = 0; i < spins; i++) {
       const n = this.#c.recv(fd, this.#buf, this.#buf.length, MSG_DONTWAIT)
       if (n < 0) {
         if (this.#c.errno() === EAGAIN) continue
@@ -322,33 +321,32 @@ export class NetlinkEngine {
       }
       for (const r of nl.splitMessages(this.#buf.subarray(0, n))) {
         if (r.seq !== seq) continue // a late answer to an earlier request
-        if (r.type === nl.NLMSG_ERROR) {
-          const e = nl.decodeError(r)
-          return e.errno === 0 ? { ...r } : e
-        }
-        if (r.type === want) return { ...r, body: Buffer.from(r.body) }
+        const done = take(r)
+        if (done !== undefined) return done
       }
     }
     return { errno: EAGAIN, message: 'no answer from the kernel' }
   }
 
-  /** A dump request: every message of type `want` until NLMSG_DONE (the kernel fills each read as it goes). */
+  /** One request: the reply of `want` type, or the error/ack. */
+  #talk(fd: number, msg: Buffer, want?: number): nl.Reply | { errno: number; message?: string } {
+    return this.#exchange(fd, msg, 64, (r) => {
+      if (r.type === nl.NLMSG_ERROR) {
+        const e = nl.decodeError(r)
+        return e.errno === 0 ? { ...r } : e
+      }
+      return r.type === want ? { ...r, body: Buffer.from(r.body) } : undefined
+    })
+  }
+
+  /** A dump request: every message of type `want` until NLMSG_DONE (or an error: what came so far). */
   #dump(fd: number, msg: Buffer, want: number): Buffer[] {
-    const seq = msg.readUInt32LE(8)
     const out: Buffer[] = []
-    if (this.#c.send(fd, msg, msg.length, 0) < 0) return out
-    for (let spins = 0; spins < 4096; spins++) {
-      const n = this.#c.recv(fd, this.#buf, this.#buf.length, MSG_DONTWAIT)
-      if (n < 0) {
-        if (this.#c.errno() === EAGAIN) continue
-        return out
-      }
-      for (const r of nl.splitMessages(this.#buf.subarray(0, n))) {
-        if (r.seq !== seq) continue
-        if (r.type === nl.NLMSG_DONE || r.type === nl.NLMSG_ERROR) return out
-        if (r.type === want) out.push(Buffer.from(r.body))
-      }
-    }
+    this.#exchange(fd, msg, 4096, (r) => {
+      if (r.type === nl.NLMSG_DONE || r.type === nl.NLMSG_ERROR) return out
+      if (r.type === want) out.push(Buffer.from(r.body))
+      return undefined
+    })
     return out
   }
 
@@ -369,11 +367,18 @@ export class NetlinkEngine {
   #index(fd: number, dev: string): number {
     const known = this.#indexes.get(`${fd}/${dev}`)
     if (known !== undefined) return known
-    const r = this.#talk(fd, nl.getLink(this.#seq++, dev), nl.RTM_NEWLINK)
-    if ('errno' in r) throw new Failed(r.errno === ENODEV ? `Cannot find device "${dev}"` : this.#words(r))
-    const index = nl.decodeLink(r.body).index
+    const index = this.#lookup(fd, dev)
+    if (index === undefined) throw new Failed(`Cannot find device "${dev}"`)
     this.#indexes.set(`${fd}/${dev}`, index)
     return index
+  }
+
+  /** A link's index as the kernel has it now (never cached), undefined if there is no such link. */
+  #lookup(fd: number, dev: string): number | undefined {
+    const r = this.#talk(fd, nl.getLink(this.#seq++, dev), nl.RTM_NEWLINK)
+    if (!('errno' in r)) return nl.decodeLink(r.body).index
+    if (r.errno === ENODEV) return undefined
+    throw new Failed(this.#words(r))
   }
 
   /** A `master` device, in ip's words when it is missing. */
