@@ -82,9 +82,10 @@ export async function reachable(from: Namespace, target: string | TargetObject, 
   // 2. Real traffic, retried until the deadline (single pings flake). A check that expects no answer, towards
   // a next hop the kernel already gave up resolving (FAILED), waits 80 ms: the kernel has told us already, and
   // the probe still goes out (it restarts resolution), so a neighbour that came back is still seen.
+  const hop = decision.gateway ?? t.address
   let neighborBefore: string[] | undefined
   if (options.expectFailure === true && options.timeoutMs === undefined && decision.dev !== undefined) {
-    const state = from.lab.netlink?.neighbor(from.name, decision.dev, decision.gateway ?? t.address)?.state
+    const state = from.lab.netlink?.neighbor(from.name, decision.dev, hop)?.state
     if (state?.includes('FAILED') === true) {
       neighborBefore = state
       deadline = Math.min(deadline, performance.now() + 80)
@@ -114,7 +115,6 @@ export async function reachable(from: Namespace, target: string | TargetObject, 
   }
 
   // 3. Why not: a neighbour that never answered, a firewall that drops, or silence.
-  const hop = decision.gateway ?? t.address
   const neighbor = decision.dev === undefined ? undefined : await neighborOf(from, hop, decision.dev)
   if (failure?.verdict === 'refused' || failure?.verdict === 'no-route') {
     return finish({ verdict: failure.verdict, attempts, detail: failure.detail, evidence: { route: decision, neighbor, output } })

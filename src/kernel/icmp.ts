@@ -168,14 +168,11 @@ export class IcmpProber {
     })
   }
 
-  /** Closes these namespaces' sockets (all when omitted; then for good): pending probes end as 'closed'. */
-  close(names?: readonly string[]): void {
-    if (names === undefined) this.#closed = true
-    for (const [k, s] of this.#sockets) {
-      if (names !== undefined && !names.includes(k.slice(2))) continue
-      s.close()
-      this.#sockets.delete(k)
-    }
+  /** Closes every socket, for good: pending probes end as 'closed'. */
+  close(): void {
+    this.#closed = true
+    for (const s of this.#sockets.values()) s.close()
+    this.#sockets.clear()
   }
 
   /**

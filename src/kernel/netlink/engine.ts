@@ -266,18 +266,14 @@ export class NetlinkEngine {
     throw new Error(`reading neighbour ${address} on ${dev} in ${netns}: ${this.#words(r)}`)
   }
 
-  /** Closes the sockets of these namespaces (all when omitted): an open socket would keep a deleted namespace alive. */
-  close(names?: readonly string[]): void {
-    if (names === undefined) this.#closed = true
+  /** Closes every socket and namespace fd, for good: an open one would keep a deleted namespace alive. */
+  close(): void {
+    this.#closed = true
     this.#indexes.clear()
-    this.icmp.close(names)
+    this.icmp.close()
     for (const held of [this.#sockets, this.#fds]) {
-      for (const name of names ?? [...held.keys()]) {
-        const fd = held.get(name)
-        if (fd === undefined) continue
-        closeSync(fd)
-        held.delete(name)
-      }
+      for (const fd of held.values()) closeSync(fd)
+      held.clear()
     }
   }
 
