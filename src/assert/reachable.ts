@@ -3,7 +3,7 @@
 import { createRequire } from 'node:module'
 import { checkKeys } from '../lab/validate.js'
 import type { Namespace } from '../lab/namespace.js'
-import { routeGet } from '../kernel/ip.js'
+import { routeDecision } from './routes.js'
 import { dropsBetween, readRuleset } from '../kernel/nft.js'
 import type { Neighbor, RouteDecision } from '../kernel/types.js'
 import { namespaceOwning } from './owners.js'
@@ -55,7 +55,6 @@ export async function reachable(from: Namespace, target: string | TargetObject, 
   const t = parseTarget(target)
   const started = performance.now()
   let deadline = started + (options.timeoutMs ?? (options.expectFailure === true ? 500 : 3000))
-  const exec = from.lab.executor
   const base = { from: from.label, target: t.text, proto: t.proto }
   const finish = (r: Omit<Reachability, 'durationMs' | 'from' | 'target' | 'proto' | 'ok'>): Reachability => ({
     ...base,
@@ -67,7 +66,7 @@ export async function reachable(from: Namespace, target: string | TargetObject, 
   // 1. The kernel's own decision: no route is known at once, without sending anything.
   from.lab.assertAlive(from)
   await from.lab.settle()
-  const { decision, error } = from.lab.netlink?.routeGet(from.name, t.address) ?? (await routeGet(exec, from.name, t.address))
+  const { decision, error } = await routeDecision(from, t.address)
   if (decision === undefined || ['unreachable', 'blackhole', 'prohibit', 'throw'].includes(decision.type)) {
     const why = error ?? `route type ${decision?.type}`
     const hasDefault = from.lab.netlink?.hasDefaultRoute(from.name, t.family) ?? (await from.routes()).some((r) => r.dst === 'default' && r.family === t.family)

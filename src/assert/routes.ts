@@ -67,6 +67,15 @@ export interface RouteGetResult {
   detail: string
 }
 
+/**
+ * @internal The kernel's decision for one destination: over the lab's netlink socket where it has one (no
+ * process), else `ip route get` (also whenever selectors are given).
+ */
+export async function routeDecision(ns: Namespace, address: string, selectors: readonly string[] = []): Promise<{ decision?: RouteDecision; error?: string }> {
+  if (selectors.length === 0 && ns.lab.netlink !== undefined) return ns.lab.netlink.routeGet(ns.name, address)
+  return kernelRouteGet(ns.lab.executor, ns.name, address, [...selectors])
+}
+
 /** The kernel's own forwarding decision for one destination (`ip route get`), with optional selectors. */
 export async function routeGet(ns: Namespace, address: string, selectors: RouteGetSelectors = {}): Promise<RouteGetResult> {
   checkKeys(selectors, ['from', 'iif', 'oif', 'mark'], 'routeGet')
@@ -80,7 +89,7 @@ export async function routeGet(ns: Namespace, address: string, selectors: RouteG
     sel.push('mark', String(selectors.mark))
   }
   await ns.lab.settle()
-  const { decision, error } = await kernelRouteGet(ns.lab.executor, ns.name, a.address, sel)
+  const { decision, error } = await routeDecision(ns, a.address, sel)
   const withSel = sel.length > 0 ? ` (${sel.join(' ')})` : ''
   if (decision === undefined) return { ok: false, error, detail: `${ns.label} has no route to ${a.address}${withSel}: ${error}` }
   const ok = !['unreachable', 'blackhole', 'prohibit', 'throw'].includes(decision.type)
