@@ -168,10 +168,11 @@ export function newBridge(seq: number, a: LinkAttrs & { stp: boolean }): Buffer 
   ])
 }
 
-/** RTM_NEWLINK on an existing link (by index): up/down, mtu, mac, master (0 = none). */
-export function setLink(seq: number, index: number, o: { up?: boolean; mtu?: number; mac?: string; master?: number }): Buffer {
+/** RTM_NEWLINK on an existing link, by index or by name (the kernel looks it up): up/down, mtu, mac, master (0 = none). */
+export function setLink(seq: number, link: number | string, o: { up?: boolean; mtu?: number; mac?: string; master?: number }): Buffer {
   const flags = o.up === undefined ? {} : { flags: o.up ? IFF_UP : 0, change: IFF_UP }
-  return message(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK, seq, ifinfomsg({ index, ...flags }), [
+  return message(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK, seq, ifinfomsg({ index: typeof link === 'number' ? link : 0, ...flags }), [
+    ...(typeof link === 'string' ? [[IFLA.IFNAME, str(link)] as Attr] : []),
     ...(o.mac === undefined ? [] : [[IFLA.ADDRESS, macBytes(o.mac)] as Attr]),
     ...(o.mtu === undefined ? [] : [[IFLA.MTU, u32(o.mtu)] as Attr]),
     ...(o.master === undefined ? [] : [[IFLA.MASTER, u32(o.master)] as Attr]),

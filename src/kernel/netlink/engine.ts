@@ -357,7 +357,7 @@ export class NetlinkEngine {
     return `RTNETLINK answers: ${this.#c.strerror(e.errno)}`
   }
 
-  /** Interface indexes looked up during one run(); forgotten whenever a link is added or deleted. */
+  /** Interface indexes looked up during one run(); forgotten whenever a link is deleted (adding one changes no other index). */
   readonly #indexes = new Map<string, number>()
 
   #index(fd: number, dev: string): number {
@@ -393,7 +393,7 @@ export class NetlinkEngine {
   }
 
   #apply(fd: number, op: Exclude<Op, { op: 'netns-add' }>): void {
-    if (op.op === 'veth' || op.op === 'bridge' || op.op === 'del') this.#indexes.clear()
+    if (op.op === 'del') this.#indexes.clear() // adding links leaves every known name → index as it was
     switch (op.op) {
       case 'veth': {
         const master = op.a.master === undefined ? undefined : this.#masterIndex(fd, op.a.master)
@@ -416,9 +416,13 @@ export class NetlinkEngine {
       case 'bridge':
         return this.#ack(fd, nl.newBridge(this.#seq++, op))
       case 'set': {
-        const index = this.#index(fd, op.dev)
         const master = op.master === null ? 0 : op.master === undefined ? undefined : this.#masterIndex(fd, op.master)
-        return this.#ack(fd, nl.setLink(this.#seq++, index, { up: op.up, mtu: op.mtu, mac: op.mac, master }))
+        // By index when this batch knows it, else by name: the kernel looks the link up itself (no RTM_GETLINK first).
+        const link = this.#indexes.get(`${fd}/${op.dev}`) ?? op.dev
+        const r = this.#talk(fd, nl.setLink(this.#seq++, link, { up: op.up, mtu: op.mtu, mac: op.mac, master }))
+        if ('errno' in r && r.errno === ENODEV && typeof link === 'string') throw new Failed(`Cannot find device "${op.dev}"`)
+        if ('errno' in r && r.errno !== 0) throw new Failed(this.#words(r))
+        return
       }
       case 'del':
         return this.#ack(fd, nl.delLink(this.#seq++, this.#index(fd, op.dev)))
