@@ -1,8 +1,10 @@
 // The floor: one C process doing the benchmark's work with nothing in its way, as the issue's "a single C
-// process doing it all" column. Unnamed namespaces (held by fd, never bind-mounted), one rtnetlink socket
-// per namespace opened inside it, veth ends created in place with the peer's ifindex chosen up front, raw
-// ICMP echo for the checks (all requests sent at once), teardown by closing everything (the kernel frees the
-// namespaces afterwards). The same kernel semantics as netspec's labs: loopback up, IPv6 left on with DAD off
+// process doing it all" column. The same job as every contender: named namespaces, as `ip netns add` makes them
+// (a file in /run/netns with the namespace bind-mounted on it; NETSPEC_FLOOR_UNNAMED=1 skips that and holds
+// fds only), one rtnetlink socket per namespace opened inside it, veth ends created in place with the
+// ifindexes chosen up front, raw ICMP echo for the checks (all requests sent at once), and teardown as
+// `ip netns del` does it (unmount, unlink), then every fd closed (the kernel frees the namespaces afterwards).
+// The same kernel semantics as netspec's labs: loopback up, IPv6 left on with DAD off
 // (net.ipv6.conf.default.accept_dad=0), bridge ports read back once (the deferred carrier step, PERF-NOTES).
 //
 // T1's check is `ping` run as a process inside the namespace, as the issue's floor column defines it (~6 ms);
@@ -27,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -34,8 +37,21 @@
 
 static int home;
 
+// The names made so far: removed on every way out, so nothing is left behind.
+static char (*names)[64];
+static int named, unnamed;
+
+static void unname_all(void) {
+  for (int i = 0; i < named; i++) {
+    umount2(names[i], MNT_DETACH);
+    unlink(names[i]);
+  }
+  named = 0;
+}
+
 static void die(const char *what) {
   fprintf(stderr, "floor: %s: %s\n", what, strerror(errno));
+  unname_all();
   exit(1);
 }
 
@@ -44,10 +60,24 @@ struct ns {
   int nl; // rtnetlink, opened inside
 };
 
-// A new namespace with loopback up and DAD off; the thread returns home.
-static struct ns ns_new(void) {
+// A new namespace (named NAME in /run/netns unless unnamed) with loopback up and DAD off; the thread returns home.
+static struct ns ns_new(const char *label) {
   struct ns n;
+  char *path = names[named];
+  if (!unnamed) {
+    snprintf(path, 64, "/run/netns/nsfloor-%d-%s", getpid(), label);
+    int f = open(path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0);
+    if (f < 0) die(path);
+    close(f);
+    named++;
+  }
   if (unshare(CLONE_NEWNET) != 0) die("unshare");
+  if (!unnamed && mount("/proc/thread-self/ns/net", path, "none", MS_BIND, NULL) != 0) {
+    int e = errno;
+    if (setns(home, CLONE_NEWNET) != 0) abort();
+    errno = e;
+    die("bind mount");
+  }
   n.fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
   n.nl = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
   if (n.fd < 0 || n.nl < 0) die("namespace fd / netlink socket");
@@ -257,9 +287,11 @@ int main(int argc, char **argv) {
   clock_gettime(CLOCK_MONOTONIC, &t0);
   home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
   if (home < 0) die("home namespace");
+  unnamed = getenv("NETSPEC_FLOOR_UNNAMED") != NULL && strcmp(getenv("NETSPEC_FLOOR_UNNAMED"), "1") == 0;
+  names = calloc(1002, 64);
   int failed;
   if (strcmp(argv[1], "T1") == 0 || strcmp(argv[1], "T1-echo") == 0) {
-    struct ns a = ns_new(), b = ns_new();
+    struct ns a = ns_new("a"), b = ns_new("b");
     link_up(&a, 1);
     link_up(&b, 1);
     veth_add(&a, "veth1", 2, 0, &b, "veth2", 2);
@@ -268,6 +300,7 @@ int main(int argc, char **argv) {
     link_get(&a, 2);
     char target[1][16] = {"10.0.12.2"};
     failed = strcmp(argv[1], "T1") == 0 ? ping_process(&a, target[0]) : ping_all(&a, target, 1);
+    unname_all();
     ns_close(&a);
     ns_close(&b);
   } else {
@@ -276,13 +309,15 @@ int main(int argc, char **argv) {
       fprintf(stderr, "floor: 2..1000 hosts\n");
       return 2;
     }
-    struct ns hub = ns_new();
+    struct ns hub = ns_new("hub");
     struct ns *h = calloc(n, sizeof *h);
     char (*addresses)[16] = calloc(n, 16);
     link_up(&hub, 1);
     bridge_add(&hub, "br0", 2);
     for (int i = 0; i < n; i++) {
-      h[i] = ns_new();
+      char label[16];
+      snprintf(label, sizeof label, "h%d", i + 1);
+      h[i] = ns_new(label);
       link_up(&h[i], 1);
       char port[16];
       snprintf(port, sizeof port, "p%d", i + 1);
@@ -292,6 +327,7 @@ int main(int argc, char **argv) {
     }
     for (int i = 0; i < n; i++) link_get(&hub, 3 + i);
     failed = ping_all(&h[0], addresses + 1, n - 1);
+    unname_all();
     for (int i = 0; i < n; i++) ns_close(&h[i]);
     ns_close(&hub);
   }
