@@ -279,5 +279,12 @@ result.targets = {
   'a 200-host lab adds < 50 MB': result.memory.lab200_rss_delta_mb < 50,
 }
 for (const [what, met] of Object.entries(result.targets)) console.log(`${met ? '✓' : '✗'} ${what}`)
+// How much of the growth is netspec's own: its cost relative to the floor's, at 50 and at 200 hosts.
+if (t['T2-50'].floor_ms !== null && t['T2-200'].floor_ms !== null) {
+  const at50 = t['T2-50'].netspec_ms / t['T2-50'].floor_ms
+  const at200 = t['T2-200'].netspec_ms / t['T2-200'].floor_ms
+  result.growth.netspec_over_floor = at200 / at50 - 1
+  console.log(`  netspec ÷ floor: ${at50.toFixed(2)}× at 50 hosts, ${at200.toFixed(2)}× at 200 (${pct(at200 / at50 - 1)}): the rest of the growth is the kernel's`)
+}
 
 writeFileSync(join(here, 'results.json'), `${JSON.stringify(result, null, 2)}\n`)
