@@ -10,7 +10,7 @@ export interface Peer {
   /** The source address the server saw. */
   address: string
   port: number
-  /** Local address:port the connection arrived at (TCP). */
+  /** Local address:port the connection arrived at (TCP); an IPv6 address in brackets: '[fd00:12::2]:80'. */
   local: string
 }
 

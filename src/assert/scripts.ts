@@ -6,15 +6,16 @@ export const PROBE_SCRIPT = `
 const [proto, host, port, timeoutMs] = process.argv.slice(1)
 const t0 = performance.now()
 const done = (o) => { process.stdout.write(JSON.stringify({ ...o, ms: performance.now() - t0 }) + '\\n'); process.exit(0) }
+const hostPort = (a, p) => (a.includes(':') ? '[' + a + ']' : a) + ':' + p
 setTimeout(() => done({ r: 'timeout' }), Number(timeoutMs))
 if (proto === 'tcp') {
   const s = require('net').connect({ host, port: Number(port) })
-  s.on('connect', () => done({ r: 'connected', local: s.localAddress + ':' + s.localPort }))
+  s.on('connect', () => done({ r: 'connected', local: hostPort(s.localAddress, s.localPort) }))
   s.on('error', (e) => done({ r: 'error', code: e.code }))
 } else {
   const s = require('dgram').createSocket(host.includes(':') ? 'udp6' : 'udp4')
   s.on('error', (e) => done({ r: 'error', code: e.code }))
-  s.on('message', (m) => done({ r: 'reply', local: s.address().address + ':' + s.address().port, body: m.toString() }))
+  s.on('message', (m) => done({ r: 'reply', local: hostPort(s.address().address, s.address().port), body: m.toString() }))
   s.connect(Number(port), host, () => {
     const send = () => s.send('netspec-probe', (e) => e && done({ r: 'error', code: e.code }))
     send(); setInterval(send, 250)
@@ -26,10 +27,11 @@ if (proto === 'tcp') {
 export const LISTEN_SCRIPT = `
 const [proto, port] = process.argv.slice(1)
 const say = (o) => process.stdout.write(JSON.stringify(o) + '\\n')
+const hostPort = (a, p) => (a.includes(':') ? '[' + a + ']' : a) + ':' + p
 process.on('SIGTERM', () => process.exit(0))
 if (proto === 'tcp') {
   const srv = require('net').createServer((c) => {
-    say({ proto, address: c.remoteAddress.replace(/^::ffff:/, ''), port: c.remotePort, local: c.localAddress.replace(/^::ffff:/, '') + ':' + c.localPort })
+    say({ proto, address: c.remoteAddress.replace(/^::ffff:/, ''), port: c.remotePort, local: hostPort(c.localAddress.replace(/^::ffff:/, ''), c.localPort) })
     c.on('error', () => {}); c.end('netspec\\n')
   })
   srv.listen({ port: Number(port), host: '::', ipv6Only: false }, () => say({ listening: srv.address().port }))

@@ -52,8 +52,10 @@ describe('reachable() verdicts', () => {
     expect((await reachable(ns1, 'tcp://10.0.12.2:8080')).verdict).toBe('replied')
     expect((await reachable(ns1, 'udp://10.0.12.2:5353')).verdict).toBe('replied')
     expect((await reachable(ns1, 'tcp://[fd00:12::2]:8080')).verdict).toBe('replied')
-    expect(tcp.peers()[0]).toMatchObject({ proto: 'tcp', address: '10.0.12.1' })
+    expect(tcp.peers()[0]).toMatchObject({ proto: 'tcp', address: '10.0.12.1', local: '10.0.12.2:8080' })
     expect(udp.peers()[0]).toMatchObject({ proto: 'udp', address: '10.0.12.1' })
+    // An IPv6 local address is bracketed: 'fd00:12::2:8080' could be read as a longer address.
+    expect(tcp.peers().find((p) => p.address === 'fd00:12::1')).toMatchObject({ proto: 'tcp', local: '[fd00:12::2]:8080' })
   })
 
   test('filtered: an nft drop rule in the target, named in the verdict', async ({ lab }) => {
