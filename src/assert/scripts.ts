@@ -1,12 +1,15 @@
 // Tiny Node programs run inside lab namespaces (with this process's own node binary), so TCP/UDP probes
 // and observers need nothing beyond what netspec already requires, and report exact socket errors.
 
+/** address:port, an IPv6 address in brackets: one line both programs below include. */
+const HOST_PORT = `const hostPort = (a, p) => (a.includes(':') ? '[' + a + ']' : a) + ':' + p`
+
 /** argv: proto host port timeoutMs. Prints one JSON line: {r:'connected'|'reply'|'error'|'timeout', code?, ms, local?}. */
 export const PROBE_SCRIPT = `
 const [proto, host, port, timeoutMs] = process.argv.slice(1)
 const t0 = performance.now()
 const done = (o) => { process.stdout.write(JSON.stringify({ ...o, ms: performance.now() - t0 }) + '\\n'); process.exit(0) }
-const hostPort = (a, p) => (a.includes(':') ? '[' + a + ']' : a) + ':' + p
+${HOST_PORT}
 setTimeout(() => done({ r: 'timeout' }), Number(timeoutMs))
 if (proto === 'tcp') {
   const s = require('net').connect({ host, port: Number(port) })
@@ -27,7 +30,7 @@ if (proto === 'tcp') {
 export const LISTEN_SCRIPT = `
 const [proto, port] = process.argv.slice(1)
 const say = (o) => process.stdout.write(JSON.stringify(o) + '\\n')
-const hostPort = (a, p) => (a.includes(':') ? '[' + a + ']' : a) + ':' + p
+${HOST_PORT}
 process.on('SIGTERM', () => process.exit(0))
 if (proto === 'tcp') {
   const srv = require('net').createServer((c) => {

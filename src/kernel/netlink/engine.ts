@@ -346,10 +346,14 @@ export class NetlinkEngine {
     return out
   }
 
-  /** Sends a request that is answered by an acknowledgement; throws Failed with ip's words otherwise. */
-  #ack(fd: number, msg: Buffer): void {
+  /**
+   * Sends a request that is answered by an acknowledgement; throws Failed with ip's words otherwise (`noDevice`
+   * instead when given and the kernel found no such link: ENODEV).
+   */
+  #ack(fd: number, msg: Buffer, noDevice?: string): void {
     const r = this.#talk(fd, msg)
-    if ('errno' in r && r.errno !== 0) throw new Failed(this.#words(r))
+    if (!('errno' in r) || r.errno === 0) return
+    throw new Failed(noDevice !== undefined && r.errno === ENODEV ? noDevice : this.#words(r))
   }
 
   #words(e: { errno: number; message?: string }): string {
@@ -360,8 +364,13 @@ export class NetlinkEngine {
   /** Interface indexes looked up during one run(); forgotten whenever a link is deleted (adding one changes no other index). */
   readonly #indexes = new Map<string, number>()
 
+  /** The index this run already knows for `dev`, without asking the kernel. */
+  #known(fd: number, dev: string): number | undefined {
+    return this.#indexes.get(`${fd}/${dev}`)
+  }
+
   #index(fd: number, dev: string): number {
-    const known = this.#indexes.get(`${fd}/${dev}`)
+    const known = this.#known(fd, dev)
     if (known !== undefined) return known
     const index = this.#lookup(fd, dev)
     if (index === undefined) throw new Failed(`Cannot find device "${dev}"`)
@@ -418,11 +427,9 @@ export class NetlinkEngine {
       case 'set': {
         const master = op.master === null ? 0 : op.master === undefined ? undefined : this.#masterIndex(fd, op.master)
         // By index when this batch knows it, else by name: the kernel looks the link up itself (no RTM_GETLINK first).
-        const link = this.#indexes.get(`${fd}/${op.dev}`) ?? op.dev
-        const r = this.#talk(fd, nl.setLink(this.#seq++, link, { up: op.up, mtu: op.mtu, mac: op.mac, master }))
-        if ('errno' in r && r.errno === ENODEV && typeof link === 'string') throw new Failed(`Cannot find device "${op.dev}"`)
-        if ('errno' in r && r.errno !== 0) throw new Failed(this.#words(r))
-        return
+        const link = this.#known(fd, op.dev) ?? op.dev
+        const noDevice = typeof link === 'string' ? `Cannot find device "${op.dev}"` : undefined
+        return this.#ack(fd, nl.setLink(this.#seq++, link, { up: op.up, mtu: op.mtu, mac: op.mac, master }), noDevice)
       }
       case 'del':
         return this.#ack(fd, nl.delLink(this.#seq++, this.#index(fd, op.dev)))
