@@ -76,6 +76,9 @@ export function createLocalExecutor(): Executor {
  * A command that backgrounds a process (`sh -c 'server &'`) exits while that process still holds its
  * stdout and stderr, and execa would wait for them to close: for ever, for a server. Once the command
  * has exited and its output has been quiet for `quietMs`, stop reading (the orphan's later output is lost).
+ * Quiet is counted from the exit, and the pipes are given one more turn of the event loop's poll phase
+ * before they are dropped: a busy loop runs due timers before it polls, so what the command printed just
+ * before exiting may still sit unread in the pipe (seen: `ip -j route show` read back as empty, exit 0).
  */
 function releaseAfterExit(child: ResultPromise | ChildProcess, quietMs = 100): void {
   let last = performance.now()
@@ -84,13 +87,21 @@ function releaseAfterExit(child: ResultPromise | ChildProcess, quietMs = 100): v
   }
   child.stdout?.on('data', touch)
   child.stderr?.on('data', touch)
+  const open = () => [child.stdout, child.stderr].filter((s) => s !== null && !s.readableEnded && !s.destroyed)
   child.once('exit', () => {
+    touch()
     const check = () => {
-      const open = [child.stdout, child.stderr].filter((s) => s !== null && !s.readableEnded && !s.destroyed)
-      if (open.length === 0) return
+      if (open().length === 0) return
       const idle = performance.now() - last
-      if (idle >= quietMs) for (const s of open) s!.destroy()
-      else setTimeout(check, quietMs - idle).unref()
+      if (idle < quietMs) {
+        setTimeout(check, quietMs - idle).unref()
+        return
+      }
+      const seen = last
+      setImmediate(() => {
+        if (last !== seen) setTimeout(check, quietMs).unref() // output was still coming: not quiet after all
+        else for (const s of open()) s!.destroy()
+      }).unref()
     }
     setTimeout(check, quietMs).unref() // the open pipes keep Node alive while it matters
   })
