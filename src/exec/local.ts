@@ -101,7 +101,7 @@ function releaseAfterExit(child: ResultPromise | ChildProcess, quietMs = 100): v
       setImmediate(() => {
         if (last !== seen) setTimeout(check, quietMs).unref() // output was still coming: not quiet after all
         else for (const s of open()) s!.destroy()
-      }).unref()
+      }) // not unref'd: an unref'd immediate here left the pipes open until the orphan exited (Node 20)
     }
     setTimeout(check, quietMs).unref() // the open pipes keep Node alive while it matters
   })
