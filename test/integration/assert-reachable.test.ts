@@ -119,7 +119,7 @@ describe('matchers', () => {
     await ns1.routeAdd('10.9.0.0/16', { via: '10.0.12.2', metric: 50 })
     await expect(ns1).toHaveRoute('10.9.0.0/16', { via: '10.0.12.2', dev: 'veth1', metric: 50 })
     await expect(ns1).not.toHaveRoute('10.9.0.0/16', { metric: 51 })
-    await expect(ns1).toRouteVia('10.9.1.1', { gateway: '10.0.12.2', dev: 'veth1' })
+    await expect(ns1).toRouteVia('10.9.1.1', { via: '10.0.12.2', dev: 'veth1' })
     await expect(ns1).not.toRouteVia('10.9.1.1', { dev: 'lo' })
     await expect(expect(ns1).toHaveRoute('default')).rejects.toThrow(/expected a route: ns1 has no route to default at all; its routes: 10\.0\.12\.0\/24 dev veth1/)
   })
