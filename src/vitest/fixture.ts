@@ -1,7 +1,7 @@
 import { basename } from 'node:path'
 import { expect, test as base, type TestContext } from 'vitest'
 import { Lab } from '../lab/lab.js'
-import { attachDiagnostics } from './diagnostics.js'
+import { attachDiagnostics, clearDiagnostics } from './diagnostics.js'
 import { keepPolicy, onFailedLab, type KeepPolicy } from './keep.js'
 
 /** The lab fixtures by scope, in Vitest's `test.extend<{ $test, $file, $worker }>` form. */
@@ -9,7 +9,10 @@ export interface NetspecFixtureScopes {
   $test: {
     /** A sealed, empty lab for this test, torn down after it, pass or fail. */
     lab: Lab
-    /** (auto) Attaches the shared labs' diagnostics to a failed test, and keeps or pauses them (NETSPEC_KEEP). */
+    /**
+     * (auto) Clears an earlier run's diagnostics files of the test; attaches the shared labs' diagnostics to a failed
+     * test, and keeps or pauses them (NETSPEC_KEEP).
+     */
     netspecSharedLabs: void
   }
   $file: {
@@ -53,9 +56,9 @@ async function sharedLab(scope: 'file' | 'worker', use: (lab: Lab) => Promise<vo
   }
 }
 
-async function onFailure(task: TestContext['task'], lab: Lab, keep: KeepPolicy): Promise<void> {
+async function onFailure(task: TestContext['task'], lab: Lab, keep: KeepPolicy, shared = false): Promise<void> {
   // Fixture cleanup runs before onTestFailed hooks, so the state is captured here, while it exists.
-  await attachDiagnostics(task, lab)
+  await attachDiagnostics(task, lab, { shared })
   // NETSPEC_KEEP: keep the lab (destroy then spares it) or pause; never at the cost of the teardown.
   await onFailedLab(task, lab, keep).catch((e: unknown) => console.error(`netspec: could not keep the lab: ${String(e)}`))
 }
@@ -78,16 +81,17 @@ export const labFixtures = {
   },
   netspecSharedLabs: [
     async ({ task }: TestContext, use: (v: void) => Promise<void>) => {
+      clearDiagnostics(task) // an earlier run's files for this test
       await use()
       if (task.result?.state !== 'fail') return
       for (const s of shared) {
         if (s.lab.namespaces.length === 0) continue
         if (s.handled) {
-          await attachDiagnostics(task, s.lab)
+          await attachDiagnostics(task, s.lab, { shared: true })
           continue
         }
         s.handled = true
-        await onFailure(task, s.lab, s.keep)
+        await onFailure(task, s.lab, s.keep, true)
       }
     },
     { auto: true },
