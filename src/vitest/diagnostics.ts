@@ -5,6 +5,7 @@ import { basename, join } from 'node:path'
 import { capturesOf } from '../capture/capture.js'
 import { recordArtifact, type TestContext } from 'vitest'
 import { formatSnapshot } from '../lab/format.js'
+import { tellFailure } from './keep.js'
 import type { Lab } from '../lab/lab.js'
 import type { Executor } from '../exec/types.js'
 import type { LabSnapshot } from '../lab/types.js'
@@ -66,8 +67,7 @@ export async function attachDiagnostics(task: TestContext['task'], lab: Lab, opt
       ? { diagnostics: text, file, files: [file] }
       : { diagnostics: `${before.diagnostics}\n\n${text}`, file: before.file, files: [...(before.files ?? [before.file]), file] }
   // Named in the failure message itself, so every reporter (terminal, JUnit <failure>, GitHub Actions ::error) shows it.
-  const first = task.result?.errors?.[0]
-  if (first !== undefined) first.message = `${first.message ?? ''}\n\nnetspec diagnostics${options.shared === true ? ` (shared lab '${lab.label}')` : ''}: ${file}`
+  if (task.result?.errors?.[0] !== undefined) tellFailure(task, `netspec diagnostics${options.shared === true ? ` (shared lab '${lab.label}')` : ''}: ${file}`)
   await recordArtifact(task as never, {
     type: 'netspec:diagnostics',
     attachments: [{ contentType: 'text/plain', path: file }],
