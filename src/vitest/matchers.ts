@@ -112,10 +112,18 @@ for (const name of ['toReach', 'toHaveRoute', 'toRouteVia', 'toMapNat', 'toForwa
   if (proto[name]?.[GUARDED] === true) continue
   chai.util.overwriteMethod(chai.Assertion.prototype, name, (original: (...args: unknown[]) => unknown) =>
     function (this: object, ...args: unknown[]): unknown {
+      const site = new Error('call site') // the spec's line, for the failure (the check itself fails later, async)
       const result = original.apply(this, args)
       if (!(result instanceof Promise)) return result
+      const located = result.catch((e: unknown) => {
+        // As Vitest does for `.resolves`: the stack of the call, so every reporter points at the spec's line
+        // (GitHub Actions' ::error needs a frame in the test file, JUnit and the terminal show the code frame).
+        const frames = site.stack?.split('\n').slice(1).join('\n')
+        if (e instanceof Error && frames !== undefined) e.stack = `${e.name}: ${e.message}\n${frames}`
+        throw e
+      })
       const text = callText(name, chai.util.flag(this, 'object'), chai.util.flag(this, 'negate') === true, args)
-      return trackCall(chai.util.flag(this, 'vitest-test'), text, result)
+      return trackCall(chai.util.flag(this, 'vitest-test'), text, located)
     },
   )
   const installed = proto[name]

@@ -68,6 +68,17 @@ describe('netspec/reporter', () => {
     expect(section).toMatch(/^````text\n[\s\S]*```\\ninside[\s\S]*\n````$/m)
   })
 
+  test("Vitest's JUnit and GitHub Actions reporters show where the diagnostics are", async () => {
+    const junit = join(project.dir, 'junit.xml')
+    const again = await project.run(['--reporter=junit', `--outputFile.junit=${junit}`, '--reporter=github-actions', '-t', 'no route'], {
+      NETSPEC_DIAGNOSTICS_DIR: join(project.dir, 'diag3'),
+    })
+    expect(again.exitCode).toBe(1)
+    const file = join(project.dir, 'diag3', 'summary.spec.ts_reaches_a_subnet_it_has_no_route_to.txt')
+    expect(readFileSync(junit, 'utf8')).toMatch(new RegExp(`<failure message="expected a to reach 10\\.67\\.0\\.9: no-route[^"]*netspec diagnostics: ${file.replace(/[.]/g, '\\.')}"`))
+    expect(again.output).toMatch(new RegExp(`^::error file=.*summary\\.spec\\.ts.*::.*expected a to reach 10\\.67\\.0\\.9: no-route.*netspec diagnostics: ${file.replace(/[.]/g, '\\.')}`, 'm'))
+  }, 120_000)
+
   test('the run without GITHUB_STEP_SUMMARY writes no summary', async () => {
     const again = await project.run([`--reporter=${join(ROOT, 'src/vitest/reporter.ts')}`, '-t', 'code fence'])
     expect(again.exitCode).toBe(1)
