@@ -32,6 +32,8 @@ interface Call {
 interface PerTest {
   calls: Call[]
   reported: boolean
+  /** Our hook in the test's onFinished list: Vitest empties that list after each attempt (retry, repeats). */
+  hook: () => Promise<void>
 }
 
 const tests = new WeakMap<object, PerTest>()
@@ -65,8 +67,8 @@ function firstLine(e: unknown): string {
 
 function perTest(test: TrackedTest): PerTest {
   const known = tests.get(test)
-  if (known !== undefined) return known
-  const state: PerTest = { calls: [], reported: false }
+  if (known !== undefined && test.onFinished?.includes(known.hook) === true) return known // same attempt
+  const state: PerTest = { calls: [], reported: false, hook: async () => {} }
   tests.set(test, state)
   const report = async (): Promise<ForgottenAwaitError | undefined> => {
     const unseen = state.calls.filter((c) => !c.subscribed)
@@ -85,10 +87,11 @@ function perTest(test: TrackedTest): PerTest {
   }
   ;(test.promises ??= []).push(atBodyEnd)
   // 2. When the test has finished, for a body that threw or a matcher started after the body (a hook, a timer).
-  ;(test.onFinished ??= []).push(async () => {
+  state.hook = async () => {
     const e = await report()
     if (e !== undefined) throw e
-  })
+  }
+  ;(test.onFinished ??= []).push(state.hook)
   return state
 }
 

@@ -48,6 +48,12 @@ test('the next test is not blamed for anything', async ({ lab }) => {
   await expect(a).toReach('10.99.0.1')
 })
 
+test('retried, and forgets await in every attempt', { retry: 1 }, async ({ lab, task }) => {
+  const a = await lab.namespace('a')
+  console.log('ATTEMPT', task.result?.retryCount)
+  expect(a).not.toReach('10.99.0.1')
+})
+
 plainTest('without the lab fixture: its own lab, destroyed before the body ends', async () => {
   const lab = await Lab.create({ label: 'plain' })
   try {
@@ -84,8 +90,8 @@ const failure = (name: string) => (run.tests.get(name)?.failureMessages ?? []).j
 describe('an un-awaited matcher', () => {
   test('fails its own test, and only those: exact counts', () => {
     expect(run.exitCode, run.output).toBe(1)
-    expect(run.report.numTotalTests).toBe(7)
-    expect(run.report.numFailedTests, run.output).toBe(4)
+    expect(run.report.numTotalTests).toBe(8)
+    expect(run.report.numFailedTests, run.output).toBe(5)
     expect(run.report.numPassedTests, run.output).toBe(3)
     expect(run.tests.get('awaits everything, also through Promise.all')?.status).toBe('passed')
     expect(run.tests.get('the next test is not blamed for anything')?.status).toBe('passed')
@@ -111,6 +117,13 @@ describe('an un-awaited matcher', () => {
     const msg = failure('forgets await and then throws')
     expect(msg).toContain('boom after the forgotten await')
     expect(msg).toContain("expect(a).toRouteVia('10.99.0.1', {…}) ")
+    expect(msg).toContain('did you forget await?')
+  })
+
+  test('a retried test is judged again in each attempt', () => {
+    expect(run.output.match(/^ATTEMPT \d/gm)).toEqual(['ATTEMPT 0', 'ATTEMPT 1'])
+    const msg = failure('retried, and forgets await in every attempt')
+    expect(msg).toContain("expect(a).not.toReach('10.99.0.1')")
     expect(msg).toContain('did you forget await?')
   })
 
