@@ -4,7 +4,7 @@ import { createRequire } from 'node:module'
 import { checkKeys } from '../lab/validate.js'
 import type { Namespace } from '../lab/namespace.js'
 import { routeDecision } from './routes.js'
-import { dropsBetween, readRuleset } from '../kernel/nft.js'
+import { dropsBetween, readRuleset, withRuleTexts } from '../kernel/nft.js'
 import type { Neighbor, RouteDecision } from '../kernel/types.js'
 import { namespaceOwning } from './owners.js'
 import { PROBE_SCRIPT } from './scripts.js'
@@ -322,8 +322,9 @@ async function filtersInLab(from: Namespace, reprobe: () => Promise<unknown>): P
   await reprobe()
   const moved: string[] = []
   const maybe: string[] = []
-  for (const [i, [ns, rs]] of (await read()).entries()) {
-    if (rs === undefined) continue
+  for (const [i, [ns, read1]] of (await read()).entries()) {
+    if (read1 === undefined) continue
+    const rs = await withRuleTexts(from.lab.executor, ns.name, read1) // the rule quoted, as explain() does
     const d = dropsBetween(before[i]?.[1], rs)
     moved.push(...d.moved.map((m) => `in ${ns.label}: ${m}`))
     maybe.push(...d.maybe.map((m) => `in ${ns.label}: ${m}`))

@@ -18,6 +18,10 @@ export interface NftDropRule {
   verdict: 'drop' | 'reject'
   /** Packets counted, when the rule has a `counter`. */
   packets?: number
+  /** The rule's `comment`, when it has one. */
+  comment?: string
+  /** The rule as `nft list ruleset` prints it (without `# handle`), when read with withRuleTexts(). */
+  text?: string
 }
 
 export interface NftRuleset {
@@ -57,6 +61,7 @@ export function parseRuleset(text: string): NftRuleset {
       handle: Number(rule.handle),
       verdict,
       packets: typeof counter?.packets === 'number' ? counter.packets : undefined,
+      comment: typeof rule.comment === 'string' ? rule.comment : undefined,
     })
   }
   return { chains, drops, json: root }
@@ -77,7 +82,9 @@ export function dropsBetween(before: NftRuleset | undefined, after: NftRuleset):
   const moved: string[] = []
   const maybe: string[] = []
   for (const d of after.drops) {
-    const where = `chain ${d.family} ${d.table} ${d.chain}: rule #${d.handle} ${d.verdict}`
+    // The rule quoted as nft prints it (its comment included), as explain() quotes the rule a trace ended in.
+    const quoted = d.text !== undefined ? `: ${d.text}` : d.comment !== undefined ? ` (comment ${JSON.stringify(d.comment)})` : ''
+    const where = `chain ${d.family} ${d.table} ${d.chain}: rule #${d.handle} ${d.verdict}${quoted}`
     if (d.packets === undefined) {
       maybe.push(`${where} (no counter)`)
       continue
@@ -88,4 +95,40 @@ export function dropsBetween(before: NftRuleset | undefined, after: NftRuleset):
   }
   for (const c of after.chains) if (c.policy === 'drop') maybe.push(`chain ${c.family} ${c.table} ${c.name}: policy drop (hook ${c.hook ?? '?'})`)
   return { moved, maybe }
+}
+
+/**
+ * Rule texts from `nft -a list ruleset` (text), keyed `family table chain handle`: what the rule says, in nft's
+ * own words, for quoting in a verdict. Lines are `table <family> <name> {`, `chain <name> {`, `<rule> # handle <n>`.
+ */
+export function parseRuleTexts(listing: string): Map<string, string> {
+  const out = new Map<string, string>()
+  let table: string | undefined
+  let chain: string | undefined
+  for (const raw of listing.split('\n')) {
+    const line = raw.trim()
+    const t = /^table (\S+) (\S+) \{/.exec(line)
+    if (t !== null) {
+      table = `${t[1]} ${t[2]}`
+      chain = undefined
+      continue
+    }
+    const c = /^chain (\S+) \{/.exec(line)
+    if (c !== null) {
+      chain = c[1]
+      continue
+    }
+    const r = /^(.*\S)\s+# handle (\d+)$/.exec(line)
+    if (r !== null && table !== undefined && chain !== undefined && !/^(chain|table|set|map|flowtable) /.test(line)) out.set(`${table} ${chain} ${r[2]}`, r[1]!)
+  }
+  return out
+}
+
+/** The ruleset with each drop/reject rule's text filled in (one more `nft -a list ruleset`, only when there are any). */
+export async function withRuleTexts(exec: Executor, netns: string, rs: NftRuleset): Promise<NftRuleset> {
+  if (rs.drops.length === 0) return rs
+  const r = await exec.run(['nft', '-a', 'list', 'ruleset'], { netns }).catch(() => undefined)
+  if (r === undefined || r.exitCode !== 0) return rs
+  const texts = parseRuleTexts(r.stdout)
+  return { ...rs, drops: rs.drops.map((d) => ({ ...d, text: texts.get(`${d.family} ${d.table} ${d.chain} ${d.handle}`) })) }
 }

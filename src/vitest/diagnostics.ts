@@ -1,21 +1,48 @@
 // What a failed test leaves for its reader: the state of every namespace of its lab.
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { copyFile } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import { capturesOf } from '../capture/capture.js'
 import { recordArtifact, type TestContext } from 'vitest'
 import { formatSnapshot } from '../lab/format.js'
+import { tellFailure } from './keep.js'
 import type { Lab } from '../lab/lab.js'
+import type { Executor } from '../exec/types.js'
 import type { LabSnapshot } from '../lab/types.js'
 
 export const DIAGNOSTICS_DIR = process.env.NETSPEC_DIAGNOSTICS_DIR ?? join(process.cwd(), '.netspec', 'diagnostics')
 
-export async function attachDiagnostics(task: TestContext['task'], lab: Lab): Promise<void> {
+/** The diagnostics file name of a test (its full name, made safe), without extension. */
+function baseName(task: TestContext['task']): string {
+  return `${task.fullName ?? task.name}`.replace(/[^\w.-]+/g, '_').slice(0, 120)
+}
+
+/**
+ * Removes what an earlier run left in the diagnostics directory for this test (its own lab's file and the files of
+ * the shared labs it failed with), so a stale file never describes a test that now passes or fails differently.
+ */
+export function clearDiagnostics(task: TestContext['task']): void {
+  const base = baseName(task)
+  let names: string[]
+  try {
+    names = readdirSync(DIAGNOSTICS_DIR)
+  } catch {
+    return // no directory yet
+  }
+  for (const n of names) if (n === `${base}.txt` || (n.startsWith(`${base}--`) && n.endsWith('.txt'))) rmSync(join(DIAGNOSTICS_DIR, n), { force: true })
+}
+
+/**
+ * Reads the lab's state for a failed test, writes it to `<test>.txt` (`<test>--<lab>.txt` for a shared lab), and
+ * attaches it to the test (task.meta.netspec, an artifact). Several labs of one test add up.
+ */
+export async function attachDiagnostics(task: TestContext['task'], lab: Lab, options: { shared?: boolean } = {}): Promise<void> {
   let text: string
   try {
     const snapshot = await lab.snapshot()
     const extras = await Promise.all(lab.namespaces.map((ns) => netfilterState(lab, ns.name, ns.label)))
-    text = [formatSnapshot(snapshot), ...extras.filter((x) => x !== ''), mermaidOf(snapshot)].join('\n\n')
+    const sysctls = await sysctlState(lab)
+    text = [formatSnapshot(snapshot), ...sysctls, ...extras.filter((x) => x !== ''), mermaidOf(snapshot)].join('\n\n')
     // Packet captures of the failed test are kept beside its diagnostics (they are removed with the lab otherwise).
     for (const cap of capturesOf(lab)) {
       mkdirSync(DIAGNOSTICS_DIR, { recursive: true })
@@ -25,18 +52,99 @@ export async function attachDiagnostics(task: TestContext['task'], lab: Lab): Pr
   } catch (e) {
     text = `(could not read the lab's state: ${e instanceof Error ? e.message : String(e)})`
   }
-  const file = join(DIAGNOSTICS_DIR, `${task.fullName ?? task.name}`.replace(/[^\w.-]+/g, '_').slice(0, 120) + '.txt')
+  if (options.shared === true) text = `shared lab '${lab.label}' (id ${lab.id})\n\n${text}`
+  const suffix = options.shared === true ? `--${lab.label.replace(/[^\w.-]+/g, '_').slice(0, 60)}` : ''
+  const file = join(DIAGNOSTICS_DIR, `${baseName(task)}${suffix}.txt`)
   try {
     mkdirSync(DIAGNOSTICS_DIR, { recursive: true })
     writeFileSync(file, `${text}\n`)
   } catch {
     // diagnostics are best effort; the failure itself is reported by Vitest
   }
-  task.meta.netspec = { diagnostics: text, file }
+  const before = task.meta.netspec
+  task.meta.netspec =
+    before === undefined
+      ? { diagnostics: text, file, files: [file] }
+      : { diagnostics: `${before.diagnostics}\n\n${text}`, file: before.file, files: [...(before.files ?? [before.file]), file] }
+  // Named in the failure message itself, so every reporter (terminal, JUnit <failure>, GitHub Actions ::error) shows it.
+  if (task.result?.errors?.[0] !== undefined) tellFailure(task, `netspec diagnostics${options.shared === true ? ` (shared lab '${lab.label}')` : ''}: ${file}`)
   await recordArtifact(task as never, {
     type: 'netspec:diagnostics',
     attachments: [{ contentType: 'text/plain', path: file }],
   } as never).catch(() => {})
+}
+
+// A fresh namespace's net.* sysctls: the defaults to compare against. Read once per executor kind, from a throwaway
+// namespace (`unshare -n`) that is gone when the command exits; nothing is written anywhere.
+const defaults = new Map<string, Promise<Map<string, string> | undefined>>()
+
+function parseSysctl(text: string): Map<string, string> {
+  const out = new Map<string, string>()
+  for (const line of text.split('\n')) {
+    const i = line.indexOf(' = ')
+    if (i > 0) out.set(line.slice(0, i), line.slice(i + 3))
+  }
+  return out
+}
+
+function freshDefaults(exec: Executor): Promise<Map<string, string> | undefined> {
+  let d = defaults.get(exec.kind)
+  if (d === undefined) {
+    d = exec
+      .run(['unshare', '-n', 'sysctl', '-a', '-r', '^net\\.'])
+      .then((r) => (r.stdout.trim() === '' ? undefined : parseSysctl(r.stdout)))
+      .catch(() => undefined)
+    defaults.set(exec.kind, d)
+  }
+  return d
+}
+
+/** `net.ipv4.conf.veth1.rp_filter` is compared with a fresh namespace's `…conf.default.rp_filter` (else `…conf.lo.…`). */
+const PER_DEVICE = /^(net\.ipv[46]\.(?:conf|neigh))\.([^.]+)\.(.+)$/
+/** Per-device keys that follow the link, not a setting (the IPv6 MTU follows the link's MTU). */
+const FOLLOWS_LINK = new Set(['mtu'])
+
+/** The differences of net.* sysctls from a fresh namespace's, given both as maps. */
+export function sysctlDiff(fresh: ReadonlyMap<string, string>, now: ReadonlyMap<string, string>): string[] {
+  const v4fwd = now.get('net.ipv4.ip_forward')
+  const v6fwd = now.get('net.ipv6.conf.all.forwarding')
+  const out: string[] = []
+  for (const [key, value] of now) {
+    const m = PER_DEVICE.exec(key)
+    let ref = fresh.get(key)
+    if (m !== undefined && m !== null && m[2] !== 'all' && m[2] !== 'default') {
+      if (FOLLOWS_LINK.has(m[3]!)) continue
+      // Per-device forwarding follows ip_forward / all.forwarding: shown once in the forwarding line.
+      if (m[3] === 'forwarding' && value === (key.startsWith('net.ipv4.') ? v4fwd : v6fwd)) continue
+      if (ref === undefined) ref = fresh.get(`${m[1]}.default.${m[3]}`) ?? fresh.get(`${m[1]}.lo.${m[3]}`)
+    }
+    if (key === 'net.ipv4.conf.all.forwarding' || key === 'net.ipv4.conf.default.forwarding') if (value === v4fwd) continue
+    if (ref === undefined || ref === value) continue
+    out.push(`${key} = ${value} (fresh namespace: ${ref})`)
+  }
+  return out.sort()
+}
+
+/** Per namespace: forwarding (always), and every net.* sysctl that differs from a fresh namespace's. */
+async function sysctlState(lab: Lab): Promise<string[]> {
+  const fresh = await freshDefaults(lab.executor)
+  return Promise.all(
+    lab.namespaces.map(async (ns) => {
+      const r = await lab.executor.run(['sysctl', '-a', '-r', '^net\\.'], { netns: ns.name }).catch(() => undefined)
+      if (r === undefined || r.stdout.trim() === '') return `── ${ns.label}: sysctl (could not be read)`
+      const now = parseSysctl(r.stdout)
+      const on = (v: string | undefined) => (v === undefined ? '?' : v === '0' ? 'off' : 'on')
+      const lines = [`forwarding: IPv4 ${on(now.get('net.ipv4.ip_forward'))}, IPv6 ${on(now.get('net.ipv6.conf.all.forwarding'))}`]
+      if (fresh === undefined) lines.push('(no fresh namespace to compare the other net.* sysctls with)')
+      else {
+        // A lab namespace starts without IPv6 DAD on its links (Lab.namespace): that is its baseline, not a change.
+        const baseline = new Map(fresh).set('net.ipv6.conf.default.accept_dad', '0')
+        const diff = sysctlDiff(baseline, now)
+        lines.push(...(diff.length === 0 ? ['net.* sysctls: all as in a fresh namespace'] : diff))
+      }
+      return `── ${ns.label}: sysctl\n${indent(lines.join('\n'))}`
+    }),
+  )
 }
 
 /** nftables ruleset (with counters) and conntrack entries of one namespace, when there are any. */
@@ -88,6 +196,13 @@ export function mermaidOf(snapshot: LabSnapshot): string {
 
 declare module 'vitest' {
   interface TaskMeta {
-    netspec?: { diagnostics: string; file: string }
+    netspec?: {
+      /** Every lab's diagnostics text (its own, then shared labs'). */
+      diagnostics: string
+      /** The first diagnostics file. */
+      file: string
+      /** Every diagnostics file of the test. */
+      files?: string[]
+    }
   }
 }

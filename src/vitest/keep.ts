@@ -111,14 +111,22 @@ export function formatEnterCommands(
 }
 
 interface FailedTask {
-  result?: { errors?: { message?: string }[] }
+  result?: { errors?: { message?: string; stack?: string }[] }
 }
 
-// Appended to the test's first error: Vitest prints it in the failure summary of every reporter.
-function tellFailure(task: FailedTask, text: string): void {
+/**
+ * Appended to the test's first error: Vitest prints it in the failure summary of every reporter (the message for
+ * the terminal, JUnit's <failure> and GitHub Actions' ::error; the stack's first lines for the JSON report).
+ */
+export function tellFailure(task: FailedTask, text: string): void {
   const first = task.result?.errors?.[0]
-  if (first !== undefined) first.message = `${first.message ?? ''}\n\n${text}`
-  else console.error(text)
+  if (first === undefined) {
+    console.error(text)
+    return
+  }
+  const before = first.message ?? ''
+  first.message = `${before}\n\n${text}`
+  if (typeof first.stack === 'string' && before !== '' && first.stack.includes(before)) first.stack = first.stack.replace(before, first.message)
 }
 
 /** Called by the fixture for a failed test before teardown: keeps the lab, or pauses, as the policy says. */

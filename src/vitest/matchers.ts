@@ -1,5 +1,5 @@
 // Vitest matchers over the assertion functions: each failure message is the function's own verdict and detail.
-import { expect } from 'vitest'
+import { chai, expect } from 'vitest'
 import { isNetspecError } from '../errors.js'
 import { natMaps, type NatMapsSpec } from '../assert/nat.js'
 import { reachable, type ReachableOptions } from '../assert/reachable.js'
@@ -8,16 +8,31 @@ import type { TargetObject } from '../assert/target.js'
 import { explain } from '../explain/explain.js'
 import type { ReachabilityMatrix } from '../assert/matrix.js'
 import { Namespace } from '../lab/namespace.js'
+import { trackCall } from './pending.js'
 
 type Result = { pass: boolean; message: () => string }
+type State = { isNot?: boolean }
+
+/** `expect(ns1).toReach('10.0.0.2')`: how a call is named in the forgotten-await failure. */
+function callText(name: string, received: unknown, isNot: boolean, args: readonly unknown[]): string {
+  const show = (a: unknown) =>
+    typeof a === 'string'
+      ? `'${a}'`
+      : typeof (a as { label?: unknown } | null)?.label === 'string'
+        ? (a as { label: string }).label
+        : typeof a === 'object' && a !== null
+          ? '{…}'
+          : String(a)
+  return `expect(${show(received)}).${isNot ? 'not.' : ''}${name}(${args.filter((a) => a !== undefined).map(show).join(', ')})`
+}
 
 function asNamespace(received: unknown, matcher: string): Namespace {
   if (received instanceof Namespace) return received
   throw new TypeError(`${matcher}: expected a lab namespace (from lab.namespace()), got ${String(received)}`)
 }
 
-expect.extend({
-  async toReach(received: unknown, target: string | TargetObject, options: ReachableOptions = {}): Promise<Result> {
+const matchers = {
+  async toReach(this: State, received: unknown, target: string | TargetObject, options: ReachableOptions = {}): Promise<Result> {
     const from = asNamespace(received, 'toReach')
     const r = await reachable(from, target, { ...options, expectFailure: this.isNot === true ? true : options.expectFailure })
     // A failure the caller did not expect also gets the hop-by-hop walk of explain() (none for expected failures: fast).
@@ -40,18 +55,18 @@ expect.extend({
   async toRouteVia(
     received: unknown,
     address: string,
-    expected: { dev?: string; gateway?: string },
+    expected: RouteViaExpectation,
     selectors: RouteGetSelectors = {},
   ): Promise<Result> {
     const ns = asNamespace(received, 'toRouteVia')
+    // `{ via }` as in toHaveRoute; `gateway` is the deprecated spelling of the same field.
+    const via = expected.via ?? expected.gateway
+    if (expected.via !== undefined && expected.gateway !== undefined && expected.via !== expected.gateway)
+      throw new TypeError(`toRouteVia: { via: '${expected.via}' } and the deprecated { gateway: '${expected.gateway}' } disagree; give only via`)
     const r = await routeGet(ns, address, selectors)
     const d = r.decision
-    const pass =
-      r.ok &&
-      d !== undefined &&
-      (expected.dev === undefined || d.dev === expected.dev) &&
-      (expected.gateway === undefined || d.gateway === expected.gateway)
-    const want = [expected.gateway && `via ${expected.gateway}`, expected.dev && `out of ${expected.dev}`].filter(Boolean).join(' ')
+    const pass = r.ok && d !== undefined && (expected.dev === undefined || d.dev === expected.dev) && (via === undefined || d.gateway === via)
+    const want = [via && `via ${via}`, expected.dev && `out of ${expected.dev}`].filter(Boolean).join(' ')
     return { pass, message: () => (pass ? `expected ${ns.label} not to send ${address} ${want}, but ${r.detail}` : `expected ${ns.label} to send ${address} ${want}, but ${r.detail}`) }
   },
 
@@ -84,21 +99,67 @@ expect.extend({
       throw e
     }
   },
-})
+}
 
-interface NetspecMatchers<R = unknown> {
+// The receiver-constrained types below make `Matchers<MatcherState>` (what expect.extend checks against) `never`.
+expect.extend(matchers as never)
+
+// Each async matcher's call is registered with its test: one nobody awaited fails it (src/vitest/pending.ts).
+// expect.extend above has just (re)installed the methods, so each is wrapped exactly once.
+const GUARDED = Symbol.for('netspec.awaitGuard')
+const proto = chai.Assertion.prototype as unknown as Record<string, Record<symbol, boolean> | undefined>
+for (const name of ['toReach', 'toHaveRoute', 'toRouteVia', 'toMapNat', 'toForward'] as const) {
+  if (proto[name]?.[GUARDED] === true) continue
+  chai.util.overwriteMethod(chai.Assertion.prototype, name, (original: (...args: unknown[]) => unknown) =>
+    function (this: object, ...args: unknown[]): unknown {
+      const site = new Error('call site') // the spec's line, for the failure (the check itself fails later, async)
+      const result = original.apply(this, args)
+      if (!(result instanceof Promise)) return result
+      const located = result.catch((e: unknown) => {
+        // As Vitest does for `.resolves`: the stack of the call, so every reporter points at the spec's line
+        // (GitHub Actions' ::error needs a frame in the test file, JUnit and the terminal show the code frame).
+        const frames = site.stack?.split('\n').slice(1).join('\n')
+        if (e instanceof Error && frames !== undefined) e.stack = `${e.name}: ${e.message}\n${frames}`
+        throw e
+      })
+      const text = callText(name, chai.util.flag(this, 'object'), chai.util.flag(this, 'negate') === true, args)
+      return trackCall(chai.util.flag(this, 'vitest-test'), text, located)
+    },
+  )
+  const installed = proto[name]
+  if (installed !== undefined) installed[GUARDED] = true
+}
+
+/** What `toRouteVia` expects of the kernel's decision: `{ via }` as in `toHaveRoute`, and/or the output device. */
+export interface RouteViaExpectation {
+  /** The next hop (gateway) the kernel chose. */
+  via?: string
+  /** The output device the kernel chose. */
+  dev?: string
+  /** @deprecated the same as `via` (its older name); give `via`. */
+  gateway?: string
+}
+
+/** A matcher that only exists where the receiver is of type `Receiver` (otherwise `never`: a type error to call). */
+type On<T, Receiver, Fn> = [T] extends [never] ? never : 0 extends 1 & T ? Fn : T extends Receiver ? Fn : never
+
+/**
+ * The netspec matchers on `expect(x)`, typed by their receiver `T`: `expect('a').toReach(…)` does not type-check.
+ * Namespace matchers need a lab namespace; toMatchReachability needs a lab.reachability() matrix.
+ */
+export interface NetspecMatchers<T = unknown> {
   /** The namespace reaches the target: ICMP ('10.0.0.2'), TCP ('tcp://10.0.0.2:80') or UDP ('udp://…'). */
-  toReach(target: string | TargetObject, options?: ReachableOptions): Promise<R>
+  toReach: On<T, Namespace, (target: string | TargetObject, options?: ReachableOptions) => Promise<void>>
   /** A routing table entry for the destination matches every given field. */
-  toHaveRoute(destination: string, match?: RouteMatch): Promise<R>
-  /** The kernel's own decision (`ip route get`) for the address goes out of `dev` / via `gateway`. */
-  toRouteVia(address: string, expected: { dev?: string; gateway?: string }, selectors?: RouteGetSelectors): Promise<R>
+  toHaveRoute: On<T, Namespace, (destination: string, match?: RouteMatch) => Promise<void>>
+  /** The kernel's own decision (`ip route get`) for the address goes via `via` and/or out of `dev`. */
+  toRouteVia: On<T, Namespace, (address: string, expected: RouteViaExpectation, selectors?: RouteGetSelectors) => Promise<void>>
   /** A lab.reachability() matrix: exactly the listed [from, to] label pairs reply; only differing cells are printed. */
-  toMatchReachability(expected: readonly (readonly [string, string])[]): R
+  toMatchReachability: On<T, ReachabilityMatrix, (expected: readonly (readonly [string, string])[]) => void>
   /** Source NAT through this gateway: the far side sees `as`. */
-  toMapNat(spec: Omit<NatMapsSpec, 'landsOn'> & { as: string }): Promise<R>
+  toMapNat: On<T, Namespace, (spec: Omit<NatMapsSpec, 'landsOn'> & { as: string }) => Promise<void>>
   /** Port forward through this gateway: the connection lands on `landsOn`. */
-  toForward(spec: Omit<NatMapsSpec, 'as'> & { landsOn: readonly [Namespace, number] }): Promise<R>
+  toForward: On<T, Namespace, (spec: Omit<NatMapsSpec, 'as'> & { landsOn: readonly [Namespace, number] }) => Promise<void>>
 }
 
 declare module 'vitest' {

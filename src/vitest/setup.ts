@@ -1,14 +1,13 @@
 // Vitest globalSetup: before any worker starts, remove what crashed runs left behind
 // (only labs whose marker names a dead owner), and say so.
-import { formatSweepReport, sweep } from '../lab/sweep.js'
+import { formatSweepReport, sweep, type SweepReport } from '../lab/sweep.js'
 import { effectiveCaps, missingPrivileges } from '../lab/preflight.js'
 
 export default async function setup(): Promise<void> {
   if (missingPrivileges(effectiveCaps()).length > 0) return // unit-only runs need no root; labs will say so themselves
   try {
-    const report = await sweep()
-    if (report.removed.length > 0 || report.lookalikes.length > 0 || report.kept.length > 0)
-      console.log(`netspec: ${formatSweepReport(report, false)}`)
+    const text = startOfRunReport(await sweep())
+    if (text !== undefined) console.log(text)
   } catch (e) {
     console.warn(`netspec: could not sweep leftovers: ${e instanceof Error ? e.message : String(e)}`)
   }
@@ -19,4 +18,17 @@ export default async function setup(): Promise<void> {
   } catch {
     // no container engine: nothing to sweep
   }
+}
+
+/**
+ * What the start-of-run sweep says: what it removed (and could not), and a one-line reminder of labs kept for
+ * debugging. Other runs' live labs and lookalike namespaces are theirs, not this run's news: `netspec sweep` lists them.
+ */
+export function startOfRunReport(report: SweepReport): string | undefined {
+  const lines: string[] = []
+  if (report.removed.length > 0 || report.failed.length > 0)
+    lines.push(`netspec: ${formatSweepReport({ ...report, kept: [], live: [], lookalikes: [] }, false).split('\n').join('\nnetspec: ')}`)
+  if (report.kept.length > 0)
+    lines.push(`netspec: ${report.kept.length} lab${report.kept.length === 1 ? '' : 's'} kept for debugging (NETSPEC_KEEP): \`npx netspec sweep\` lists, \`npx netspec sweep --kept --force\` removes`)
+  return lines.length === 0 ? undefined : lines.join('\n')
 }

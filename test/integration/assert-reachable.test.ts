@@ -58,14 +58,17 @@ describe('reachable() verdicts', () => {
     expect(tcp.peers().find((p) => p.address === 'fd00:12::1')).toMatchObject({ proto: 'tcp', local: '[fd00:12::2]:8080' })
   })
 
-  test('filtered: an nft drop rule in the target, named in the verdict', async ({ lab }) => {
+  test('filtered: an nft drop rule in the target, named in the verdict and quoted with its comment', async ({ lab }) => {
     const [ns1, ns2] = await pair(lab)
-    await ns2.exec('nft add table inet fw && nft add chain inet fw input "{ type filter hook input priority 0; }" && nft add rule inet fw input ip saddr 10.0.12.1 counter drop', {
+    await ns2.exec(['nft', '-f', '-'], {
       check: true,
+      input: 'table inet fw { chain input { type filter hook input priority 0; ip saddr 10.0.12.1 counter drop comment "no traffic from ns1 # ticket 7"; }; }\n',
     })
     const r = await reachable(ns1, '10.0.12.2', { timeoutMs: 800 })
     expect(r.verdict).toBe('filtered')
-    expect(r.detail).toMatch(/in ns2: chain inet fw input: rule #\d+ drop \(\d+ packets counted, [1-9]\d* during this check\)/)
+    expect(r.detail).toMatch(
+      /in ns2: chain inet fw input: rule #\d+ drop: ip saddr 10\.0\.12\.1 counter packets \d+ bytes \d+ drop comment "no traffic from ns1 # ticket 7" \(\d+ packets counted, [1-9]\d* during this check\)/,
+    )
   })
 
   test('a drop counter left by earlier traffic is not blamed: a missing way back stays timed-out', async ({ lab }) => {
@@ -119,7 +122,7 @@ describe('matchers', () => {
     await ns1.routeAdd('10.9.0.0/16', { via: '10.0.12.2', metric: 50 })
     await expect(ns1).toHaveRoute('10.9.0.0/16', { via: '10.0.12.2', dev: 'veth1', metric: 50 })
     await expect(ns1).not.toHaveRoute('10.9.0.0/16', { metric: 51 })
-    await expect(ns1).toRouteVia('10.9.1.1', { gateway: '10.0.12.2', dev: 'veth1' })
+    await expect(ns1).toRouteVia('10.9.1.1', { via: '10.0.12.2', dev: 'veth1' })
     await expect(ns1).not.toRouteVia('10.9.1.1', { dev: 'lo' })
     await expect(expect(ns1).toHaveRoute('default')).rejects.toThrow(/expected a route: ns1 has no route to default at all; its routes: 10\.0\.12\.0\/24 dev veth1/)
   })

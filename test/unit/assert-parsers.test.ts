@@ -1,7 +1,7 @@
 // Pure parsers behind the assertions: targets, conntrack lines, nft -j rulesets.
 import { describe, expect, test } from 'vitest'
 import { parseConntrack, parseTarget } from '../../src/assert/index.js'
-import { dropsBetween, parseRuleset } from '../../src/kernel/nft.js'
+import { dropsBetween, parseRuleTexts, parseRuleset } from '../../src/kernel/nft.js'
 
 describe('parseTarget', () => {
   test('ICMP, TCP, UDP, IPv4 and IPv6', () => {
@@ -60,4 +60,30 @@ test('parseRuleset + dropsBetween: only counters that moved are blamed; uncounte
   // A stale count (5 before, 5 after) is not blamed.
   expect(dropsBetween(rs, rs).moved).toEqual([])
   expect(parseRuleset('').drops).toEqual([])
+})
+
+test('parseRuleTexts: each rule in nft’s own words, keyed by family, table, chain and handle; the comment stays quoted', () => {
+  const listing = [
+    'table inet fw { # handle 3',
+    '\tchain input { # handle 1',
+    '\t\ttype filter hook input priority filter; policy accept;',
+    '\t\tip saddr 10.0.12.1 counter packets 4 bytes 336 drop comment "no # handle 9 here" # handle 2',
+    '\t}',
+    '}',
+    'table ip nat { # handle 4',
+    '\tchain postrouting { # handle 1',
+    '\t\tmasquerade # handle 5',
+    '\t}',
+    '}',
+  ].join('\n')
+  const texts = parseRuleTexts(listing)
+  expect([...texts]).toEqual([
+    ['inet fw input 2', 'ip saddr 10.0.12.1 counter packets 4 bytes 336 drop comment "no # handle 9 here"'],
+    ['ip nat postrouting 5', 'masquerade'],
+  ])
+  // Without the text (not read), the JSON comment is still quoted.
+  const rs = parseRuleset(
+    JSON.stringify({ nftables: [{ rule: { family: 'inet', table: 'fw', chain: 'input', handle: 2, comment: 'say "no"', expr: [{ counter: { packets: 1, bytes: 84 } }, { drop: null }] } }] }),
+  )
+  expect(dropsBetween(undefined, rs).moved).toEqual(['chain inet fw input: rule #2 drop (comment "say \\"no\\"") (1 packets counted, 1 during this check)'])
 })
