@@ -19,23 +19,10 @@ import {
   sysctlPolicy,
 } from '../../src/values/index.js'
 import { linkSetLines, routeLine } from '../../src/lab/namespace.js'
+import { hostile } from '../fixtures/hostile.js'
 
-const RUNS = Number(process.env.NETSPEC_FUZZ_RUNS ?? 500)
-
-/** Strings built from the pieces that are syntax somewhere: quotes, '#', '\', newlines, NUL, U+2028, '..', '/', '-', multi-byte. */
-export const hostile = (): fc.Arbitrary<string> =>
-  fc.oneof(
-    fc.array(
-      fc.oneof(
-        fc.constantFrom('"', "'", '#', '\\', '\n', '\r', '\t', '\0', '\u2028', '\u2029', '..', '/', '-', ' ', ';', '$(', '`', '%', ':', '@', 'é', '✓', '😀', '\ud800', 'x', 'eth0', 'lo', 'up', 'dev', 'all', 'main'),
-        fc.string({ maxLength: 4 }),
-        fc.string({ unit: 'grapheme', maxLength: 4 }),
-      ),
-      { maxLength: 12 },
-    ).map((parts) => parts.join('')),
-    fc.string({ unit: 'binary', maxLength: 40 }),
-    fc.constantFrom('a'.repeat(300), 'é'.repeat(150), '✓'.repeat(100), '-w', '--', '.', '..', ''),
-  )
+// Ten times the integration fuzz's runs per path (NETSPEC_FUZZ_RUNS): these cost microseconds each.
+const RUNS = 10 * Number(process.env.NETSPEC_FUZZ_RUNS ?? 50)
 
 /** Throws unless `fn` either returns or throws a NetspecError 'invalid-input'. */
 function refusedOr<T>(fn: () => T): { ok: true; value: T } | { ok: false } {
