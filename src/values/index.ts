@@ -2,7 +2,7 @@
 // validate, print; no I/O. Every string a user passes that can reach a kernel tool goes through here.
 export { canonicalV6, expandV6 } from './address.js'
 export { networkOf, parseAddress, parseCidr, parseDestination, sameSubnet, toBits, type Family, type ParsedCidr } from './cidr.js'
-export { IFALIASZ, IFNAME, IFNAMSIZ, ROUTE_TABLES, checkEtcNetnsFile, checkIfName, checkLabel, parseAlias, parseRouteTable } from './names.js'
+export { IFALIASZ, IFNAME, IFNAMSIZ, ROUTE_TABLES, checkContainerRef, checkEtcNetnsFile, checkIfName, checkLabel, parseAlias, parseRouteTable } from './names.js'
 export { batchLineProblem, batchWord, checkBatchLine, splitBatchLine } from './batch.js'
 export { SYSCTL_ALLOW, SYSCTL_DENY, checkSysctlKey, checkSysctlValue, parseSysctlKey, sysctlPath, sysctlPolicy, type SysctlKey } from './sysctl.js'
 export { checkCaptureFilter } from './filter.js'

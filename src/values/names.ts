@@ -94,3 +94,10 @@ export function checkEtcNetnsFile(file: unknown, context: NetspecErrorContext = 
     throw invalidInput(`file name '${show(String(file))}' for /etc/netns is not a plain file name`, { ...context, hint: "e.g. 'resolv.conf' or 'hosts'" })
   return file
 }
+
+/** A Docker container id or name, as it goes into docker's argv: never an option, never a path. */
+export function checkContainerRef(ref: unknown, context: NetspecErrorContext = {}): string {
+  if (typeof ref !== 'string' || !/^\/?[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/.test(ref))
+    throw invalidInput(`'${show(String(ref))}' is not a Docker container id or name`, { ...context, hint: 'give the id (hex) or the name docker ps shows' })
+  return ref
+}
