@@ -125,6 +125,24 @@ describe.each(['netlink', 'ip'] as const)('hostile strings on the %s path', (pat
     void b
   })
 
+  test('the batcher itself refuses a line ip would not read as one command, alone (defence behind the values layer)', async () => {
+    const lab = await labOn(path, 'batcher')
+    const [a, b] = await pair(lab)
+    await Promise.all([a.links(), b.links()])
+    const before = state(a.name)
+    const ctx = { lab: lab.label, namespace: a.label, netns: a.name }
+    const results = await Promise.allSettled([
+      lab.batch(a, ['addr add 10.0.15.1/24 dev veth1\\'], ctx),
+      lab.batch(a, ['addr add 10.0.16.1/24 dev veth1 # comment'], ctx),
+      lab.batch(a, ['link set dev veth1 alias "unterminated'], ctx),
+      lab.batch(a, ['addr add 10.0.17.1/24 dev veth1'], ctx),
+    ])
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected', 'fulfilled'])
+    for (const r of results.slice(0, 3)) expect(isNetspecError((r as PromiseRejectedResult).reason, 'invalid-input')).toBe(true)
+    const after = state(a.name) as { addrs: string[] }
+    expect(after.addrs).toEqual([...(before as { addrs: string[] }).addrs, 'veth1 10.0.17.1/24'].sort())
+  })
+
   test('aliases: NUL and newline refused; 255 characters of 510 bytes refused; 255 bytes arrive exactly', async () => {
     const lab = await labOn(path, 'alias')
     const a = await lab.namespace('a')
