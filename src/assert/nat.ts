@@ -7,7 +7,8 @@ import { runChecked } from '../exec/index.js'
 import type { Namespace } from '../lab/namespace.js'
 import { isIP } from 'node:net'
 import { canonicalV6 } from '../kernel/address.js'
-import { checkIfName, checkKeys, parseAddress, parseDestination } from '../lab/validate.js'
+import { checkKeys, parseAddress, parseDestination } from '../lab/validate.js'
+import { nftIfName } from '../values/nft.js'
 import { listen, type Peer } from './listen.js'
 import { namespaceOwning } from './owners.js'
 import { reachable, type Reachability } from './reachable.js'
@@ -35,23 +36,18 @@ async function nft(gw: Namespace, script: string): Promise<void> {
   })
 }
 
-async function ensureChains(gw: Namespace): Promise<void> {
-  await nft(
-    gw,
-    [
-      `add table inet ${TABLE}`,
-      `add chain inet ${TABLE} prerouting { type nat hook prerouting priority dstnat; policy accept; }`,
-      `add chain inet ${TABLE} postrouting { type nat hook postrouting priority srcnat; policy accept; }`,
-      '',
-    ].join('\n'),
-  )
-}
+/** The table and both chains, as script lines (`add` is idempotent: an existing table or chain stays as it is). */
+const CHAINS = [
+  `add table inet ${TABLE}`,
+  `add chain inet ${TABLE} prerouting { type nat hook prerouting priority dstnat; policy accept; }`,
+  `add chain inet ${TABLE} postrouting { type nat hook postrouting priority srcnat; policy accept; }`,
+]
 
 async function addRule(gw: Namespace, kind: NatRule['kind'], chain: NatRule['chain'], match: string, action: string, fam: 'ip' | 'ip6'): Promise<NatRule> {
   await gw.forwarding(true)
-  await ensureChains(gw)
   const tag = `netspec-${kind}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`
-  await nft(gw, `add rule inet ${TABLE} ${chain} ${match} counter ${action} comment "${tag}"\n`).catch(async (e: unknown) => {
+  // One script, one transaction (nft -f applies all of it or nothing): a refused rule leaves no table or chain behind.
+  await nft(gw, [...CHAINS, `add rule inet ${TABLE} ${chain} ${match} counter ${action} comment "${tag}"`, ''].join('\n')).catch(async (e: unknown) => {
     // Kernels without IPv6 NAT refuse the rule; say which feature is missing rather than nft's generic error.
     if (fam !== 'ip6' || !isNetspecError(e, 'command-failed') || (await hasKernelFeature('nat66')) !== false) throw e
     throw new NetspecError('unsupported', `${kind} over IPv6 (NAT66) needs IPv6 NAT in the kernel (feature 'nat66'), which this kernel lacks`, {
@@ -79,21 +75,23 @@ function family(addrOrPrefix: string): 'ip' | 'ip6' {
 
 /** Rewrites the source of traffic from `source` leaving through `outInterface` to the interface's address. */
 export async function masquerade(gw: Namespace, options: { source: string; outInterface: string }): Promise<NatRule> {
-  checkKeys(options, ['source', 'outInterface'], 'masquerade')
-  const src = parseDestination(options.source).dst
-  checkIfName(options.outInterface)
-  return addRule(gw, 'masquerade', 'postrouting', `${family(options.source)} saddr ${src} oifname "${options.outInterface}"`, 'masquerade', family(options.source))
+  const ctx = { lab: gw.lab.label, namespace: gw.label, netns: gw.name }
+  checkKeys(options, ['source', 'outInterface'], 'masquerade', ctx)
+  const src = parseDestination(options.source, ctx).dst
+  const out = nftIfName(options.outInterface, ctx)
+  return addRule(gw, 'masquerade', 'postrouting', `${family(options.source)} saddr ${src} oifname ${out}`, 'masquerade', family(options.source))
 }
 
 /** Rewrites the source of traffic from `source` to the fixed address `to`. */
 export async function snat(gw: Namespace, options: { source: string; to: string; outInterface?: string }): Promise<NatRule> {
-  checkKeys(options, ['source', 'to', 'outInterface'], 'snat')
-  const src = parseDestination(options.source).dst
-  const to = parseAddress(options.to)
+  const ctx = { lab: gw.lab.label, namespace: gw.label, netns: gw.name }
+  checkKeys(options, ['source', 'to', 'outInterface'], 'snat', ctx)
+  const src = parseDestination(options.source, ctx).dst
+  const to = parseAddress(options.to, ctx)
   const fam = family(options.source)
   if ((fam === 'ip6') !== (to.family === 6))
     throw invalidInput(`snat: source ${options.source} and 'to' ${options.to} are of different address families`, { hint: 'NAT44 and NAT66 only: IPv4 to IPv4, IPv6 to IPv6' })
-  const out = options.outInterface === undefined ? '' : ` oifname "${checkIfName(options.outInterface)}"`
+  const out = options.outInterface === undefined ? '' : ` oifname ${nftIfName(options.outInterface, ctx)}`
   return addRule(gw, 'snat', 'postrouting', `${fam} saddr ${src}${out}`, `snat ${fam} to ${to.address}`, fam)
 }
 
@@ -102,15 +100,17 @@ export async function portForward(
   gw: Namespace,
   options: { proto?: 'tcp' | 'udp'; port: number; to: string; inInterface?: string },
 ): Promise<NatRule> {
-  checkKeys(options, ['proto', 'port', 'to', 'inInterface'], 'portForward')
+  const ctx = { lab: gw.lab.label, namespace: gw.label, netns: gw.name }
+  checkKeys(options, ['proto', 'port', 'to', 'inInterface'], 'portForward', ctx)
   const proto = options.proto ?? 'tcp'
   if (proto !== 'tcp' && proto !== 'udp') throw invalidInput(`portForward: proto must be 'tcp' or 'udp'`)
   if (!Number.isInteger(options.port) || options.port < 1 || options.port > 65535) throw invalidInput(`portForward: port must be 1–65535`)
-  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(options.to)
+  const m = typeof options.to === 'string' ? /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(options.to) : null
   if (m === null) throw invalidInput(`portForward: 'to' must be 'address:port', got '${options.to}'`, { hint: "e.g. '172.16.0.102:80' or '[fd00::2]:80'" })
-  const to = parseAddress(m[1] ?? m[2])
+  const to = parseAddress(m[1] ?? m[2], ctx)
+  if (Number(m[3]) < 1 || Number(m[3]) > 65535) throw invalidInput(`portForward: the port in 'to' must be 1–65535, got ${m[3]}`, ctx)
   const fam = to.family === 6 ? 'ip6' : 'ip'
-  const inIf = options.inInterface === undefined ? '' : `iifname "${checkIfName(options.inInterface)}" `
+  const inIf = options.inInterface === undefined ? '' : `iifname ${nftIfName(options.inInterface, ctx)} `
   const dest = to.family === 6 ? `[${to.address}]:${m[3]}` : `${to.address}:${m[3]}`
   return addRule(gw, 'dnat', 'prerouting', `${inIf}meta nfproto ${fam === 'ip' ? 'ipv4' : 'ipv6'} ${proto} dport ${options.port}`, `dnat ${fam} to ${dest}`, fam)
 }

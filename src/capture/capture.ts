@@ -5,7 +5,9 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises'
 import { setTimeout as delay } from 'node:timers/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { NetspecError, invalidInput } from '../errors.js'
+import { NetspecError, invalidInput, isNetspecError } from '../errors.js'
+import { checkCaptureFilter } from '../values/filter.js'
+import { checkIfName } from '../values/names.js'
 import type { RunResult, SpawnedProcess } from '../exec/index.js'
 import type { Namespace } from '../lab/namespace.js'
 import { parsePcap, type Packet } from './pcap.js'
@@ -38,35 +40,53 @@ export function capturesOf(lab: object): readonly Capture[] {
   return live.get(lab) ?? []
 }
 
-const IFNAME = /^[^\s/:]{1,15}$/
-
 /** Starts `tcpdump -i IFACE -U -w FILE FILTER` in `ns` and resolves once tcpdump is listening. */
 export async function capture(ns: Namespace, iface: string, options: CaptureOptions = {}): Promise<Capture> {
   const ctx = { lab: ns.lab.label, namespace: ns.label, netns: ns.name }
   for (const k of Object.keys(options)) {
     if (!['filter', 'snaplen', 'readyTimeoutMs'].includes(k)) throw invalidInput(`capture: unknown option '${k}'`, ctx)
   }
-  if (iface !== 'any' && !IFNAME.test(iface)) throw invalidInput(`capture: '${iface}' is not an interface name`, ctx)
-  const dir = await mkdtemp(join(tmpdir(), `netspec-capture-${ns.label}-`))
-  const file = join(dir, `${ns.label}-${iface}.pcap`)
+  if (iface !== 'any') checkIfName(iface, ctx)
+  const filter = checkCaptureFilter(options.filter, ctx)
+  if (options.snaplen !== undefined && (!Number.isInteger(options.snaplen) || options.snaplen < 1 || options.snaplen > 262144))
+    throw invalidInput(`capture: snaplen must be a whole number from 1 to 262144, got ${String(options.snaplen)}`, ctx)
+  const safe = (s: string) => s.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 40)
+  const dir = await mkdtemp(join(tmpdir(), `netspec-capture-${safe(ns.label)}-`))
+  const file = join(dir, `${safe(ns.label)}-${iface}.pcap`)
   // -Z root: Debian's tcpdump otherwise drops to user 'tcpdump', which cannot write into our 0700 directory.
-  const argv = ['tcpdump', '-i', iface, '-U', '--immediate-mode', '-nn', '-Z', 'root', '-s', String(options.snaplen ?? 262144), '-w', file]
-  if (options.filter !== undefined && options.filter.trim() !== '') argv.push(...options.filter.trim().split(/\s+/))
+  // The filter is one argv element after '--': whatever it holds, tcpdump reads it as the expression, never as an
+  // option (`-w FILE` in a filter would otherwise make tcpdump, as root, write where the filter says).
+  const argv = ['tcpdump', '-i', iface, '-U', '--immediate-mode', '-nn', '-Z', 'root', '-s', String(options.snaplen ?? 262144), '-w', file, ...(filter === undefined ? [] : ['--', filter])]
   let proc: SpawnedProcess
   try {
     proc = await ns.spawn(argv, { ready: /listening on/, readyTimeoutMs: options.readyTimeoutMs ?? 10_000 })
   } catch (e) {
     await rm(dir, { recursive: true, force: true })
+    const stderr = isNetspecError(e) && e.stderr !== undefined ? e.stderr : e instanceof Error ? e.message : String(e)
+    const said = stderr.split('\n').filter((l) => l.startsWith('tcpdump:')).join('\n')
+    if (filter !== undefined && !/No such device|doesn't exist|not up|Permission denied/i.test(stderr) && /filter|syntax|parse|illegal|unknown|invalid|expression|not a valid|requires|out of range|too big/i.test(said))
+      throw invalidInput(`capture: tcpdump refused the filter '${filter.length > 80 ? `${filter.slice(0, 80)}…` : filter}': ${said.replace(/^tcpdump: /gm, '') || stderr.trim()}`, {
+        ...ctx,
+        command: argv.join(' '),
+        stderr,
+        hint: "write it in pcap-filter syntax (man 7 pcap-filter), e.g. 'icmp or arp' or 'tcp port 80'",
+      })
     throw new NetspecError('command-failed', `capture on ${iface} in ${ns.label} did not start`, {
       ...ctx,
       command: argv.join(' '),
-      stderr: e instanceof Error ? e.message : String(e),
+      stderr,
       hint: `check that ${iface} exists in ${ns.label} (ns.links()) and that the filter is valid pcap-filter syntax`,
       cause: e,
     })
   }
   let final: Promise<Packet[]> | undefined
-  const decode = async (): Promise<Packet[]> => parsePcap(await readFile(file))
+  const decode = async (): Promise<Packet[]> => {
+    const bytes = await readFile(file).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== 'ENOENT') throw e
+      throw new NetspecError('command-failed', `capture on ${iface} in ${ns.label} wrote no file: tcpdump ended before writing`, { ...ctx, command: argv.join(' '), cause: e })
+    })
+    return parsePcap(bytes)
+  }
   const cap: Capture = {
     namespace: ns,
     iface,

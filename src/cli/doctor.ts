@@ -6,6 +6,7 @@ import { detectKernelFeatures, FEATURE_SPECS, type KernelFeature } from '../kern
 import { Lab } from '../lab/lab.js'
 import { effectiveCaps, missingPrivileges } from '../lab/preflight.js'
 import { sweep } from '../lab/sweep.js'
+import { sysctlPolicy } from '../values/sysctl.js'
 import { parseArgs } from './args.js'
 import { EXIT, stdio, type Command, type Io } from './command.js'
 
@@ -137,6 +138,31 @@ async function kernelChecks(exec: Executor): Promise<Check[]> {
   return checks
 }
 
+/**
+ * Which sysctls a lab may write on this kernel: the writable keys of a throwaway namespace (`unshare -n`, read
+ * only: nothing is written), classified by the policy (src/values/sysctl.ts). Information, never a failure.
+ */
+async function sysctlCheck(exec: Executor): Promise<Check> {
+  const r = await exec.run(['unshare', '-n', 'find', '/proc/sys/net', '-type', 'f', '-perm', '-u+w'], { timeoutMs: 5000 }).catch(() => undefined)
+  if (r === undefined || r.exitCode !== 0)
+    return { group: 'kernel', name: 'sysctls', status: 'info', required: false, detail: 'sysctl policy: a lab writes only keys the kernel keeps per network namespace (not listed: unshare -n failed)' }
+  const keys = r.stdout.trim().split('\n').filter(Boolean).map((p) => p.slice('/proc/sys/'.length).replace(/\//g, '.'))
+  const refused = keys.filter((k) => {
+    try {
+      return !sysctlPolicy(k).allowed
+    } catch {
+      return true
+    }
+  })
+  return {
+    group: 'kernel',
+    name: 'sysctls',
+    status: 'info',
+    required: false,
+    detail: `sysctl policy: ${keys.length} net.* keys writable in a namespace here, ${keys.length - refused.length} a lab may write; refused (shared by every namespace, not known to be per namespace, or loading a module): ${refused.length === 0 ? 'none' : refused.join(' ')}`,
+  }
+}
+
 // Builds and removes a real one-namespace lab: the whole path a spec takes (marker, ip netns, teardown).
 async function labCheck(): Promise<Check> {
   const started = performance.now()
@@ -204,7 +230,7 @@ export async function doctor(options: { executor?: Executor; path?: string } = {
   const [kernel, container, state, lab] = await Promise.all([
     which('unshare', options.path) === undefined && which('ip', options.path) === undefined
       ? Promise.resolve<Check[]>([{ group: 'kernel', name: 'kernel', status: 'info', required: false, detail: 'features not checked: ip and unshare are missing' }])
-      : kernelChecks(exec),
+      : Promise.all([kernelChecks(exec), sysctlCheck(exec)]).then(([k, s]) => [...k, s]),
     containerChecks(exec, options.path),
     canLab ? stateChecks(exec).catch(() => []) : Promise.resolve([]),
     canLab ? labCheck() : Promise.resolve(undefined),

@@ -5,14 +5,15 @@ import { invalidInput, NetspecError } from '../errors.js'
 import type { Lab } from '../lab/lab.js'
 import type { Namespace } from '../lab/namespace.js'
 import { docker, dockerHint } from './docker.js'
+import { checkContainerRef } from '../values/names.js'
 
 /** Anything with a Docker id: testcontainers' StartedTestContainer (`getId()`), a Runner (`id`), or the id/name itself. */
 export type AdoptableContainer = string | { getId(): string } | { id: string }
 
 export function containerRef(c: AdoptableContainer): string {
-  if (typeof c === 'string') return c
-  if (typeof c === 'object' && c !== null && 'getId' in c && typeof c.getId === 'function') return c.getId()
-  if (typeof c === 'object' && c !== null && 'id' in c && typeof c.id === 'string') return c.id
+  if (typeof c === 'string') return checkContainerRef(c)
+  if (typeof c === 'object' && c !== null && 'getId' in c && typeof c.getId === 'function') return checkContainerRef(c.getId())
+  if (typeof c === 'object' && c !== null && 'id' in c && typeof c.id === 'string') return checkContainerRef(c.id)
   throw invalidInput(`adopt needs a started container (testcontainers), or a Docker id or name, got ${String(c)}`)
 }
 

@@ -3,6 +3,8 @@
 import { NetspecError, invalidInput } from '../errors.js'
 import { hasKernelFeature } from '../kernel/features.js'
 import type { Namespace } from '../lab/namespace.js'
+import { checkIfName } from '../values/names.js'
+import { nftIfName } from '../values/nft.js'
 
 export interface ImpairOptions {
   /** Added one-way delay in ms (netem only). */
@@ -46,6 +48,8 @@ export const lossTable = (dev: string): string => `netspec_loss_${dev.replace(/[
 /** Validates, then applies the best available mechanism for each impairment. */
 export async function impair(ns: Namespace, dev: string, options: ImpairOptions): Promise<Impairment> {
   const ctx = { lab: ns.lab.label, namespace: ns.label, netns: ns.name }
+  checkIfName(dev, ctx) // it reaches tc's argv and an nft script
+  if (typeof options !== 'object' || options === null) throw invalidInput('impair: options must be an object', ctx)
   for (const k of Object.keys(options)) if (!KEYS.includes(k)) throw invalidInput(`impair: unknown option '${k}' (known: ${KEYS.join(', ')})`, ctx)
   for (const k of ['loss', 'duplicate', 'corrupt'] as const) {
     if (!PERCENT(options[k])) throw invalidInput(`impair: ${k} must be a percentage 0–100, got ${String(options[k])}`, ctx)
@@ -55,7 +59,7 @@ export async function impair(ns: Namespace, dev: string, options: ImpairOptions)
     if (v !== undefined && !(Number.isFinite(v) && v >= 0)) throw invalidInput(`impair: ${k} must be milliseconds ≥ 0, got ${String(v)}`, ctx)
   }
   if (options.jitter !== undefined && options.delay === undefined) throw invalidInput('impair: jitter needs a delay', ctx)
-  if (options.rate !== undefined && !RATE.test(options.rate)) throw invalidInput(`impair: rate '${options.rate}' is not a tc rate like '1mbit'`, ctx)
+  if (options.rate !== undefined && (typeof options.rate !== 'string' || !RATE.test(options.rate))) throw invalidInput(`impair: rate '${options.rate}' is not a tc rate like '1mbit'`, ctx)
   if (!(await ns.link(dev))) throw invalidInput(`impair: no interface '${dev}' in ${ns.label}`, ctx)
 
   const netemOnly = (['delay', 'jitter', 'duplicate', 'corrupt'] as const).filter((k) => options[k] !== undefined)
@@ -92,7 +96,7 @@ export async function impair(ns: Namespace, dev: string, options: ImpairOptions)
   await ns.exec(['nft', 'delete', 'table', 'inet', table])
   if (nft) {
     // numgen random mod 100 < N: each packet leaving DEV is dropped with probability N % (postrouting sees routed traffic too).
-    const script = `table inet ${table} {\n chain post {\n  type filter hook postrouting priority 0; policy accept;\n  oifname "${dev}" numgen random mod 100 < ${Math.round(options.loss!)} counter drop\n }\n}\n`
+    const script = `table inet ${table} {\n chain post {\n  type filter hook postrouting priority 0; policy accept;\n  oifname ${nftIfName(dev)} numgen random mod 100 < ${Math.round(options.loss!)} counter drop\n }\n}\n`
     await ns.exec(['nft', '-f', '-'], { input: script, check: true })
   }
   const handle: Impairment = {

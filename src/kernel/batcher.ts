@@ -6,6 +6,7 @@
 import { commandFailed, type Executor, type RunResult } from '../exec/index.js'
 import type { NetspecError } from '../errors.js'
 import type { NetlinkEngine } from './netlink/engine.js'
+import { batchLineProblem, checkBatchLine } from '../values/batch.js'
 
 interface Request {
   lines: readonly string[]
@@ -42,6 +43,16 @@ export class IpBatcher {
   /** Runs these lines in `netns` (undefined: where ip runs, for `netns add` and friends). Rejects with this caller's first failure. */
   run(netns: string | undefined, lines: readonly string[], signal?: AbortSignal): Promise<void> {
     if (lines.length === 0) return Promise.resolve()
+    // A line ip would not read as exactly one command (a comment, a continuation, an unterminated quote) is
+    // refused here, alone: it never joins the batch, so it cannot change or break any other caller's lines.
+    const bad = lines.find((l) => batchLineProblem(l) !== undefined)
+    if (bad !== undefined) {
+      try {
+        checkBatchLine(bad, { netns })
+      } catch (e) {
+        return Promise.reject(e as NetspecError)
+      }
+    }
     const key = netns ?? ''
     let p = this.#queued.get(key)
     if (p === undefined) this.#queued.set(key, (p = { requests: [], lines: [], signal }))
@@ -110,7 +121,11 @@ export class IpBatcher {
             },
             { netns, what: line === undefined ? 'ip batch failed' : `ip ${line.split(' ').slice(0, 2).join(' ')} failed` },
           ),
-          { failedLine: mine === undefined ? undefined : mine.line - r.offset },
+          {
+            failedLine: mine === undefined ? undefined : mine.line - r.offset,
+            /** Every failing line of this caller (indexes into its lines): what the kernel did not do. */
+            failedLines: failures.filter((f) => f.line >= r.offset && f.line < r.offset + r.lines.length).map((f) => f.line - r.offset),
+          },
         ),
       )
     }

@@ -21,6 +21,7 @@ import type { BridgeOptions, BridgeRef, EndOptions, LabOptions, LabSnapshot, Nam
 import { applyPortVlans, bridgeVlans, createVlan, portVlans, unsupportedIfMissing } from './vlan.js'
 import type { BridgeVlan } from '../kernel/bridge-vlan.js'
 import { checkIfName, checkKeys, checkLabel, checkMac, checkMtu, checkSysctlKey, parseCidr, sysctlPath } from './validate.js'
+import { checkEtcNetnsFile } from '../values/names.js'
 
 /** What a Namespace handle needs from its lab. Not public API. */
 export interface LabInternals {
@@ -238,8 +239,7 @@ export class Lab implements LabInternals, AsyncDisposable {
     })
     const files = Object.entries(options.files ?? {})
     for (const [file, content] of files) {
-      if (!/^[\w.-]+$/.test(file) || file.startsWith('.'))
-        throw invalidInput(`file name '${file}' for /etc/netns is not a plain file name`, { ...ctx, hint: "e.g. 'resolv.conf' or 'hosts'" })
+      checkEtcNetnsFile(file, ctx)
       if (typeof content !== 'string') throw invalidInput(`content of '${file}' must be a string`, ctx)
     }
 
@@ -342,11 +342,20 @@ export class Lab implements LabInternals, AsyncDisposable {
       `link add name ${ea.name}${linkAttrs(ea)}${fold ? ` up master ${ea.master!.name}` : ''} type veth peer name ${eb.name}${linkAttrs(eb)} netns ${eb.ns.name}`,
       ...(fold ? [] : endLines(ea)),
     ]
-    if (ea.ns === eb.ns) {
-      await this.batch(ea.ns, [...create, ...endLines(eb), ...(eb.up === false ? [] : [`link show dev ${eb.name}`])], { ...ctx, namespace: ea.ns.label, netns: ea.ns.name })
-    } else {
-      await this.batch(ea.ns, create, { ...ctx, namespace: ea.ns.label, netns: ea.ns.name })
-      await this.batch(eb.ns, [...endLines(eb), ...(eb.up === false ? [] : [`link show dev ${eb.name}`])], { ...ctx, namespace: eb.ns.label, netns: eb.ns.name })
+    try {
+      if (ea.ns === eb.ns) {
+        await this.batch(ea.ns, [...create, ...endLines(eb), ...(eb.up === false ? [] : [`link show dev ${eb.name}`])], { ...ctx, namespace: ea.ns.label, netns: ea.ns.name }).catch(
+          (e: unknown) => this.#undoHalfWay(e, ea.ns, ea.name),
+        )
+      } else {
+        await this.batch(ea.ns, create, { ...ctx, namespace: ea.ns.label, netns: ea.ns.name }).catch((e: unknown) => this.#undoHalfWay(e, ea.ns, ea.name))
+        await this.batch(eb.ns, [...endLines(eb), ...(eb.up === false ? [] : [`link show dev ${eb.name}`])], { ...ctx, namespace: eb.ns.label, netns: eb.ns.name }).catch(
+          (e: unknown) => this.#undoHalfWay(e, ea.ns, ea.name, true),
+        )
+      }
+    } catch (e) {
+      this.model.linkDeleted(ea.ns, ea.name) // the pair (and its addresses) is forgotten: the names are free again
+      throw e
     }
     // Read both ends back once before traffic flows (the kernel's deferred carrier step, PERF-NOTES): the
     // second end in its own batch, right after it came up (no extra process); the first end at settle().
@@ -388,11 +397,13 @@ export class Lab implements LabInternals, AsyncDisposable {
         ...(options.up === false ? [] : [`link set dev ${name} up`]),
       ],
       ctx,
-    ).catch((e: unknown) => {
-      if (!vlanFiltering) throw e
-      this.model.linkDeleted(ns, name) // `link add` is the line that fails without the feature: nothing was made
-      return unsupportedIfMissing(e, 'bridge-vlan-filtering', `bridge ${name} with vlanFiltering`, ctx)
-    })
+    )
+      .catch((e: unknown) => this.#undoHalfWay(e, ns, name))
+      .catch((e: unknown) => {
+        this.model.linkDeleted(ns, name) // nothing of the bridge is left: its name is free again
+        if (!vlanFiltering) throw e
+        return unsupportedIfMissing(e, 'bridge-vlan-filtering', `bridge ${name} with vlanFiltering`, ctx)
+      })
     return new Bridge(this, ns, name, vlanFiltering)
   }
 
@@ -523,7 +534,14 @@ export class Lab implements LabInternals, AsyncDisposable {
   async batch(ns: Namespace, lines: string[], ctx: NetspecErrorContext): Promise<void> {
     const owed = this.#pending.get(ns) ?? []
     this.#pending.delete(ns)
-    await this.#run(() => this.#batcher.run(ns.name, [...owed, ...lines], this.signal), ctx)
+    const shift = (e: unknown) => {
+      // Failing lines counted in the caller's own lines (owed lines come first): see #undoHalfWay().
+      const f = e as { failedLine?: number; failedLines?: number[] }
+      if (f?.failedLine !== undefined) f.failedLine -= owed.length
+      if (f?.failedLines !== undefined) f.failedLines = f.failedLines.map((i) => i - owed.length)
+      throw e
+    }
+    await this.#run(() => this.#batcher.run(ns.name, [...owed, ...lines], this.signal).catch(shift), ctx)
   }
 
   get #sysctlsInProcess(): boolean {
@@ -616,6 +634,19 @@ export class Lab implements LabInternals, AsyncDisposable {
     if (!this.#markerDirty) return
     this.#markerDirty = false
     writeMarker(this.#marker)
+  }
+
+  /**
+   * A batch that created link `dev` (its line 0, `link add`) failed on a later line: delete the link again, so a
+   * failure half-way leaves nothing (a veth's peer goes with it). `created` says line 0 ran in an earlier batch.
+   * Where it is unknown what ran (a timeout, a whole batch refused), the lab's teardown removes it with the namespace.
+   */
+  async #undoHalfWay(e: unknown, ns: Namespace, dev: string, created = false): Promise<never> {
+    const f = (e as { cause?: { failedLine?: number; failedLines?: number[] } })?.cause
+    if (f?.failedLine !== undefined && (created || !(f.failedLines ?? [0]).includes(0))) {
+      await this.batch(ns, [`link del dev ${dev}`], { lab: this.label, namespace: ns.label, netns: ns.name }).catch(() => undefined)
+    }
+    throw e
   }
 
   #owe(ns: Namespace, line: string): void {

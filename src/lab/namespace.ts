@@ -19,6 +19,11 @@ import {
   parseDestination,
   sysctlPath,
 } from './validate.js'
+import { batchWord } from '../values/batch.js'
+import { parseAlias, parseRouteTable } from '../values/names.js'
+import { checkSysctlValue } from '../values/sysctl.js'
+
+export { checkSysctlValue }
 
 export class Namespace {
   /** The user's short name, e.g. `ns1`. */
@@ -227,13 +232,6 @@ export class Namespace {
   }
 }
 
-/** A sysctl value as text, refused if it has characters a sysctl value never needs (it may reach a shell). */
-export function checkSysctlValue(value: string | number, key: string, ctx: Record<string, unknown> = {}): string {
-  const s = String(value)
-  if (!/^[\w.:/ -]*$/.test(s)) throw invalidInput(`sysctl value '${s}' for ${key} has characters that are not allowed`, ctx)
-  return s
-}
-
 export function routeLine(destination: string, options: RouteOptions, ctx: Record<string, unknown>): string {
   checkKeys(options, ['via', 'dev', 'metric', 'table', 'src', 'onlink'], 'route', ctx)
   const { dst, family } = parseDestination(destination, ctx)
@@ -259,10 +257,8 @@ export function routeLine(destination: string, options: RouteOptions, ctx: Recor
       throw invalidInput(`route metric must be a whole number from 0 to 4294967295, got ${options.metric}`, ctx)
     parts.push('metric', String(options.metric))
   }
-  if (options.table !== undefined) {
-    if (!/^[\w-]+$/.test(String(options.table))) throw invalidInput(`route table '${options.table}' is not a number or a name`, ctx)
-    parts.push('table', String(options.table))
-  }
+  // Always the number: ip would read a name through the machine's /etc/iproute2/rt_tables.
+  if (options.table !== undefined) parts.push('table', String(parseRouteTable(options.table, ctx)))
   if (options.onlink === true) parts.push('onlink')
   return parts.join(' ')
 }
@@ -278,11 +274,9 @@ export function linkSetLines(dev: string, o: LinkSetOptions, ctx: Record<string,
   return lines
 }
 
+/** An alias as one `ip -batch` word (quoted): see values/names.ts for what an alias may hold. */
 export function checkAlias(alias: unknown, ctx: Record<string, unknown>): string {
-  // `ip -batch` reads '#' as the start of a comment, even inside quotes.
-  if (typeof alias !== 'string' || alias === '' || alias.length > 255 || /["\\\n#]/.test(alias))
-    throw invalidInput(`interface alias must be 1–255 characters without double quotes, backslashes, '#' or newlines`, ctx)
-  return `"${alias}"`
+  return batchWord(parseAlias(alias, ctx))
 }
 
 export function tornDown(lab: string, ns?: Namespace): NetspecError {

@@ -98,7 +98,7 @@ export interface RouteOptions {
   via?: string
   dev?: string
   metric?: number
-  /** A table number or name ('main', 'local', or one from /etc/iproute2/rt_tables). */
+  /** A table number (1–4294967295) or 'main', 'local', 'default'; names from /etc/iproute2/rt_tables are refused (the machine's, not the lab's). */
   table?: number | string
   /** Preferred source address. */
   src?: string

@@ -79,7 +79,7 @@ describe('a kernel refusal while a namespace is created', () => {
     const lab = await Lab.create({ label: 'bad sysctl' })
     await lab.namespace('ok')
 
-    const e = await lab.namespace('ns1', { sysctls: { 'net.ipv4.no_such_setting': 1 } }).catch((err: unknown) => err)
+    const e = await lab.namespace('ns1', { sysctls: { 'net.ipv4.tcp_no_such_setting': 1 } }).catch((err: unknown) => err)
 
     expect(isNetspecError(e, 'command-failed')).toBe(true)
     const err = e as Error

@@ -44,6 +44,7 @@ describe('lab.adopt() input', () => {
     expect(containerRef({ id: 'b2' })).toBe('b2')
     expect(containerRef('web')).toBe('web')
     expect(() => containerRef(42 as unknown as string)).toThrow(/adopt needs a started container/)
+    for (const bad of ['--format={{.Id}}', '-f', '../x', 'a b', 'x#']) expect(() => containerRef(bad)).toThrow(/not a Docker container id or name/)
   })
   test('labels a container by its name, made label-safe', () => {
     expect(defaultLabel('/my web:1')).toBe('my_web_1')

@@ -52,7 +52,7 @@ describe('linkSetLines', () => {
     [{ mtu: 1500.5 }, /MTU/],
     [{ mac: '01:00:5e:00:00:01' }, /multicast MAC/],
     [{ mac: 'ee:ee:ee:ee:ee' }, /not a MAC address/],
-    [{ alias: 'say "hi"' }, /alias must be 1–255 characters/],
+    [{ alias: `it's "hi"` }, /alias must be 1–255 bytes/],
     [{ alias: '' }, /alias/],
     [{ alias: 'port #1' }, /'#'/],
   ] as const)('rejects %j', (options, why) => {
@@ -64,4 +64,5 @@ test('checkAlias quotes for ip -batch and refuses what would break the line', ()
   expect(checkAlias('port to ns2', ctx)).toBe('"port to ns2"')
   expect(() => checkAlias('a\nlink del lo', ctx)).toThrow(/newlines/)
   expect(() => checkAlias('x'.repeat(256), ctx)).toThrow(/1–255/)
+  expect(checkAlias('say "hi"', ctx)).toBe(`'say "hi"'`)
 })
