@@ -13,6 +13,7 @@ export type NetspecErrorKind =
   | 'teardown-failed' // something could not be removed: a leak, reported loudly
   | 'container' // container engine or image trouble
   | 'unsupported' // this kernel lacks a feature (e.g. netem); the message names it
+  | 'resource-exhausted' // out of file descriptors (EMFILE/ENFILE) or memory: the message names the limit
 
 export interface NetspecErrorContext {
   /** Lab label, e.g. the test name. */
