@@ -13,7 +13,7 @@ import { adoptContainer, type AdoptableContainer } from '../container/adopt.js'
 import { SegmentMap, type IfaceRef } from './segments.js'
 import { destroyNamespaces, isExhaustion, releaseDescriptor, reserveDescriptor, teardownFailed } from './teardown.js'
 import { createEtcNetns, defaultEtcFiles } from './etc-netns.js'
-import { resourceExhausted } from './resources.js'
+import { descriptorLimits, resourceExhausted } from './resources.js'
 import type { MatrixHost, MatrixOptions, ReachabilityMatrix } from '../assert/matrix.js'
 import type { Partition, PartitionOptions } from '../impair/partition.js'
 import type { Diagram } from '../topology/diagram.js'
@@ -202,6 +202,7 @@ export class Lab implements LabInternals, AsyncDisposable {
     await preflight(executor)
     if (executor.kind === 'local') ensureReaper() // removes this process's labs if it dies (src/reaper)
     reserveDescriptor() // for teardown, should the build use up every descriptor (src/lab/teardown.ts)
+    descriptorLimits() // read now: when the limit is hit, reading it would need a descriptor
     return new Lab(options, executor)
   }
 
@@ -292,8 +293,12 @@ export class Lab implements LabInternals, AsyncDisposable {
     try {
       if (etcFiles.length > 0) createEtcNetns(name, etcFiles)
     } catch (e) {
-      delete this.#marker.etc![name] // not ours: never removed at teardown
-      writeMarker(this.#marker)
+      delete this.#marker.etc![name] // not ours (or already removed again): never removed at teardown
+      try {
+        writeMarker(this.#marker)
+      } catch {
+        this.#markerDirty = true // out of descriptors too: written with the next batch
+      }
       throw this.#exhausted(e, c)
     }
     if (files.length > 0 && this.executor.kind !== 'local') {
@@ -665,7 +670,7 @@ export class Lab implements LabInternals, AsyncDisposable {
 
   /** EMFILE/ENFILE/ENOMEM as what they are ('resource-exhausted', with the limit and the fix); other errors unchanged. */
   #exhausted(e: unknown, ctx: NetspecErrorContext): unknown {
-    if (!isExhaustion(e)) return e
+    if (!isExhaustion(e) || (isNetspecError(e) && e.kind === 'resource-exhausted')) return e
     return resourceExhausted(e, this.#byKernelName.size, this.netlink !== undefined, { lab: this.label, ...ctx })
   }
 
@@ -698,6 +703,7 @@ export class Lab implements LabInternals, AsyncDisposable {
     try {
       await work
     } catch (e) {
+      if (isExhaustion(e) && !(isNetspecError(e) && e.kind === 'resource-exhausted')) throw this.#exhausted(e, ctx)
       if (isNetspecError(e)) {
         throw new NetspecError(e.kind, e.shortMessage, {
           ...ctx,

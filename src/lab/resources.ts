@@ -7,8 +7,19 @@ import { NetspecError, type NetspecErrorContext } from '../errors.js'
 
 export const DESCRIPTORS_PER_NAMESPACE = 2
 
-/** The soft and hard RLIMIT_NOFILE of this process, from /proc (no descriptor needed beyond one read). */
+let known: { soft: number | undefined; hard: number | undefined } | undefined
+
+/**
+ * The soft and hard RLIMIT_NOFILE of this process, from /proc. Read once, at the first lab (reading needs a
+ * descriptor, which is just what is missing when the limit is hit).
+ */
 export function descriptorLimits(): { soft: number | undefined; hard: number | undefined } {
+  if (known?.soft !== undefined) return known
+  known = readLimits()
+  return known
+}
+
+function readLimits(): { soft: number | undefined; hard: number | undefined } {
   try {
     const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'))
     const [soft, hard] = (line ?? '').split(/\s{2,}/).slice(1, 3).map(Number)

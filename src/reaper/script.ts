@@ -114,7 +114,7 @@ function removeEtc(m) {
 async function pass(labs) {
   const there = present()
   for (const m of labs) for (const n of m.namespaces) {
-    if (!there.has(n) || (m.adopted || []).includes(n)) continue
+    if (!there.has(n) || (m.adopted || []).includes(n) || held.length >= holdBudget) continue
     let fd
     try { fd = fs.openSync('/run/netns/' + n, 'r') } catch { continue } // gone, or no descriptor left: the inode is still read below
     try {
@@ -139,13 +139,28 @@ async function pass(labs) {
   return names.length
 }
 
-// The reaper inherits its owner's RLIMIT_NOFILE, which may be what the owner ran out of: raise its own (root
-// may, up to fs.nr_open) before reaping, so that holding every namespace and listing /proc cannot fail.
+// The reaper inherits its owner's RLIMIT_NOFILE, which may be what the owner ran out of: raise its own before
+// reaping (to fs.nr_open where CAP_SYS_RESOURCE allows, else the soft limit to the hard one), and hold namespaces
+// open only within what is left, so that listing /proc and running ip can never fail for want of a descriptor.
+function fileLimit() {
+  try {
+    const line = fs.readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'))
+    const [soft, hard] = line.split(/\s{2,}/).slice(1, 3).map((x) => x === 'unlimited' ? Infinity : Number(x))
+    return { soft, hard }
+  } catch { return { soft: 1024, hard: 1024 } }
+}
+let holdBudget = 0
 function raiseFileLimit() {
   try {
     const max = Math.min(Number(fs.readFileSync('/proc/sys/fs/nr_open', 'utf8')), 1048576)
-    if (max > 0) cp.spawnSync('prlimit', ['--pid', String(process.pid), '--nofile=' + max + ':' + max], { stdio: 'ignore', timeout: 5000 })
+    const { soft, hard } = fileLimit()
+    if (soft < max) {
+      const r = cp.spawnSync('prlimit', ['--pid', String(process.pid), '--nofile=' + max + ':' + max], { stdio: 'ignore', timeout: 5000 })
+      if (r.status !== 0 && soft < hard) cp.spawnSync('prlimit', ['--pid', String(process.pid), '--nofile=' + hard + ':' + hard], { stdio: 'ignore', timeout: 5000 })
+    }
   } catch {}
+  holdBudget = Math.max(0, Math.min(fileLimit().soft, 1 << 20) - 64)
+  log('descriptor limit ' + fileLimit().soft + ', holding at most ' + holdBudget + ' namespaces open')
 }
 
 async function reap() {
