@@ -246,7 +246,7 @@ describe('the catalogue, outside the lab: not root, missing tools, no container 
   })
   afterAll(() => {
     // Neither child created a namespace (both were refused at Lab.create).
-    expect(netnsNames().filter((n) => !before.includes(n) && /^ns-\d+-1-ns1$/.test(n))).toEqual([])
+    expect(netnsNames().filter((n) => !before.includes(n) && /^ns-\d+-[0-9a-z]+-1-ns1$/.test(n))).toEqual([])
   })
 
   test('not root', async () => {
