@@ -180,7 +180,25 @@ export class Lab implements LabInternals, AsyncDisposable {
   private constructor(options: LabOptions, executor: Executor) {
     this.id = nextLabId()
     this.label = options.label ?? `lab ${this.id}`
-    this.executor = executor
+    // Every process started in a lab namespace (ns.exec, ns.spawn, internal tools) sees its own /etc files first.
+    this.executor =
+      executor.kind === 'local'
+        ? {
+            kind: executor.kind,
+            run: (argv, o) => {
+              try {
+                if (o?.netns !== undefined) this.#ensureEtc(o.netns)
+              } catch (e) {
+                return Promise.reject(e)
+              }
+              return executor.run(argv, o)
+            },
+            spawn: (argv, o) => {
+              if (o?.netns !== undefined) this.#ensureEtc(o.netns)
+              return executor.spawn(argv, o)
+            },
+          }
+        : executor
     this.netlink = executor.kind === 'local' && process.env.NETSPEC_NO_NETLINK !== '1' ? NetlinkEngine.create() : undefined
     this.#batcher = new IpBatcher(executor, () => this.#writeMarkerIfChanged(), this.netlink)
     this.signal = options.signal
@@ -259,8 +277,12 @@ export class Lab implements LabInternals, AsyncDisposable {
     // so a crash right after it still leaves a marker that names it (one write for many namespaces).
     this.#marker.namespaces.push(name)
     // Its own resolv.conf and hosts by default (src/lab/etc-netns.ts), so that no lab process writes the machine's.
+    // Written now when the test gives files, else at the first process started in it (#ensureEtc): a namespace
+    // that never runs a process (a router probed in-process) costs no /etc/netns writes (1–6 ms each here).
     const etcFiles = this.executor.kind === 'local' ? mergeFiles(defaultEtcFiles(name), files) : []
-    if (etcFiles.length > 0) (this.#marker.etc ??= {})[name] = etcFiles.map(([f]) => f)
+    const etcNow = files.length > 0 && etcFiles.length > 0
+    if (etcNow) (this.#marker.etc ??= {})[name] = etcFiles.map(([f]) => f)
+    else if (etcFiles.length > 0) this.#etcPending.set(name, etcFiles)
     this.#markerDirty = true
 
     // Explicit state: a new namespace may inherit forwarding from the machine, so always set it.
@@ -291,7 +313,7 @@ export class Lab implements LabInternals, AsyncDisposable {
       throw this.#exhausted(e, c)
     }
     try {
-      if (etcFiles.length > 0) createEtcNetns(name, etcFiles)
+      if (etcNow) createEtcNetns(name, etcFiles)
     } catch (e) {
       delete this.#marker.etc![name] // not ours (or already removed again): never removed at teardown
       try {
@@ -656,12 +678,38 @@ export class Lab implements LabInternals, AsyncDisposable {
     }
   }
 
+  /** Default /etc/netns files of namespaces that have not run a process yet. */
+  readonly #etcPending = new Map<string, [string, string][]>()
+
+  /** Writes a namespace's default /etc/netns files before its first process (recorded in the marker first). */
+  #ensureEtc(netns: string): void {
+    const files = this.#etcPending.get(netns)
+    if (files === undefined) return
+    this.#etcPending.delete(netns)
+    ;(this.#marker.etc ??= {})[netns] = files.map(([f]) => f)
+    const ctx = { lab: this.label, namespace: this.#byKernelName.get(netns)?.label, netns }
+    try {
+      writeMarker(this.#marker)
+      this.#markerDirty = false
+      createEtcNetns(netns, files)
+    } catch (e) {
+      delete this.#marker.etc[netns] // not ours (or removed again): never removed at teardown
+      try {
+        writeMarker(this.#marker)
+      } catch {
+        this.#markerDirty = true
+      }
+      throw this.#exhausted(e, ctx)
+    }
+  }
+
   /** A namespace that was not created after all (its name exists already): out of the lab and its marker. */
   #forget(ns: Namespace): void {
     this.#namespaces.delete(ns.label)
     this.#byKernelName.delete(ns.name)
     this.#marker.namespaces = this.#marker.namespaces.filter((n) => n !== ns.name)
     if (this.#marker.etc !== undefined) delete this.#marker.etc[ns.name]
+    this.#etcPending.delete(ns.name)
     this.#adopted.delete(ns.name)
     if (this.#marker.adopted !== undefined) this.#marker.adopted = [...this.#adopted]
     this.#markerDirty = false

@@ -167,7 +167,7 @@ const rows: Row[] = [
     cause: 'use of a handle after teardown',
     example: 'ns1.exec(…) after the test (or lab.destroy())',
     kind: 'torn-down',
-    says: /lab 'catalogue: use of a handle after teardown' was torn down: namespace 'ns1' \(ns-[\d-]+ns1\) no longer exists/,
+    says: /lab 'catalogue: use of a handle after teardown' was torn down: namespace 'ns1' \(ns-[\da-z-]+ns1\) no longer exists/,
     fix: /use handles only inside the test \(or before destroy\(\)\) that created them/,
     fixText: 'use handles only inside the test (or before destroy()) that created them',
     prelude: ({ lab }) => lab.destroy(),

@@ -58,10 +58,13 @@ describe.each([
     const lab = await withPath(noNetlink, () => Lab.create({ label: 'etc dir' }))
     const dir = `/etc/netns/${kernelName(lab.id, 'y')}`
     try {
-      await lab.namespace('a')
+      await (await lab.namespace('a')).exec(['true']) // /etc/netns exists from here on
       mkdirSync(dir)
       writeFileSync(join(dir, 'foreign.conf'), 'not the lab’s\n')
-      await expect(lab.namespace('y')).rejects.toThrow(`${dir} already exists (not created by this lab)`)
+      // The default files are written before the namespace's first process: that is where it fails.
+      const y = await lab.namespace('y')
+      await expect(y.exec(['cat', '/etc/resolv.conf'])).rejects.toThrow(`${dir} already exists (not created by this lab)`)
+      await expect(lab.namespace('z', { files: { hosts: '10.0.0.9 z\n' } })).resolves.toBeDefined()
     } finally {
       await lab.destroy()
     }
