@@ -7,7 +7,7 @@ export default async function setup(): Promise<void> {
   if (missingPrivileges(effectiveCaps()).length > 0) return // unit-only runs need no root; labs will say so themselves
   try {
     const report = await sweep()
-    if (report.removed.length > 0 || report.lookalikes.length > 0 || report.kept.length > 0)
+    if (report.removed.length > 0 || report.lookalikes.length > 0 || report.kept.length > 0 || report.bad.length > 0)
       console.log(`netspec: ${formatSweepReport(report, false)}`)
   } catch (e) {
     console.warn(`netspec: could not sweep leftovers: ${e instanceof Error ? e.message : String(e)}`)
