@@ -20,7 +20,7 @@ export interface NetspecErrorContext {
   lab?: string
   /** The user's label of the namespace, e.g. `ns1`. */
   namespace?: string
-  /** The kernel's name of the namespace, e.g. `ns-4711-1-ns1`. */
+  /** The kernel's name of the namespace, e.g. `ns-4711-k3x9q-1-ns1`. */
   netns?: string
   /** The command line that failed, as a user could paste it. */
   command?: string
