@@ -150,11 +150,11 @@ function fileLimit() {
   } catch { return { soft: 1024, hard: 1024 } }
 }
 let holdBudget = 0
-function raiseFileLimit() {
+function raiseFileLimit(need) {
   try {
     const max = Math.min(Number(fs.readFileSync('/proc/sys/fs/nr_open', 'utf8')), 1048576)
     const { soft, hard } = fileLimit()
-    if (soft < max) {
+    if (soft < need) { // the usual case (a limit far above the lab's size) costs no process
       const r = cp.spawnSync('prlimit', ['--pid', String(process.pid), '--nofile=' + max + ':' + max], { stdio: 'ignore', timeout: 5000 })
       if (r.status !== 0 && soft < hard) cp.spawnSync('prlimit', ['--pid', String(process.pid), '--nofile=' + hard + ':' + hard], { stdio: 'ignore', timeout: 5000 })
     }
@@ -171,7 +171,7 @@ async function reap() {
   const labs = markers()
   if (labs.length === 0) { log('owner gone, no labs of it left'); return }
   log('owner gone, reaping ' + labs.map((m) => m.labId).join(' '))
-  raiseFileLimit()
+  raiseFileLimit(labs.reduce((n, m) => n + m.namespaces.length, 0) + 128)
   let removed = 0
   // A pass that fails (e.g. EMFILE despite the raise) is retried by the next ones.
   for (const delay of [0, 50, 150, 300]) {
