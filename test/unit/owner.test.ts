@@ -56,7 +56,8 @@ describe('marker schema', () => {
     [{ ...base, etc: { 'ns-4711-2s-3-a': ['../hosts'] } }, 'not a plain file name'],
     [{ ...base, etc: { 'ns-4711-2s-3-a': ['.hidden'] } }, 'not a plain file name'],
     [{ ...base, containers: ['--rm'] }, 'not a hex container id'],
-    [{ ...base, labId: '4711-3' }, 'is not <pid>-<tag>-<n>'],
+    [{ ...base, labId: '4711-x' }, 'is not <pid>-<tag>-<n>'],
+    [{ ...base, labId: '4711-ab-3/..' }, 'is not <pid>-<tag>-<n>'],
     [{ ...base, ownerPid: 1 }, 'ownerPid 1 does not match'],
     [{ ...base, ownerStart: 101 }, 'ownerStart does not match'],
     [{ ...base, version: 2 }, 'unknown version'],
@@ -64,6 +65,11 @@ describe('marker schema', () => {
     [null, 'not a JSON object'],
   ])('refused: %j', (m, why) => {
     expect(checkMarker('4711-2s-3.json', m)).toContain(why)
+  })
+  test('a marker of netspec before the tag (<pid>-<n>) is still read, with names of exactly its id', () => {
+    const legacy = { ...base, labId: '4711-3', namespaces: ['ns-4711-3-a'] }
+    expect(checkMarker('4711-3.json', legacy)).toBeUndefined()
+    expect(checkMarker('4711-3.json', { ...legacy, namespaces: ['ns-4711-2s-3-a'] })).toContain('is not a kernel name of lab 4711-3')
   })
   test('a marker whose file name is not its lab id is refused', () => {
     expect(checkMarker('4711-2s-4.json', base)).toContain('file name does not match')
