@@ -13,13 +13,14 @@ export type NetspecErrorKind =
   | 'teardown-failed' // something could not be removed: a leak, reported loudly
   | 'container' // container engine or image trouble
   | 'unsupported' // this kernel lacks a feature (e.g. netem); the message names it
+  | 'resource-exhausted' // out of file descriptors (EMFILE/ENFILE) or memory: the message names the limit
 
 export interface NetspecErrorContext {
   /** Lab label, e.g. the test name. */
   lab?: string
   /** The user's label of the namespace, e.g. `ns1`. */
   namespace?: string
-  /** The kernel's name of the namespace, e.g. `ns-4711-1-ns1`. */
+  /** The kernel's name of the namespace, e.g. `ns-4711-k3x9q-1-ns1`. */
   netns?: string
   /** The command line that failed, as a user could paste it. */
   command?: string

@@ -16,6 +16,7 @@ export type {
   NamespaceSnapshot,
   SweepOptions,
   SweepReport,
+  SweepPlan,
   PlugOptions,
   Vlan,
   VlanOptions,

@@ -1,6 +1,6 @@
 // `netspec sweep`: list (default) or remove what dead runs left behind, and labs kept for debugging.
 import { parseKernelName } from '../lab/owner.js'
-import { sweep, type SweepReport } from '../lab/sweep.js'
+import { planLines, sweep, type SweepReport } from '../lab/sweep.js'
 import { parseArgs } from './args.js'
 import { EXIT, stdio, type Command, type Io } from './command.js'
 
@@ -26,22 +26,27 @@ Examples:
   sudo npx netspec sweep --kept --force   # also remove labs kept for debugging
 `
 
+// Labels come from marker files: never let one print control characters to a terminal.
+const clean = (s: string) => s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, '?')
+
 /** The report as text, with ready-to-paste commands for kept labs. */
 export function renderSweep(r: SweepReport, opts: { force: boolean; kept: boolean }): string {
   const lines: string[] = []
   const verb = opts.force ? 'removed' : 'would remove'
   for (const lab of r.removed) {
-    const what = lab.namespaces.length === 0 ? 'no namespaces left (marker only)' : lab.namespaces.join(', ')
-    lines.push(`${verb} lab '${lab.label}' (id ${lab.labId}, owner pid ${lab.ownerPid} gone): ${what}`)
+    const what = lab.namespaces.length === 0 ? ' no namespaces left' : ''
+    lines.push(`${verb} lab '${clean(lab.label)}' (id ${lab.labId}, owner pid ${lab.ownerPid} gone):${what}`)
+    lines.push(...planLines(lab))
   }
   for (const m of r.kept) {
-    lines.push(`kept lab '${m.label}' (id ${m.labId}), kept for debugging:`)
+    lines.push(`kept lab '${clean(m.label)}' (id ${m.labId}), kept for debugging:`)
     const width = Math.max(...m.namespaces.map((n) => (parseKernelName(n)?.label ?? n).length))
     for (const n of m.namespaces) lines.push(`    ${(parseKernelName(n)?.label ?? n).padEnd(width)}  ip netns exec ${n} bash`)
   }
-  for (const m of r.live) lines.push(`live lab '${m.label}' (id ${m.labId}, owner pid ${m.ownerPid} running${m.kept === true ? ', kept' : ''}): left alone`)
+  for (const m of r.live) lines.push(`live lab '${clean(m.label)}' (id ${m.labId}, owner pid ${m.ownerPid} running${m.kept === true ? ', kept' : ''}): left alone`)
+  for (const b of r.bad) lines.push(`bad marker ${clean(b.file)} in /run/netspec/labs: ${clean(b.reason)}; nothing in it was acted on (look at it, then remove it by hand)`)
   for (const n of r.lookalikes) lines.push(`namespace ${n} looks like netspec's but no marker lists it: left alone (remove by hand if it is yours: ip netns del ${n})`)
-  for (const n of r.failed) lines.push(`could not remove ${n}`)
+  for (const n of r.failed) lines.push(`could not remove ${clean(n)}`)
   if (lines.length === 0) lines.push('nothing to sweep')
   if (!opts.force && r.removed.length > 0) lines.push('', 'dry run: nothing was removed; add --force to remove the labs above')
   if (r.kept.length > 0) lines.push('', `${r.kept.length} kept lab(s) left alone; remove them with: npx netspec sweep --kept --force`)

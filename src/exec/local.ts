@@ -1,4 +1,5 @@
 import { spawn as spawnChild, type ChildProcess } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { constants } from 'node:os'
 import { execa, type ResultPromise } from 'execa'
 import { NetspecError } from '../errors.js'
@@ -121,7 +122,51 @@ interface RawResult {
  * probe), and measured here a plain spawn costs ~3.5 ms against ~6.5 ms through execa. Long-lived processes
  * keep using execa (spawn below) for its cleanup on exit.
  */
-function runProcess(full: readonly string[], options: RunOptions): Promise<RawResult> {
+async function runProcess(full: readonly string[], options: RunOptions): Promise<RawResult> {
+  await slot()
+  try {
+    return await runOne(full, options)
+  } finally {
+    release()
+  }
+}
+
+// At most this many one-shot processes at a time: each holds ~4 descriptors of ours while it runs (its pipes),
+// and a burst (one `ip -batch` per namespace, 300 namespaces settling at once) must not use up RLIMIT_NOFILE.
+// With the usual limits (1024 and up) this is 160 or more, far beyond what 2–8 cores run in parallel anyway.
+let running = 0
+const waiting: (() => void)[] = []
+let maxRunning: number | undefined
+
+function limit(): number {
+  if (maxRunning !== undefined) return maxRunning
+  let soft = 1024
+  try {
+    const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'))
+    const n = Number(line?.split(/\s{2,}/)[1])
+    if (Number.isFinite(n)) soft = n
+  } catch {
+    // keep the default
+  }
+  maxRunning = Math.max(4, Math.floor((soft - 64) / 6))
+  return maxRunning
+}
+
+function slot(): Promise<void> {
+  if (running < limit()) {
+    running += 1
+    return Promise.resolve()
+  }
+  return new Promise((r) => waiting.push(r))
+}
+
+function release(): void {
+  const next = waiting.shift()
+  if (next !== undefined) next() // the slot passes on
+  else running -= 1
+}
+
+function runOne(full: readonly string[], options: RunOptions): Promise<RawResult> {
   return new Promise((resolve) => {
     const signal = options.signal
     if (signal?.aborted === true) {
@@ -132,17 +177,27 @@ function runProcess(full: readonly string[], options: RunOptions): Promise<RawRe
       stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
       env: options.env === undefined ? undefined : { ...process.env, ...options.env },
     })
+    let enoent: Error | undefined
+    let timer: NodeJS.Timeout | undefined
+    child.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT') enoent = e
+      else if (child.stdout === null || child.pid === undefined) {
+        // Could not start at all (EMFILE, ENOMEM, EAGAIN): say so as the command's failure.
+        clearTimeout(timer)
+        resolve({ exitCode: -1, stdout: '', stderr: `${e.message}\n`, timedOut: false, canceled: false })
+      }
+    })
+    if (child.stdout === null || child.stderr === null) return // the 'error' event resolves
     const out: Buffer[] = []
     const err: Buffer[] = []
     let timedOut = false
     let canceled = false
-    let enoent: Error | undefined
     let killTimer: NodeJS.Timeout | undefined
     const kill = () => {
       child.kill('SIGTERM')
       killTimer = setTimeout(() => child.kill('SIGKILL'), 1000)
     }
-    const timer = setTimeout(() => {
+    timer = setTimeout(() => {
       timedOut = true
       kill()
     }, options.timeoutMs ?? DEFAULT_TIMEOUT_MS)
@@ -153,9 +208,6 @@ function runProcess(full: readonly string[], options: RunOptions): Promise<RawRe
     signal?.addEventListener('abort', onAbort, { once: true })
     child.stdout!.on('data', (b: Buffer) => out.push(b))
     child.stderr!.on('data', (b: Buffer) => err.push(b))
-    child.on('error', (e: NodeJS.ErrnoException) => {
-      if (e.code === 'ENOENT') enoent = e
-    })
     if (options.input !== undefined) {
       child.stdin!.on('error', () => {}) // EPIPE when the command exits without reading: its exit code tells
       child.stdin!.end(options.input)

@@ -71,7 +71,13 @@ export class IpBatcher {
     this.#scheduled = false
     const work = [...this.#queued]
     this.#queued.clear()
-    this.#beforeSend?.()
+    try {
+      this.#beforeSend?.()
+    } catch (e) {
+      // Nothing may reach the kernel unrecorded (the lab's marker could not be written): every caller fails.
+      for (const [, p] of work) for (const r of p.requests) r.reject(e as NetspecError)
+      return
+    }
     for (const [key, p] of work) void this.#send(key === '' ? undefined : key, p)
   }
 

@@ -1,5 +1,4 @@
 // A Lab owns one test's world: its namespaces, links, bridges and processes, and their teardown.
-import { mkdirSync, writeFileSync } from 'node:fs'
 import { NetspecError, callSite, invalidInput, isNetspecError, type NetspecErrorContext } from '../errors.js'
 import { commandFailed, defaultExecutor, type Executor, type SpawnedProcess } from '../exec/index.js'
 import { IpBatcher } from '../kernel/batcher.js'
@@ -12,7 +11,9 @@ import { ensureReaper } from '../reaper/index.js'
 import { writeEtcNetnsVia } from '../container/etc-netns.js'
 import { adoptContainer, type AdoptableContainer } from '../container/adopt.js'
 import { SegmentMap, type IfaceRef } from './segments.js'
-import { ETC_NETNS, destroyNamespaces, noteEtcNetns, teardownFailed } from './teardown.js'
+import { destroyNamespaces, isExhaustion, releaseDescriptor, reserveDescriptor, teardownFailed } from './teardown.js'
+import { createEtcNetns, defaultEtcFiles } from './etc-netns.js'
+import { descriptorLimits, resourceExhausted } from './resources.js'
 import type { MatrixHost, MatrixOptions, ReachabilityMatrix } from '../assert/matrix.js'
 import type { Partition, PartitionOptions } from '../impair/partition.js'
 import type { Diagram } from '../topology/diagram.js'
@@ -180,7 +181,25 @@ export class Lab implements LabInternals, AsyncDisposable {
   private constructor(options: LabOptions, executor: Executor) {
     this.id = nextLabId()
     this.label = options.label ?? `lab ${this.id}`
-    this.executor = executor
+    // Every process started in a lab namespace (ns.exec, ns.spawn, internal tools) sees its own /etc files first.
+    this.executor =
+      executor.kind === 'local'
+        ? {
+            kind: executor.kind,
+            run: (argv, o) => {
+              try {
+                if (o?.netns !== undefined) this.#ensureEtc(o.netns)
+              } catch (e) {
+                return Promise.reject(e)
+              }
+              return executor.run(argv, o)
+            },
+            spawn: (argv, o) => {
+              if (o?.netns !== undefined) this.#ensureEtc(o.netns)
+              return executor.spawn(argv, o)
+            },
+          }
+        : executor
     this.netlink = executor.kind === 'local' && process.env.NETSPEC_NO_NETLINK !== '1' ? NetlinkEngine.create() : undefined
     this.#batcher = new IpBatcher(executor, () => this.#writeMarkerIfChanged(), this.netlink)
     this.signal = options.signal
@@ -201,6 +220,8 @@ export class Lab implements LabInternals, AsyncDisposable {
     const executor = options.executor ?? defaultExecutor()
     await preflight(executor)
     if (executor.kind === 'local') ensureReaper() // removes this process's labs if it dies (src/reaper)
+    reserveDescriptor() // for teardown, should the build use up every descriptor (src/lab/teardown.ts)
+    descriptorLimits() // read now: when the limit is hit, reading it would need a descriptor
     return new Lab(options, executor)
   }
 
@@ -255,17 +276,14 @@ export class Lab implements LabInternals, AsyncDisposable {
     // Recorded before it exists: the batcher writes the marker before any `netns add` leaves this process,
     // so a crash right after it still leaves a marker that names it (one write for many namespaces).
     this.#marker.namespaces.push(name)
+    // Its own resolv.conf and hosts by default (src/lab/etc-netns.ts), so that no lab process writes the machine's.
+    // Written now when the test gives files, else at the first process started in it (#ensureEtc): a namespace
+    // that never runs a process (a router probed in-process) costs no /etc/netns writes (1–6 ms each here).
+    const etcFiles = this.executor.kind === 'local' ? mergeFiles(defaultEtcFiles(name), files) : []
+    const etcNow = files.length > 0 && etcFiles.length > 0
+    if (etcNow) (this.#marker.etc ??= {})[name] = etcFiles.map(([f]) => f)
+    else if (etcFiles.length > 0) this.#etcPending.set(name, etcFiles)
     this.#markerDirty = true
-
-    if (files.length > 0 && this.executor.kind !== 'local') {
-      // Another executor (a container): the files must be where its `ip netns exec` looks (src/container/etc-netns.ts).
-      this.defer(await writeEtcNetnsVia(this.executor, name, files), `removing /etc/netns/${name}`)
-    } else if (files.length > 0) {
-      this.#writeMarkerIfChanged() // the files below must never exist without a marker naming them
-      noteEtcNetns()
-      mkdirSync(`${ETC_NETNS}/${name}`, { recursive: true })
-      for (const [file, content] of files) writeFileSync(`${ETC_NETNS}/${name}/${file}`, content)
-    }
 
     // Explicit state: a new namespace may inherit forwarding from the machine, so always set it.
     // No IPv6 DAD on links created here: a tentative link-local address keeps a router from sending
@@ -277,15 +295,43 @@ export class Lab implements LabInternals, AsyncDisposable {
       { key: 'net.ipv6.conf.default.accept_dad', value: '0', optional: true },
       ...sysctls.map(([key, value]) => ({ key, value })),
     ]
-    if (this.#sysctlsInProcess) {
-      await this.#run(() => this.#batcher.run(undefined, [`netns add ${name}`], this.signal), { ...ctx, netns: name })
-      await this.writeSysctls(ns, settings, ctx)
-    } else {
-      // One process for both: the namespace and its sysctls in the same batch.
-      await this.#run(
-        () => this.#batcher.run(undefined, [`netns add ${name}`, `netns exec ${name} sh -c "${sysctlScript(settings)}"`], this.signal),
-        { ...ctx, netns: name },
-      )
+    const c = { ...ctx, netns: name }
+    try {
+      // `netns add` in a batch of its own: a name that exists already must fail before anything runs inside it.
+      await this.#run(() => this.#batcher.run(undefined, [`netns add ${name}`], this.signal), c)
+    } catch (e) {
+      if (isNetspecError(e) && /File exists/.test(`${e.stderr ?? ''} ${e.message}`)) {
+        this.#forget(ns)
+        throw new NetspecError('command-failed', `a network namespace named ${name} already exists (not owned by this lab): it was not created, and this lab will not touch it`, {
+          ...c,
+          command: e.command,
+          stderr: e.stderr,
+          hint: `someone else made it (or a run whose id this lab repeats); look at it with \`ip netns pids ${name}\` and remove it if it is not needed (\`ip netns del ${name}\`); to use a foreign namespace on purpose, lab.adoptPid() or lab.adopt()`,
+          cause: e,
+        })
+      }
+      throw this.#exhausted(e, c)
+    }
+    try {
+      if (etcNow) createEtcNetns(name, etcFiles)
+    } catch (e) {
+      delete this.#marker.etc![name] // not ours (or already removed again): never removed at teardown
+      try {
+        writeMarker(this.#marker)
+      } catch {
+        this.#markerDirty = true // out of descriptors too: written with the next batch
+      }
+      throw this.#exhausted(e, c)
+    }
+    if (files.length > 0 && this.executor.kind !== 'local') {
+      // Another executor (a container): the files must be where its `ip netns exec` looks (src/container/etc-netns.ts).
+      this.defer(await writeEtcNetnsVia(this.executor, name, files), `removing /etc/netns/${name}`)
+    }
+    try {
+      if (this.#sysctlsInProcess) await this.writeSysctls(ns, settings, ctx)
+      else await this.#run(() => this.#batcher.run(undefined, [`netns exec ${name} sh -c "${sysctlScript(settings)}"`], this.signal), c)
+    } catch (e) {
+      throw this.#exhausted(e, c)
     }
     if (options.loopback !== false) this.#owe(ns, 'link set lo up')
     return ns
@@ -439,7 +485,21 @@ export class Lab implements LabInternals, AsyncDisposable {
     this.#adopted.add(name)
     this.#marker.adopted = [...this.#adopted]
     writeMarker(this.#marker)
-    await this.#run(() => this.#batcher.run(undefined, [`netns attach ${name} ${pid}`], this.signal), { ...ctx, netns: name })
+    try {
+      await this.#run(() => this.#batcher.run(undefined, [`netns attach ${name} ${pid}`], this.signal), { ...ctx, netns: name })
+    } catch (e) {
+      if (isNetspecError(e) && /File exists/.test(`${e.stderr ?? ''} ${e.message}`)) {
+        this.#forget(ns)
+        throw new NetspecError('command-failed', `a network namespace named ${name} already exists (not owned by this lab): nothing was attached`, {
+          ...ctx,
+          netns: name,
+          stderr: e.stderr,
+          hint: `look at it with \`ip netns pids ${name}\`; this lab will not touch it`,
+          cause: e,
+        })
+      }
+      throw e
+    }
     return ns
   }
 
@@ -615,7 +675,15 @@ export class Lab implements LabInternals, AsyncDisposable {
     // kernel free all the namespaces at once, after the loop. Closed first, each unmount would drop the last
     // reference of its namespace and the kernel's clean-up (unregistering links, RCU grace periods) would run
     // against the remaining unmounts, which wait for grace periods themselves (measured, 200 hosts: 70 → 35 ms).
-    const result = await destroyNamespaces(this.executor, names, this.#adopted)
+    const etc = this.#marker.etc ?? {}
+    const result = await destroyNamespaces(this.executor, names, this.#adopted, etc)
+      .catch(async (e: unknown) => {
+        if (!isExhaustion(e)) throw e
+        // Out of descriptors (the build hit EMFILE): free the reserve and the lab's own sockets and fds, then again.
+        releaseDescriptor()
+        this.netlink?.close()
+        return destroyNamespaces(this.executor, names, this.#adopted, etc)
+      })
       .catch((e: unknown) => {
         errors.push(e)
         return { leftover: names, stubborn: [] as number[] }
@@ -626,6 +694,50 @@ export class Lab implements LabInternals, AsyncDisposable {
     if (errors.length > 0 || result.leftover.length > 0 || result.stubborn.length > 0) {
       throw teardownFailed(this.label, result, errors)
     }
+  }
+
+  /** Default /etc/netns files of namespaces that have not run a process yet. */
+  readonly #etcPending = new Map<string, [string, string][]>()
+
+  /** Writes a namespace's default /etc/netns files before its first process (recorded in the marker first). */
+  #ensureEtc(netns: string): void {
+    const files = this.#etcPending.get(netns)
+    if (files === undefined) return
+    this.#etcPending.delete(netns)
+    ;(this.#marker.etc ??= {})[netns] = files.map(([f]) => f)
+    const ctx = { lab: this.label, namespace: this.#byKernelName.get(netns)?.label, netns }
+    try {
+      writeMarker(this.#marker)
+      this.#markerDirty = false
+      createEtcNetns(netns, files)
+    } catch (e) {
+      delete this.#marker.etc[netns] // not ours (or removed again): never removed at teardown
+      try {
+        writeMarker(this.#marker)
+      } catch {
+        this.#markerDirty = true
+      }
+      throw this.#exhausted(e, ctx)
+    }
+  }
+
+  /** A namespace that was not created after all (its name exists already): out of the lab and its marker. */
+  #forget(ns: Namespace): void {
+    this.#namespaces.delete(ns.label)
+    this.#byKernelName.delete(ns.name)
+    this.#marker.namespaces = this.#marker.namespaces.filter((n) => n !== ns.name)
+    if (this.#marker.etc !== undefined) delete this.#marker.etc[ns.name]
+    this.#etcPending.delete(ns.name)
+    this.#adopted.delete(ns.name)
+    if (this.#marker.adopted !== undefined) this.#marker.adopted = [...this.#adopted]
+    this.#markerDirty = false
+    writeMarker(this.#marker)
+  }
+
+  /** EMFILE/ENFILE/ENOMEM as what they are ('resource-exhausted', with the limit and the fix); other errors unchanged. */
+  #exhausted(e: unknown, ctx: NetspecErrorContext): unknown {
+    if (!isExhaustion(e) || (isNetspecError(e) && e.kind === 'resource-exhausted')) return e
+    return resourceExhausted(e, this.#byKernelName.size, this.netlink !== undefined, { lab: this.label, ...ctx })
   }
 
   #markerDirty = false
@@ -670,6 +782,7 @@ export class Lab implements LabInternals, AsyncDisposable {
     try {
       await work
     } catch (e) {
+      if (isExhaustion(e) && !(isNetspecError(e) && e.kind === 'resource-exhausted')) throw this.#exhausted(e, ctx)
       if (isNetspecError(e)) {
         throw new NetspecError(e.kind, e.shortMessage, {
           ...ctx,
@@ -772,6 +885,12 @@ export interface SysctlSetting {
   key: string
   value: string
   optional?: boolean
+}
+
+/** The default /etc files with the user's own in their place (a user's file of the same name wins). */
+function mergeFiles(defaults: [string, string][], own: [string, string][]): [string, string][] {
+  const names = new Set(own.map(([f]) => f))
+  return [...defaults.filter(([f]) => !names.has(f)), ...own]
 }
 
 /** The settings as one `sh` script (the path without setns: containers, no koffi). */

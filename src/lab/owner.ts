@@ -1,33 +1,50 @@
-// Who owns what: kernel names carry the owner's PID, and a marker file per lab under /run/netspec
-// records the owner's start time (so a reused PID is not mistaken for a live owner) and the
-// namespaces the lab creates. Sweeps act only on what a marker lists: never on look-alikes.
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+// Who owns what: kernel names carry the owner's PID and start time, and a marker file per lab under
+// /run/netspec records the owner's start time (so a reused PID is not mistaken for a live owner) and the
+// namespaces the lab creates. Sweeps act only on what a valid marker lists: never on look-alikes, and never
+// on a marker that fails the schema (src/lab/marker-check.ts).
+import { chmodSync, closeSync, constants, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
+import { NetspecError } from '../errors.js'
+import { MARKER_CHECK_SOURCE } from './marker-check.js'
 
 export const NAME_PREFIX = 'ns'
 export const STATE_DIR = process.env.NETSPEC_STATE_DIR ?? '/run/netspec'
 export const LABS_DIR = join(STATE_DIR, 'labs')
 
 let labCounter = 0
+let ownTag: string | undefined
 
-/** A short run-unique lab id: owner PID and a per-process counter, e.g. `4711-3`. */
-export function nextLabId(pid = process.pid): string {
-  labCounter += 1
-  return `${pid}-${labCounter}`
+/**
+ * The part of a lab id that no earlier process with the same PID can have had: the owner's start time (clock
+ * ticks since boot) in base 36, e.g. `k3x9q`; random where /proc cannot tell it.
+ */
+export function ownerTag(pid = process.pid, start = processStartTime(pid)): string {
+  if (start !== undefined) return start.toString(36)
+  if (pid === process.pid) return (ownTag ??= Math.floor(Math.random() * 36 ** 6).toString(36))
+  return Math.floor(Math.random() * 36 ** 6).toString(36)
 }
 
 /**
- * Kernel name of a lab namespace: `ns-<pid>-<lab#>-<label>`, e.g. `ns-4711-3-router`. Readable in
- * `ip netns list`, unique across parallel workers, and traceable to its owner process.
+ * A short run-unique lab id: owner PID, owner tag and a per-process counter, e.g. `4711-k3x9q-3`. A later
+ * process that gets PID 4711 again has another start time, so it never repeats this id (or its kernel names).
+ */
+export function nextLabId(pid = process.pid, start = processStartTime(pid)): string {
+  labCounter += 1
+  return `${pid}-${ownerTag(pid, start)}-${labCounter}`
+}
+
+/**
+ * Kernel name of a lab namespace: `ns-<pid>-<tag>-<lab#>-<label>`, e.g. `ns-4711-k3x9q-3-router`. Readable in
+ * `ip netns list`, unique across parallel workers and PID reuse, and traceable to its owner process.
  */
 export function kernelName(labId: string, label: string): string {
   const safe = label.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 32)
   return `${NAME_PREFIX}-${labId}-${safe}`
 }
 
-export function parseKernelName(name: string): { pid: number; lab: number; label: string } | undefined {
-  const m = /^ns-(\d+)-(\d+)-(.+)$/.exec(name)
-  return m === null ? undefined : { pid: Number(m[1]), lab: Number(m[2]), label: m[3]! }
+export function parseKernelName(name: string): { pid: number; tag: string; lab: number; label: string } | undefined {
+  const m = /^ns-([1-9]\d{0,9})-([0-9a-z]{1,13})-([1-9]\d{0,9})-([A-Za-z0-9_.-]{1,32})$/.exec(name)
+  return m === null ? undefined : { pid: Number(m[1]), tag: m[2]!, lab: Number(m[3]), label: m[4]! }
 }
 
 /** The kernel's start time of a process (clock ticks since boot), or undefined if it is gone. */
@@ -53,41 +70,135 @@ export interface LabMarker {
   namespaces: string[]
   /** Kernel names linked to namespaces the lab did not create (adopted containers): only unlinked. */
   adopted?: string[]
+  /** /etc/netns/<name> directories this lab created (or is about to), with the files it wrote in each. */
+  etc?: Record<string, string[]>
   /** Containers started for this lab (ids), removed with it. */
   containers?: string[]
   /** Kept for debugging (NETSPEC_KEEP): sweeps and reapers leave it alone until `netspec sweep --kept`. */
   kept?: boolean
 }
 
+const checkMarkerFn = new Function(`${MARKER_CHECK_SOURCE}\nreturn checkMarker`)() as (file: string, m: unknown) => string | undefined
+
+/** Why this parsed marker (read from `file`, e.g. `4711-k3x9q-3.json`) may not be acted on, or undefined if it is valid. */
+export function checkMarker(file: string, m: unknown): string | undefined {
+  return checkMarkerFn(file, m)
+}
+
 export function markerPath(labId: string): string {
   return join(LABS_DIR, `${labId}.json`)
 }
 
+const stateDirError = (path: string, why: string) =>
+  new NetspecError('not-permitted', `netspec's state directory ${path} ${why}: refusing to write lab markers there`, {
+    hint: `${path} must be a real directory owned by root, writable by nobody else (netspec creates it 0700); remove or fix it (e.g. rm -r ${path}, or NETSPEC_STATE_DIR=<another dir>)`,
+  })
+
+/** Creates the state and marker directories root-only (0700) if missing, and refuses ones anybody else could write. */
+export function ensureLabsDir(): void {
+  for (const dir of [STATE_DIR, LABS_DIR]) {
+    try {
+      mkdirSync(dir, { mode: 0o700 })
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e
+    }
+    const st = lstatSync(dir)
+    if (st.isSymbolicLink()) throw stateDirError(dir, 'is a symbolic link')
+    if (!st.isDirectory()) throw stateDirError(dir, 'is not a directory')
+    const uid = process.geteuid?.() ?? 0
+    if (st.uid !== uid) throw stateDirError(dir, `is owned by uid ${st.uid}, not by us (${uid})`)
+    if ((st.mode & 0o022) !== 0) throw stateDirError(dir, `is writable by others (mode ${(st.mode & 0o777).toString(8)})`)
+    if (dir === LABS_DIR && (st.mode & 0o077) !== 0) chmodSync(dir, 0o700) // made by an earlier netspec: root-only from now on
+  }
+}
+
+const EXCL = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW
+
+/** Writes a file that must not exist yet, never through a symlink; returns false if something is there. */
+export function writeExclusive(path: string, content: string, mode = 0o600): boolean {
+  let fd: number
+  try {
+    fd = openSync(path, EXCL, mode)
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST' || (e as NodeJS.ErrnoException).code === 'ELOOP') return false
+    throw e
+  }
+  try {
+    if (!fstatSync(fd).isFile()) throw new Error(`${path} is not a regular file`)
+    writeSync(fd, content)
+  } finally {
+    closeSync(fd)
+  }
+  return true
+}
+
+const written = new Set<string>()
+
+/**
+ * Writes the marker: the first time exclusively (a marker already there, e.g. a kept lab's, is never
+ * overwritten), then by an exclusive temp file renamed over it. Neither follows a planted symlink.
+ */
 export function writeMarker(marker: LabMarker): void {
-  mkdirSync(LABS_DIR, { recursive: true })
+  ensureLabsDir()
   const path = markerPath(marker.labId)
+  const text = `${JSON.stringify(marker, null, 2)}\n`
+  if (!written.has(marker.labId)) {
+    if (!writeExclusive(path, text))
+      throw new NetspecError('command-failed', `a lab marker ${path} exists already: refusing to overwrite it`, {
+        lab: marker.label,
+        hint: 'another lab (e.g. a kept one) owns it; this should not happen with unique lab ids: please report it',
+      })
+    written.add(marker.labId)
+    return
+  }
   const tmp = `${path}.${process.pid}.tmp`
-  writeFileSync(tmp, `${JSON.stringify(marker, null, 2)}\n`)
+  rmSync(tmp, { force: true }) // our own crashed write (rm never follows a symlink: it removes the link)
+  if (!writeExclusive(tmp, text))
+    throw new NetspecError('command-failed', `cannot write the lab marker: ${tmp} exists`, { lab: marker.label })
   renameSync(tmp, path)
 }
 
 export function removeMarker(labId: string): void {
+  written.delete(labId)
   rmSync(markerPath(labId), { force: true })
 }
 
-export function readMarkers(): LabMarker[] {
-  if (!existsSync(LABS_DIR)) return []
-  const out: LabMarker[] = []
-  for (const file of readdirSync(LABS_DIR)) {
+export interface MarkerFiles {
+  markers: LabMarker[]
+  /** Markers that fail the schema (or cannot be read): reported by file name, nothing in them acted on. */
+  bad: { file: string; reason: string }[]
+}
+
+/** Every marker file, checked against the schema. */
+export function readMarkerFiles(dir = LABS_DIR): MarkerFiles {
+  const out: MarkerFiles = { markers: [], bad: [] }
+  if (!existsSync(dir)) return out
+  for (const file of readdirSync(dir)) {
     if (!file.endsWith('.json')) continue
+    let parsed: unknown
     try {
-      const m = JSON.parse(readFileSync(join(LABS_DIR, file), 'utf8')) as LabMarker
-      if (m.version === 1 && typeof m.labId === 'string') out.push(m)
-    } catch {
-      // a half-written marker of a crashed writer: its .tmp never replaced anything; ignore
+      const fd = openSync(join(dir, file), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK)
+      try {
+        if (!fstatSync(fd).isFile()) throw new Error('not a regular file')
+        parsed = JSON.parse(readFileSync(fd, 'utf8'))
+      } finally {
+        closeSync(fd)
+      }
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code
+      out.bad.push({ file, reason: code === 'ELOOP' ? 'is a symbolic link' : `cannot be read: ${(e as Error).message}` })
+      continue
     }
+    const reason = checkMarker(file, parsed)
+    if (reason === undefined) out.markers.push(parsed as LabMarker)
+    else out.bad.push({ file, reason })
   }
   return out
+}
+
+/** The valid markers (see readMarkerFiles for the bad ones). */
+export function readMarkers(): LabMarker[] {
+  return readMarkerFiles().markers
 }
 
 /** Is the process that wrote this marker still the same live process? */

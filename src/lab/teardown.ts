@@ -1,12 +1,12 @@
 // Removing namespaces for good: processes inside are stopped first (a namespace whose last process
 // lives on would outlive its name, unseen), then the names go in one batch, then their /etc/netns
 // files, and finally the kernel is asked whether anything is left.
-import { existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, rmdirSync, statSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { closeSync, existsSync, openSync, readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs'
 import { NetspecError } from '../errors.js'
 import type { Executor } from '../exec/index.js'
 import { listNetns } from '../kernel/ip.js'
 import { canEnterNamespaces, removeNamespace } from '../kernel/setns.js'
+import { removeEtcNetnsFiles } from './etc-netns.js'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
@@ -18,9 +18,13 @@ export async function pidsIn(exec: Executor, names: readonly string[]): Promise<
     return r.stdout.split(/\s+/).filter(Boolean).map(Number).filter((p) => p > 0 && p !== process.pid)
   }
   const inodes = new Set<string>()
+  const nsfs = statSync('/proc/self/ns/net').dev
   for (const name of names) {
     try {
-      inodes.add(`net:[${statSync(`/run/netns/${name}`).ino}]`)
+      const st = statSync(`/run/netns/${name}`)
+      // Only a namespace mount counts: a plain file left by a crashed creation has an inode of /run's file
+      // system, whose number could equal some namespace's and so name processes that are not the lab's.
+      if (st.dev === nsfs) inodes.add(`net:[${st.ino}]`)
     } catch {
       // already gone
     }
@@ -83,8 +87,12 @@ export async function destroyNamespaces(
   exec: Executor,
   names: readonly string[],
   adopted: ReadonlySet<string> = new Set(),
+  etc: Readonly<Record<string, readonly string[]>> = {},
 ): Promise<DestroyResult> {
-  if (names.length === 0) return { leftover: [], stubborn: [] }
+  if (names.length === 0) {
+    for (const [name, files] of Object.entries(etc)) removeEtcNetnsFiles(name, files)
+    return { leftover: [], stubborn: [] }
+  }
   // Adopted namespaces (a container's) are only unlinked: their processes are not ours to stop.
   const stubborn = await killAndWait(exec, await pidsIn(exec, names.filter((n) => !adopted.has(n))))
   if (exec.kind === 'local' && canEnterNamespaces()) {
@@ -93,46 +101,42 @@ export async function destroyNamespaces(
     // -force: keep going past lines whose namespace is already gone.
     await exec.run(['ip', '-force', '-batch', '-'], { input: names.map((n) => `netns del ${n}`).join('\n') + '\n' })
   }
-  for (const name of names) removeEtcNetns(name)
+  // Only what the lab created there (its marker says which): a directory it found existing is never its own.
+  for (const [name, files] of Object.entries(etc)) removeEtcNetnsFiles(name, files)
   // Ask the kernel what is left: locally the bind mounts' files (no process), elsewhere `ip netns list`.
   if (exec.kind === 'local') return { leftover: names.filter((n) => existsSync(`/run/netns/${n}`)), stubborn }
   const still = new Set(await listNetns(exec))
   return { leftover: names.filter((n) => still.has(n)), stubborn }
 }
 
-export const ETC_NETNS = '/etc/netns'
-// Whether netspec created /etc/netns is kept in a file inside it, not in memory and not in a state dir: the
-// process that created it may be another worker, one that crashed, or one with its own NETSPEC_STATE_DIR, and
-// whoever removes the last lab's files must remove the directory. (`ip netns exec` mounts only files of
-// /etc/netns/NAME/, so a dotfile at the top is never seen by lab processes.)
-export const ETC_NETNS_CREATED = join(ETC_NETNS, '.netspec-created')
+export { ETC_NETNS, ETC_NETNS_CREATED, removeEtcNetnsIfOurs } from './etc-netns.js'
 
-/** Called before creating /etc/netns/NAME: creates /etc/netns if needed and notes that netspec did. */
-export function noteEtcNetns(): void {
-  try {
-    mkdirSync(ETC_NETNS)
-  } catch {
-    return // it was there already (the machine's own, or another lab's)
-  }
-  writeFileSync(ETC_NETNS_CREATED, `${process.pid}\n`)
+/** Whether an error is the process (or the machine) running out of descriptors or memory. */
+export function isExhaustion(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code
+  if (code === 'EMFILE' || code === 'ENFILE' || code === 'ENOMEM') return true
+  const text = e instanceof Error ? `${e.message}\n${(e as { stderr?: string }).stderr ?? ''}` : String(e)
+  return /EMFILE|ENFILE|ENOMEM|Too many open files|Cannot allocate memory/.test(text)
 }
 
-export function removeEtcNetns(name: string): void {
-  rmSync(`${ETC_NETNS}/${name}`, { recursive: true, force: true })
-  removeEtcNetnsIfOurs()
+// One descriptor kept in reserve from the first lab on: teardown releases it when it runs out, so that listing
+// /proc (the processes to stop) always has a descriptor to work with, whatever the build used up.
+let spare: number | undefined
+
+export function reserveDescriptor(): void {
+  if (spare !== undefined) return
+  try {
+    spare = openSync('/dev/null', 'r')
+  } catch {
+    // none left already: the lab's own sockets are closed first instead (Lab.#destroy)
+  }
 }
 
-/** Removes /etc/netns when netspec created it and nothing but its own note is left in it. */
-export function removeEtcNetnsIfOurs(): void {
-  try {
-    if (!existsSync(ETC_NETNS_CREATED)) return
-    const left = readdirSync(ETC_NETNS).filter((f) => f !== '.netspec-created')
-    if (left.length > 0) return // other labs still have files there
-    rmSync(ETC_NETNS_CREATED, { force: true })
-    rmdirSync(ETC_NETNS)
-  } catch {
-    // another lab wrote meanwhile, or already gone
-  }
+/** Releases the reserve (teardown under exhaustion); taken again by the next lab. */
+export function releaseDescriptor(): void {
+  if (spare === undefined) return
+  closeSync(spare)
+  spare = undefined
 }
 
 export function teardownFailed(lab: string, result: DestroyResult, errors: unknown[]): NetspecError {

@@ -8,8 +8,11 @@
 // removes the labs whose marker names that owner (never a kept one, never anything without a marker),
 // and exits. Cleaning runs in passes: one at once, then re-checks that catch a process or namespace
 // that an `ip` the owner had started finished creating after the owner died.
+import { MARKER_CHECK_SOURCE } from '../lab/marker-check.js'
+
 export const REAPER_SOURCE = String.raw`
 'use strict'
+${MARKER_CHECK_SOURCE}
 const fs = require('node:fs')
 const path = require('node:path')
 const cp = require('node:child_process')
@@ -33,6 +36,8 @@ function ownerAlive() {
   return s !== undefined && s.state !== 'Z' && (ownerStart === 'undefined' || s.start === ownerStart)
 }
 
+// Markers are untrusted input: each is read without following a symlink and checked against the same schema
+// as the sweep's (src/lab/marker-check.ts); a bad one is logged and nothing in it is acted on.
 function markers() {
   let files = []
   try { files = fs.readdirSync(labsDir) } catch { return [] }
@@ -40,11 +45,17 @@ function markers() {
   for (const f of files) {
     if (!f.startsWith(ownerPid + '-') || !f.endsWith('.json')) continue
     try {
-      const m = JSON.parse(fs.readFileSync(path.join(labsDir, f), 'utf8'))
-      if (m.version !== 1 || m.ownerPid !== ownerPid || String(m.ownerStart) !== ownerStart || m.kept === true) continue
-      if (!Array.isArray(m.namespaces) || 'labId' in m === false || f !== m.labId + '.json') continue
+      const fd = fs.openSync(path.join(labsDir, f), fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK)
+      let m
+      try {
+        if (!fs.fstatSync(fd).isFile()) { log('bad marker ' + f + ': not a regular file'); continue }
+        m = JSON.parse(fs.readFileSync(fd, 'utf8'))
+      } finally { fs.closeSync(fd) }
+      const bad = checkMarker(f, m)
+      if (bad !== undefined) { log('bad marker ' + f + ': ' + bad + '; left alone'); continue }
+      if (m.ownerPid !== ownerPid || String(m.ownerStart) !== ownerStart || m.kept === true) continue
       out.push(m)
-    } catch {}
+    } catch (e) { log('bad marker ' + f + ': ' + e) }
   }
   return out
 }
@@ -54,7 +65,7 @@ function markers() {
 function removeHalfWritten() {
   let files = []
   try { files = fs.readdirSync(labsDir) } catch { return }
-  const re = new RegExp('^' + ownerPid + '-\\d+\\.json\\.' + ownerPid + '\\.tmp$')
+  const re = new RegExp('^' + ownerPid + '-[0-9a-z]+-\\d+\\.json\\.' + ownerPid + '\\.tmp$')
   for (const f of files) if (re.test(f)) fs.rmSync(path.join(labsDir, f), { force: true })
 }
 
@@ -83,30 +94,73 @@ function present() {
   try { return new Set(fs.readdirSync('/run/netns')) } catch { return new Set() }
 }
 
+// Only a namespace mount counts: a plain file at /run/netns/<name> (a crashed creation) has an inode of /run's
+// file system, whose number could equal some namespace's.
+let nsfs
+try { nsfs = fs.statSync('/proc/self/ns/net').dev } catch {}
+
+// Only what the lab created in /etc/netns: its own files, then the directory if empty (never followed).
+function removeEtc(m) {
+  for (const [n, files] of Object.entries(m.etc || {})) {
+    const dir = path.join(etcNetns, n)
+    let st
+    try { st = fs.lstatSync(dir) } catch { continue }
+    if (!st.isDirectory()) continue
+    for (const f of files) { try { if (!fs.lstatSync(path.join(dir, f)).isDirectory()) fs.unlinkSync(path.join(dir, f)) } catch {} }
+    try { fs.rmdirSync(dir) } catch {}
+  }
+}
+
 async function pass(labs) {
   const there = present()
   for (const m of labs) for (const n of m.namespaces) {
-    if (!there.has(n) || (m.adopted || []).includes(n)) continue
+    if (!there.has(n) || (m.adopted || []).includes(n) || held.length >= holdBudget) continue
+    let fd
+    try { fd = fs.openSync('/run/netns/' + n, 'r') } catch { continue } // gone, or no descriptor left: the inode is still read below
     try {
-      const fd = fs.openSync('/run/netns/' + n, 'r')
-      const ino = 'net:[' + fs.fstatSync(fd).ino + ']'
-      if (inodes.has(ino)) fs.closeSync(fd)
+      const st = fs.fstatSync(fd)
+      const ino = 'net:[' + st.ino + ']'
+      if (st.dev !== nsfs || inodes.has(ino)) fs.closeSync(fd)
       else { inodes.add(ino); held.push(fd) }
-    } catch {}
+    } catch { fs.closeSync(fd) }
   }
   await killAll()
   const names = labs.flatMap((m) => [...m.namespaces, ...(m.adopted || [])]).filter((n) => there.has(n))
   if (names.length > 0) cp.spawnSync('ip', ['-force', '-batch', '-'], { input: names.map((n) => 'netns del ' + n).join('\n') + '\n', stdio: ['pipe', 'ignore', 'ignore'], timeout: 10000 })
-  for (const m of labs) for (const n of m.namespaces) fs.rmSync(path.join(etcNetns, n), { recursive: true, force: true })
+  for (const m of labs) removeEtc(m)
   const note = path.join(etcNetns, '.netspec-created')
   if (fs.existsSync(note) && fs.readdirSync(etcNetns).every((f) => f === '.netspec-created')) {
     try { fs.rmSync(note, { force: true }); fs.rmdirSync(etcNetns) } catch {}
   }
   for (const m of labs) {
-    const ids = (m.containers || []).filter((c) => /^[\w.-]+$/.test(c))
+    const ids = m.containers || []
     if (ids.length > 0) cp.spawnSync('docker', ['rm', '-f', '-v', ...ids], { stdio: 'ignore', timeout: 20000 })
   }
   return names.length
+}
+
+// The reaper inherits its owner's RLIMIT_NOFILE, which may be what the owner ran out of: raise its own before
+// reaping (to fs.nr_open where CAP_SYS_RESOURCE allows, else the soft limit to the hard one), and hold namespaces
+// open only within what is left, so that listing /proc and running ip can never fail for want of a descriptor.
+function fileLimit() {
+  try {
+    const line = fs.readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'))
+    const [soft, hard] = line.split(/\s{2,}/).slice(1, 3).map((x) => x === 'unlimited' ? Infinity : Number(x))
+    return { soft, hard }
+  } catch { return { soft: 1024, hard: 1024 } }
+}
+let holdBudget = 0
+function raiseFileLimit(need) {
+  try {
+    const max = Math.min(Number(fs.readFileSync('/proc/sys/fs/nr_open', 'utf8')), 1048576)
+    const { soft, hard } = fileLimit()
+    if (soft < need) { // the usual case (a limit far above the lab's size) costs no process
+      const r = cp.spawnSync('prlimit', ['--pid', String(process.pid), '--nofile=' + max + ':' + max], { stdio: 'ignore', timeout: 5000 })
+      if (r.status !== 0 && soft < hard) cp.spawnSync('prlimit', ['--pid', String(process.pid), '--nofile=' + hard + ':' + hard], { stdio: 'ignore', timeout: 5000 })
+    }
+  } catch {}
+  holdBudget = Math.max(0, Math.min(fileLimit().soft, 1 << 20) - 64)
+  log('descriptor limit ' + fileLimit().soft + ', holding at most ' + holdBudget + ' namespaces open')
 }
 
 async function reap() {
@@ -117,9 +171,14 @@ async function reap() {
   const labs = markers()
   if (labs.length === 0) { log('owner gone, no labs of it left'); return }
   log('owner gone, reaping ' + labs.map((m) => m.labId).join(' '))
-  const removed = await pass(labs)
-  for (const delay of [50, 150, 300]) { await sleep(delay); await pass(labs) }
-  await killAll()
+  raiseFileLimit(labs.reduce((n, m) => n + m.namespaces.length, 0) + 128)
+  let removed = 0
+  // A pass that fails (e.g. EMFILE despite the raise) is retried by the next ones.
+  for (const delay of [0, 50, 150, 300]) {
+    await sleep(delay)
+    try { removed = Math.max(removed, await pass(labs)) } catch (e) { log('pass failed: ' + e) }
+  }
+  try { await killAll() } catch (e) { log('kill failed: ' + e) }
   for (const fd of held) fs.closeSync(fd) // now the namespaces may go
   const left = present()
   for (const m of labs) if (!m.namespaces.some((n) => left.has(n))) fs.rmSync(path.join(labsDir, m.labId + '.json'), { force: true })

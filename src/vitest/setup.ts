@@ -26,7 +26,7 @@ export default async function setup(): Promise<void> {
  */
 export function startOfRunReport(report: SweepReport): string | undefined {
   const lines: string[] = []
-  if (report.removed.length > 0 || report.failed.length > 0)
+  if (report.removed.length > 0 || report.failed.length > 0 || report.bad.length > 0)
     lines.push(`netspec: ${formatSweepReport({ ...report, kept: [], live: [], lookalikes: [] }, false).split('\n').join('\nnetspec: ')}`)
   if (report.kept.length > 0)
     lines.push(`netspec: ${report.kept.length} lab${report.kept.length === 1 ? '' : 's'} kept for debugging (NETSPEC_KEEP): \`npx netspec sweep\` lists, \`npx netspec sweep --kept --force\` removes`)

@@ -167,7 +167,7 @@ const rows: Row[] = [
     cause: 'use of a handle after teardown',
     example: 'ns1.exec(…) after the test (or lab.destroy())',
     kind: 'torn-down',
-    says: /lab 'catalogue: use of a handle after teardown' was torn down: namespace 'ns1' \(ns-[\d-]+ns1\) no longer exists/,
+    says: /lab 'catalogue: use of a handle after teardown' was torn down: namespace 'ns1' \(ns-[\da-z-]+ns1\) no longer exists/,
     fix: /use handles only inside the test \(or before destroy\(\)\) that created them/,
     fixText: 'use handles only inside the test (or before destroy()) that created them',
     prelude: ({ lab }) => lab.destroy(),
@@ -246,7 +246,7 @@ describe('the catalogue, outside the lab: not root, missing tools, no container 
   })
   afterAll(() => {
     // Neither child created a namespace (both were refused at Lab.create).
-    expect(netnsNames().filter((n) => !before.includes(n) && /^ns-\d+-1-ns1$/.test(n))).toEqual([])
+    expect(netnsNames().filter((n) => !before.includes(n) && /^ns-\d+-[0-9a-z]+-1-ns1$/.test(n))).toEqual([])
   })
 
   test('not root', async () => {

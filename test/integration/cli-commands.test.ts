@@ -139,7 +139,7 @@ describe('netspec sweep', () => {
     child.kill('SIGKILL')
     await gone
 
-    const lookalike = `ns-${process.pid}-9999-lookalike`
+    const lookalike = `ns-${process.pid}-zz-9999-lookalike`
     mine.add(lookalike)
     await execa('ip', ['netns', 'add', lookalike])
 

@@ -256,7 +256,7 @@ describe('NETSPEC_KEEP=pause', () => {
       void exited.then(() => reject(new Error(`run ended without pausing:\n${out}`)))
       check()
     })
-    const paused = [...out.matchAll(/ip netns exec (ns-\d+-\d+-ns[12]) bash/g)].map((m) => m[1]!)
+    const paused = [...out.matchAll(/ip netns exec (ns-\d+-[0-9a-z]+-\d+-ns[12]) bash/g)].map((m) => m[1]!)
     for (const n of paused) seen.add(n)
     expect(new Set(paused).size).toBe(2)
     // While paused, the lab is live: its namespaces exist and the veth is there.

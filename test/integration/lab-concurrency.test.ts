@@ -24,7 +24,7 @@ test('two labs with identical labels and addresses, built at once in one process
     const names = built.flat().map((ns) => ns.name)
     expect(new Set(names).size).toBe(4)
     for (const [ns1, ns2] of built) {
-      expect(ns1.name).toMatch(new RegExp(`^ns-${process.pid}-\\d+-ns1$`))
+      expect(ns1.name).toMatch(new RegExp(`^ns-${process.pid}-[0-9a-z]+-\\d+-ns1$`))
       expect((await ns1.exec(['ping', '-c1', '-W1', '10.0.12.2'])).exitCode).toBe(0)
       // Each veth reaches its own twin's namespace, not the other lab's.
       expect((await ns1.link('veth1'))?.peer).toMatchObject({ netns: ns2.name, name: 'veth2' })
@@ -52,12 +52,13 @@ describe('in separate processes', () => {
 
   test('two plain Node processes build the same lab at once with the built package (dist/)', async () => {
     const children = await Promise.all([0, 1].map(() => run('node', ['test/fixtures/build-lab.mjs', 'once'], { cwd: ROOT, timeout: 30_000 })))
-    const reports = children.map((c) => JSON.parse(c.stdout.trim().split('\n').pop()!) as { pid: number; namespaces: string[]; ping: number })
+    const reports = children.map((c) => JSON.parse(c.stdout.trim().split('\n').pop()!) as { pid: number; labId: string; namespaces: string[]; ping: number })
 
     expect(reports.map((r) => r.ping)).toEqual([0, 0]) // each pinged 'ns2' by the name in its own /etc/netns hosts file
     expect(reports[0]!.pid).not.toBe(reports[1]!.pid)
-    expect(reports[0]!.namespaces).toEqual([`ns-${reports[0]!.pid}-1-ns1`, `ns-${reports[0]!.pid}-1-ns2`])
-    expect(reports[1]!.namespaces).toEqual([`ns-${reports[1]!.pid}-1-ns1`, `ns-${reports[1]!.pid}-1-ns2`])
+    expect(reports[0]!.labId).toMatch(new RegExp(`^${reports[0]!.pid}-[0-9a-z]+-1$`))
+    expect(reports[0]!.namespaces).toEqual([`ns-${reports[0]!.labId}-ns1`, `ns-${reports[0]!.labId}-ns2`])
+    expect(reports[1]!.namespaces).toEqual([`ns-${reports[1]!.labId}-ns1`, `ns-${reports[1]!.labId}-ns2`])
     expect(leftovers(reports.flatMap((r) => r.namespaces))).toEqual([])
   })
 })

@@ -19,7 +19,7 @@ interface ChildReport {
 }
 
 // Look-alikes of our own making: one named like ours whose "owner" (PID 1) is alive, one not ours at all.
-const lookalike = `ns-1-1-foreign${process.pid}`
+const lookalike = `ns-1-a-1-foreign${process.pid}`
 const foreign = `foreign-xyz${process.pid}`
 
 let crashed: ChildReport
@@ -56,17 +56,19 @@ test('a SIGKILLed owner leaves its lab behind: namespaces, files, processes and 
     `netns ${crashed.namespaces[0]}`,
     `/etc/netns/${crashed.namespaces[0]}`,
     `netns ${crashed.namespaces[1]}`,
+    `/etc/netns/${crashed.namespaces[1]}`, // its default resolv.conf and hosts
   ])
   expect(afterKill.running).toEqual([true, true])
   expect(afterKill.marker).toBe(true)
 })
 
 test('sweep() removes the dead owner’s lab and only that, and reports the look-alike', async () => {
-  const report = await sweep()
+  // Only this test's dead owner: other runs' leftovers are not this test's to remove.
+  const report = await sweep({ owner: crashed.pid })
 
   // (Another run's sweep may have been first: then the kernel's state below is what counts.)
   for (const r of report.removed.filter((x) => x.labId === crashed.labId))
-    expect(r).toEqual({ labId: crashed.labId, label: `child ${crashed.pid} (hang)`, ownerPid: crashed.pid, namespaces: crashed.namespaces })
+    expect(r).toMatchObject({ labId: crashed.labId, label: `child ${crashed.pid} (hang)`, ownerPid: crashed.pid, namespaces: crashed.namespaces, processes: expect.arrayContaining(crashed.pids) })
   expect(leftovers(crashed.namespaces)).toEqual([])
   expect(crashed.pids.map(running)).toEqual([false, false])
   expect(existsSync(markerPath(crashed.labId))).toBe(false)
@@ -80,14 +82,14 @@ test('sweep() removes the dead owner’s lab and only that, and reports the look
 })
 
 test('a second sweep finds nothing more of that lab, and still leaves the foreign namespaces alone', async () => {
-  const report = await sweep()
+  const report = await sweep({ owner: crashed.pid })
 
   expect(report.removed.map((r) => r.labId)).not.toContain(crashed.labId)
   expect(netnsNames()).toEqual(expect.arrayContaining([lookalike, foreign]))
 })
 
 test('a dry run reports without removing', async () => {
-  const report = await sweep({ dryRun: true })
+  const report = await sweep({ force: false })
 
   expect(report.lookalikes).toContain(lookalike)
   expect(netnsNames()).toEqual(expect.arrayContaining([lookalike, foreign]))

@@ -3,6 +3,7 @@
 // lists, are untouched by a lab's teardown, by sweep() and by a dead owner's reaper.
 // (The veth and bridge live in a foreign namespace: tests never add links to the machine's root namespace.)
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import { Lab, sweep } from 'netspec'
@@ -31,10 +32,11 @@ beforeAll(async () => {
   const lines = createInterface({ input: victimChild.stdout! })
   const reaper = await new Promise<number>((resolve) => lines.on('line', (l) => /^reaper (\d+)/.test(l) && resolve(Number(l.split(' ')[1]))))
   await new Promise<void>((resolve) => lines.on('line', (l) => l === 'phase check' && resolve()))
-  victim = { pid: victimChild.pid!, labId: `${victimChild.pid}-1`, reaper }
+  victim = { pid: victimChild.pid!, labId: '', reaper }
   victimChild.kill('SIGSTOP') // holds it mid-lifecycle while the look-alikes are made
 
-  foreign = [`ns-${victim.pid}-1-a`.replace('-1-a', '-9-lookalike'), `ns-1-1-foreign${process.pid}`, `foreign-${process.pid}`]
+  const start = readFileSync(`/proc/${victim.pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[19]!
+  foreign = [`ns-${victim.pid}-${Number(start).toString(36)}-9-lookalike`, `ns-1-a-1-foreign${process.pid}`, `foreign-${process.pid}`]
   for (const name of foreign) {
     execFileSync('ip', ['netns', 'add', name])
     execFileSync('ip', ['-n', name, '-batch', '-'], {
@@ -79,7 +81,7 @@ test("a dead owner's reaper removes its lab and not the look-alike carrying its 
 })
 
 test('sweep() reports the look-alikes and removes none of them', async () => {
-  const report = await sweep()
+  const report = await sweep({ owner: victim.pid }) // only this test's dead owner: other runs' leftovers are not ours to remove
 
   expect(report.lookalikes).toEqual(expect.arrayContaining(foreign.slice(0, 2)))
   expect(report.removed.flatMap((r) => r.namespaces)).not.toEqual(expect.arrayContaining([foreign[0]]))

@@ -22,14 +22,14 @@ const ours = (pids: ReadonlySet<number>, name: string, re: RegExp) => {
 /** Everything of these owners still present; `linkPrefix` names the interfaces they used (never in the root namespace). */
 export function leftoversOf(owners: Iterable<number>, tag: string, linkPrefix = 'tt'): Leftovers {
   const pids = new Set(owners)
-  const nsName = /^ns-(\d+)-\d+-/
+  const nsName = /^ns-(\d+)-[0-9a-z]+-\d+-/
   const netns = existsSync('/run/netns') ? readdirSync('/run/netns') : []
   const mountinfo = readFileSync('/proc/self/mountinfo', 'utf8').split('\n')
   const links = JSON.parse(execFileSync('ip', ['-j', 'link', 'show'], { encoding: 'utf8' })) as { ifname: string }[]
   return {
     namespaces: netns.filter((n) => ours(pids, n, nsName)),
     etcNetns: (existsSync('/etc/netns') ? readdirSync('/etc/netns') : []).filter((n) => ours(pids, n, nsName)),
-    markers: (existsSync(LABS_DIR) ? readdirSync(LABS_DIR) : []).filter((f) => ours(pids, f, /^(\d+)-\d+\.json/)),
+    markers: (existsSync(LABS_DIR) ? readdirSync(LABS_DIR) : []).filter((f) => ours(pids, f, /^(\d+)-[0-9a-z]+-\d+\.json/)),
     mounts: mountinfo.filter((l) => {
       const point = l.split(' ')[4] ?? ''
       return point.startsWith('/run/netns/') && ours(pids, point.slice('/run/netns/'.length), nsName)

@@ -71,29 +71,51 @@ describe('doctor', () => {
 })
 
 describe('sweep rendering', () => {
-  const kept = { version: 1 as const, labId: '77-2', label: 'nat > fails', ownerPid: 77, ownerStart: 1, createdAt: '', namespaces: ['ns-77-2-gw', 'ns-77-2-web'], kept: true }
+  const kept = { version: 1 as const, labId: '77-1-2', label: 'nat > fails', ownerPid: 77, ownerStart: 1, createdAt: '', namespaces: ['ns-77-1-2-gw', 'ns-77-1-2-web'], kept: true }
 
   test('kept labs come with their enter commands and the removal command', () => {
-    const text = renderSweep({ removed: [], kept: [kept], live: [], lookalikes: [], failed: [] }, { force: false, kept: false })
+    const text = renderSweep({ removed: [], kept: [kept], live: [], bad: [], lookalikes: [], failed: [] }, { force: false, kept: false })
     expect(text).toBe(
       [
-        "kept lab 'nat > fails' (id 77-2), kept for debugging:",
-        '    gw   ip netns exec ns-77-2-gw bash',
-        '    web  ip netns exec ns-77-2-web bash',
+        "kept lab 'nat > fails' (id 77-1-2), kept for debugging:",
+        '    gw   ip netns exec ns-77-1-2-gw bash',
+        '    web  ip netns exec ns-77-1-2-web bash',
         '',
         '1 kept lab(s) left alone; remove them with: npx netspec sweep --kept --force',
       ].join('\n'),
     )
   })
 
-  test('dry run vs --force wording, and nothing to do', () => {
-    const removed = [{ labId: '5-1', label: 'crashed', ownerPid: 5, namespaces: ['ns-5-1-a'] }]
-    expect(renderSweep({ removed, kept: [], live: [], lookalikes: [], failed: [] }, { force: false, kept: false })).toContain(
-      "would remove lab 'crashed' (id 5-1, owner pid 5 gone): ns-5-1-a\n\ndry run: nothing was removed; add --force",
+  test('dry run vs --force wording: every step listed; a bad marker; nothing to do', () => {
+    const removed = [
+      {
+        labId: '5-1-1',
+        label: 'crashed\u001b[2J',
+        ownerPid: 5,
+        namespaces: ['ns-5-1-1-a'],
+        adopted: [],
+        processes: [42],
+        etc: ['/etc/netns/ns-5-1-1-a/hosts', '/etc/netns/ns-5-1-1-a'],
+        containers: [],
+        marker: '/run/netspec/labs/5-1-1.json',
+      },
+    ]
+    const steps = [
+      '    kill process 42',
+      '    delete namespace ns-5-1-1-a',
+      '    remove /etc/netns/ns-5-1-1-a/hosts',
+      '    remove /etc/netns/ns-5-1-1-a',
+      '    remove marker /run/netspec/labs/5-1-1.json',
+    ].join('\n')
+    expect(renderSweep({ removed, kept: [], live: [], bad: [], lookalikes: [], failed: [] }, { force: false, kept: false })).toBe(
+      `would remove lab 'crashed?[2J' (id 5-1-1, owner pid 5 gone):\n${steps}\n\ndry run: nothing was removed; add --force to remove the labs above`,
     )
-    expect(renderSweep({ removed, kept: [], live: [], lookalikes: [], failed: [] }, { force: true, kept: false })).toBe(
-      "removed lab 'crashed' (id 5-1, owner pid 5 gone): ns-5-1-a",
+    expect(renderSweep({ removed, kept: [], live: [], bad: [], lookalikes: [], failed: [] }, { force: true, kept: false })).toBe(
+      `removed lab 'crashed?[2J' (id 5-1-1, owner pid 5 gone):\n${steps}`,
     )
-    expect(renderSweep({ removed: [], kept: [], live: [], lookalikes: [], failed: [] }, { force: true, kept: true })).toBe('nothing to sweep')
+    expect(renderSweep({ removed: [], kept: [], live: [], bad: [{ file: '9-1-1.json', reason: 'namespaces is not a list' }], lookalikes: [], failed: [] }, { force: true, kept: false })).toBe(
+      'bad marker 9-1-1.json in /run/netspec/labs: namespaces is not a list; nothing in it was acted on (look at it, then remove it by hand)',
+    )
+    expect(renderSweep({ removed: [], kept: [], live: [], bad: [], lookalikes: [], failed: [] }, { force: true, kept: true })).toBe('nothing to sweep')
   })
 })

@@ -27,7 +27,7 @@ function scratch() {
 
 function marker(labs: string, etc: string, m: { labId: string; ownerPid: number; ownerStart: number | undefined; kept?: boolean }) {
   const ns = `ns-${m.labId}-a`
-  writeFileSync(join(labs, `${m.labId}.json`), JSON.stringify({ version: 1, label: 'x', createdAt: '', namespaces: [ns], ...m }))
+  writeFileSync(join(labs, `${m.labId}.json`), JSON.stringify({ version: 1, label: 'x', createdAt: '', namespaces: [ns], etc: { [ns]: ['hosts'] }, ...m }))
   mkdirSync(join(etc, ns))
   writeFileSync(join(etc, ns, 'hosts'), '10.0.0.1 a\n')
 }
@@ -51,35 +51,42 @@ function deadProcess(): { pid: number; start: number | undefined } {
 test("a dead owner's labs go: markers (also half-written ones) and /etc/netns entries; kept labs, other owners and strays stay", async () => {
   const { labs, etc } = scratch()
   const dead = deadProcess()
-  marker(labs, etc, { labId: `${dead.pid}-1`, ownerPid: dead.pid, ownerStart: dead.start })
-  marker(labs, etc, { labId: `${dead.pid}-2`, ownerPid: dead.pid, ownerStart: dead.start })
-  marker(labs, etc, { labId: `${dead.pid}-3`, ownerPid: dead.pid, ownerStart: dead.start, kept: true })
-  marker(labs, etc, { labId: `${dead.pid}-4`, ownerPid: dead.pid, ownerStart: (dead.start ?? 0) + 1 }) // an earlier process with that PID
-  marker(labs, etc, { labId: `${process.pid}-1`, ownerPid: process.pid, ownerStart: processStartTime(process.pid) })
-  mkdirSync(join(etc, `ns-${dead.pid}-9-nomarker`)) // named like the owner's, but no marker lists it
-  writeFileSync(join(labs, `${dead.pid}-5.json.${dead.pid}.tmp`), '{"version":') // the owner died mid-write
-  writeFileSync(join(labs, `${process.pid}-5.json.${process.pid}.tmp`), '{"version":') // a live writer's
+  const t = dead.start!.toString(36)
+  const earlier = (dead.start! + 1).toString(36)
+  const mine = processStartTime(process.pid)!.toString(36)
+  marker(labs, etc, { labId: `${dead.pid}-${t}-1`, ownerPid: dead.pid, ownerStart: dead.start })
+  marker(labs, etc, { labId: `${dead.pid}-${t}-2`, ownerPid: dead.pid, ownerStart: dead.start })
+  marker(labs, etc, { labId: `${dead.pid}-${t}-3`, ownerPid: dead.pid, ownerStart: dead.start, kept: true })
+  marker(labs, etc, { labId: `${dead.pid}-${earlier}-4`, ownerPid: dead.pid, ownerStart: (dead.start ?? 0) + 1 }) // an earlier process with that PID
+  marker(labs, etc, { labId: `${process.pid}-${mine}-1`, ownerPid: process.pid, ownerStart: processStartTime(process.pid) })
+  mkdirSync(join(etc, `ns-${dead.pid}-${t}-9-nomarker`)) // named like the owner's, but no marker lists it
+  // A forged marker of the dead owner naming a directory outside: refused by the schema, nothing removed.
+  mkdirSync(join(etc, 'victim'))
+  writeFileSync(join(labs, `${dead.pid}-${t}-6.json`), JSON.stringify({ version: 1, labId: `${dead.pid}-${t}-6`, label: 'x', ownerPid: dead.pid, ownerStart: dead.start, namespaces: ['../victim'] }))
+  writeFileSync(join(labs, `${dead.pid}-${t}-5.json.${dead.pid}.tmp`), '{"version":') // the owner died mid-write
+  writeFileSync(join(labs, `${process.pid}-${mine}-5.json.${process.pid}.tmp`), '{"version":') // a live writer's
 
   expect(await reap(dead, labs, etc)).toBe(0)
 
   expect(readdirSync(labs).sort()).toEqual(
-    [`${dead.pid}-3.json`, `${dead.pid}-4.json`, `${process.pid}-1.json`, `${process.pid}-5.json.${process.pid}.tmp`].sort(),
+    [`${dead.pid}-${t}-3.json`, `${dead.pid}-${earlier}-4.json`, `${dead.pid}-${t}-6.json`, `${process.pid}-${mine}-1.json`, `${process.pid}-${mine}-5.json.${process.pid}.tmp`].sort(),
   )
   expect(readdirSync(etc).sort()).toEqual(
-    [`ns-${dead.pid}-3-a`, `ns-${dead.pid}-4-a`, `ns-${process.pid}-1-a`, `ns-${dead.pid}-9-nomarker`].sort(),
+    [`ns-${dead.pid}-${t}-3-a`, `ns-${dead.pid}-${earlier}-4-a`, `ns-${process.pid}-${mine}-1-a`, `ns-${dead.pid}-${t}-9-nomarker`, 'victim'].sort(),
   )
 })
 
 test('a pipe closed while the owner lives on: nothing is touched', async () => {
   const { labs, etc } = scratch()
   const me = { pid: process.pid, start: processStartTime(process.pid) }
-  marker(labs, etc, { labId: `${me.pid}-7`, ownerPid: me.pid, ownerStart: me.start })
+  const id = `${me.pid}-${me.start!.toString(36)}-7`
+  marker(labs, etc, { labId: id, ownerPid: me.pid, ownerStart: me.start })
 
   // The reaper waits (bounded, 5 s) for the owner to go; this one stays, so it leaves everything.
   expect(await reap(me, labs, etc)).toBe(0)
 
-  expect(readdirSync(labs)).toEqual([`${me.pid}-7.json`])
-  expect(existsSync(join(etc, `ns-${me.pid}-7-a`, 'hosts'))).toBe(true)
+  expect(readdirSync(labs)).toEqual([`${id}.json`])
+  expect(existsSync(join(etc, `ns-${id}-a`, 'hosts'))).toBe(true)
 }, 15_000)
 
 test('NETSPEC_REAPER=off turns it off; anything else keeps it on', () => {
