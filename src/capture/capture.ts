@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { NetspecError, invalidInput } from '../errors.js'
 import type { RunResult, SpawnedProcess } from '../exec/index.js'
 import type { Namespace } from '../lab/namespace.js'
+import { vxlanPortsOf } from '../lab/tunnel.js'
 import { parsePcap, type Packet } from './pcap.js'
 
 export interface CaptureOptions {
@@ -66,7 +67,8 @@ export async function capture(ns: Namespace, iface: string, options: CaptureOpti
     })
   }
   let final: Promise<Packet[]> | undefined
-  const decode = async (): Promise<Packet[]> => parsePcap(await readFile(file))
+  // VXLAN is decoded on the standard ports and on those of the lab's own tunnels (src/lab/tunnel.ts).
+  const decode = async (): Promise<Packet[]> => parsePcap(await readFile(file), { vxlanPorts: vxlanPortsOf(ns.lab) })
   const cap: Capture = {
     namespace: ns,
     iface,
