@@ -80,4 +80,5 @@ export {
   type MatrixOptions,
   type ReachabilityMatrix,
 } from './assert/index.js'
-export { validateTopology, type Topology, type TopologyEnd, type TopologyRoute, type BuiltTopology } from './topology/build.js'
+export { validateTopology, type Topology, type TopologyEnd, type TopologyRoute, type TopologyTunnel, type BuiltTopology } from './topology/build.js'
+export { overlays, type Overlay, type TunnelEnd } from './topology/overlay.js'

@@ -5,6 +5,9 @@
 import { invalidInput } from '../errors.js'
 import { parseTarget, type Proto, type Target, type TargetObject } from '../assert/target.js'
 import { readRuleset } from '../kernel/nft.js'
+import type { Link, LinkTunnel } from '../kernel/types.js'
+import type { LabSnapshot } from '../lab/types.js'
+import { farEnd, idName } from '../topology/overlay.js'
 import { checkKeys } from '../lab/validate.js'
 import type { Namespace } from '../lab/namespace.js'
 import { makeProbe } from './probe.js'
@@ -18,6 +21,8 @@ export interface Hop {
   note: string
   /** What nftables here did with the probe, e.g. "accepted: chain inet filter forward, policy accept" (traced namespaces only). */
   netfilter?: string
+  /** The tunnel the packet leaves by here (the route's device, or a tunnel port of that bridge): VNI, remote, port, underlay. */
+  tunnel?: LinkTunnel & { name: string }
   /** The next hop's neighbour entry after the probe, when it did not resolve (e.g. state ['INCOMPLETE']). */
   neighbor?: { address: string; dev: string; state: string[] }
 }
@@ -63,6 +68,8 @@ interface Walk {
   verdict: string
   /** The first lookup gave a usable route, so a packet can leave `from`. */
   leaves: boolean
+  /** Links and addresses of every lab namespace, read once: where a tunnel's far end is. */
+  snap: LabSnapshot
 }
 
 /**
@@ -136,6 +143,7 @@ export async function explain(from: Namespace, to: string | TargetObject, option
         hop.note = `${hop.note} — ${next.address} does not answer (${n.state.join(',')})`
         w.hops.length = i + 1
         const nd = t.family === 4 ? 'no ARP reply' : 'no neighbour advertisement'
+        if (hop.tunnel !== undefined) return done(false, overlayUnresolved(w.snap, hop.namespace, hop.tunnel, next.address, t.family), probe)
         return done(false, `unresolved in ${ns.label}: ${nd} from next hop ${next.address} on ${next.dev} (neighbour ${n.state.join(',')})`, probe)
       }
     }
@@ -155,9 +163,14 @@ async function walk(from: Namespace, t: Target): Promise<Walk> {
   const to = t.address
   const owners = new Map<string, Namespace>()
   const all = from.lab.namespaces
-  const held = await Promise.all(all.map((ns) => ns.addresses()))
+  const [held, links] = await Promise.all([Promise.all(all.map((ns) => ns.addresses())), Promise.all(all.map((ns) => ns.links()))])
   all.forEach((ns, i) => held[i]!.forEach((a) => owners.set(a.address, ns)))
-  const w: Walk = { hops: [], at: [], next: new Map(), arrived: false, verdict: '', leaves: false }
+  const snap: LabSnapshot = {
+    lab: from.lab.label,
+    takenAt: new Date().toISOString(),
+    namespaces: all.map((ns, i) => ({ label: ns.label, name: ns.name, links: links[i]!, addresses: held[i]!, routes: [], neighbors: [] })),
+  }
+  const w: Walk = { hops: [], at: [], next: new Map(), arrived: false, verdict: '', leaves: false, snap }
   const hop = (ns: Namespace, h: Omit<Hop, 'namespace'>) => {
     w.hops.push({ namespace: ns.label, ...h })
     w.at.push(ns)
@@ -182,7 +195,9 @@ async function walk(from: Namespace, t: Target): Promise<Walk> {
     }
     w.leaves = true
     const next = route.gateway ?? to
-    hop(cur, { route, note: `out ${route.dev ?? '?'}${route.gateway ? ` via ${route.gateway}` : ' (directly connected)'}` })
+    const tunnel = tunnelOut(links[all.indexOf(cur)] ?? [], route.dev)
+    const over = tunnel === undefined ? '' : `, through ${tunnel.name}: ${tunnel.type} ${idName(tunnel)} ${tunnel.id ?? '?'} to ${tunnel.remote ?? tunnel.group ?? '?'}${tunnel.port === undefined ? '' : ` udp ${tunnel.port}`}${tunnel.dev === undefined ? '' : ` over ${tunnel.dev}`}`
+    hop(cur, { route, note: `out ${route.dev ?? '?'}${route.gateway ? ` via ${route.gateway}` : ' (directly connected)'}${over}`, ...(tunnel === undefined ? {} : { tunnel }) })
     const owner = owners.get(next)
     if (!owner) return stop(false, `next hop ${next} (out ${route.dev ?? '?'} in ${cur.label}) belongs to no namespace of this lab`)
     if (owner === cur) return stop(false, `routing loop in ${cur.label}: next hop ${next} is its own address`)
@@ -199,6 +214,24 @@ async function walk(from: Namespace, t: Target): Promise<Walk> {
     cur = owner
   }
   return stop(false, 'more than 16 hops: probably a routing loop')
+}
+
+/** The tunnel a packet out of `dev` enters: `dev` itself, or the tunnel port of bridge `dev` (a VXLAN behind a bridge). */
+function tunnelOut(links: readonly Link[], dev: string | undefined): (LinkTunnel & { name: string }) | undefined {
+  const l = links.find((x) => x.name === dev)
+  const t = l?.tunnel !== undefined ? l : l?.kind === 'bridge' ? links.find((x) => x.master === dev && x.tunnel !== undefined) : undefined
+  return t === undefined ? undefined : { ...t.tunnel!, name: t.name }
+}
+
+/** "ARP left hv1 vx42 (VNI 42) for 192.168.50.2; hv2 has no VNI 42 (it has 43)": where the overlay's far end is missing. */
+export function overlayUnresolved(snap: LabSnapshot, ns: string, tunnel: LinkTunnel & { name: string }, address: string, family: 4 | 6): string {
+  const what = family === 4 ? 'ARP' : 'neighbour solicitation'
+  const { far, owner, problem } = farEnd(snap, { ns, dev: tunnel.name, tunnel })
+  const id = `${idName(tunnel)} ${tunnel.id ?? '?'}`
+  const why =
+    problem ??
+    (far === undefined ? `no ${family === 4 ? 'ARP reply' : 'neighbour advertisement'} came back` : `${owner}'s ${far.dev} has ${id}, yet no ${family === 4 ? 'ARP reply' : 'neighbour advertisement'} came back over it`)
+  return `${what} left ${ns} ${tunnel.name} (${id}) for ${address}; ${why}`
 }
 
 /** Without a trace: hooked chains with policy drop on the path (they may drop it; only a trace can tell). */
