@@ -21,11 +21,17 @@ export interface Hop {
   note: string
   /** What nftables here did with the probe, e.g. "accepted: chain inet filter forward, policy accept" (traced namespaces only). */
   netfilter?: string
-  /** The tunnel the packet leaves by here (the route's device, or a tunnel port of that bridge): VNI, remote, port, underlay. */
-  tunnel?: LinkTunnel & { name: string }
+  /**
+   * The tunnel the packet enters after leaving here: the route's device, a tunnel port of that bridge, or one of the
+   * bridge the device's veth peer is a port of (a VM behind a hypervisor's bridge). `namespace` is where it lives.
+   */
+  tunnel?: HopTunnel
   /** The next hop's neighbour entry after the probe, when it did not resolve (e.g. state ['INCOMPLETE']). */
   neighbor?: { address: string; dev: string; state: string[] }
 }
+
+/** A tunnel on the path: its kernel record, its name and the namespace (label) it lives in. */
+export type HopTunnel = LinkTunnel & { name: string; namespace: string }
 
 export interface ExplainOptions {
   /** Probe with TCP or UDP to `port` instead of an ICMP echo (or write the target as 'tcp://10.0.2.1:80'). */
@@ -143,7 +149,7 @@ export async function explain(from: Namespace, to: string | TargetObject, option
         hop.note = `${hop.note} — ${next.address} does not answer (${n.state.join(',')})`
         w.hops.length = i + 1
         const nd = t.family === 4 ? 'no ARP reply' : 'no neighbour advertisement'
-        if (hop.tunnel !== undefined) return done(false, overlayUnresolved(w.snap, hop.namespace, hop.tunnel, next.address, t.family), probe)
+        if (hop.tunnel !== undefined) return done(false, overlayUnresolved(w.snap, { namespace: hop.namespace, dev: next.dev }, hop.tunnel, next.address, t.family), probe)
         return done(false, `unresolved in ${ns.label}: ${nd} from next hop ${next.address} on ${next.dev} (neighbour ${n.state.join(',')})`, probe)
       }
     }
@@ -195,8 +201,8 @@ async function walk(from: Namespace, t: Target): Promise<Walk> {
     }
     w.leaves = true
     const next = route.gateway ?? to
-    const tunnel = tunnelOut(links[all.indexOf(cur)] ?? [], route.dev)
-    const over = tunnel === undefined ? '' : `, through ${tunnel.name}: ${tunnel.type} ${idName(tunnel)} ${tunnel.id ?? '?'} to ${tunnel.remote ?? tunnel.group ?? '?'}${tunnel.port === undefined ? '' : ` udp ${tunnel.port}`}${tunnel.dev === undefined ? '' : ` over ${tunnel.dev}`}`
+    const tunnel = tunnelOut(snap, cur.label, route.dev)
+    const over = tunnel === undefined ? '' : `, through ${tunnel.namespace === cur.label ? '' : `${tunnel.namespace} `}${tunnel.name}: ${tunnel.type} ${idName(tunnel)} ${tunnel.id ?? '?'} to ${tunnel.remote ?? tunnel.group ?? '?'}${tunnel.port === undefined ? '' : ` udp ${tunnel.port}`}${tunnel.dev === undefined ? '' : ` over ${tunnel.dev}`}`
     hop(cur, { route, note: `out ${route.dev ?? '?'}${route.gateway ? ` via ${route.gateway}` : ' (directly connected)'}${over}`, ...(tunnel === undefined ? {} : { tunnel }) })
     const owner = owners.get(next)
     if (!owner) return stop(false, `next hop ${next} (out ${route.dev ?? '?'} in ${cur.label}) belongs to no namespace of this lab`)
@@ -216,22 +222,39 @@ async function walk(from: Namespace, t: Target): Promise<Walk> {
   return stop(false, 'more than 16 hops: probably a routing loop')
 }
 
-/** The tunnel a packet out of `dev` enters: `dev` itself, or the tunnel port of bridge `dev` (a VXLAN behind a bridge). */
-function tunnelOut(links: readonly Link[], dev: string | undefined): (LinkTunnel & { name: string }) | undefined {
-  const l = links.find((x) => x.name === dev)
-  const t = l?.tunnel !== undefined ? l : l?.kind === 'bridge' ? links.find((x) => x.master === dev && x.tunnel !== undefined) : undefined
-  return t === undefined ? undefined : { ...t.tunnel!, name: t.name }
+/**
+ * The tunnel a packet out of `dev` in `ns` enters: `dev` itself, the tunnel port of bridge `dev`, or the tunnel port of
+ * the bridge that `dev`'s veth peer is a port of, one namespace over (a VM plugged into a hypervisor's bridge).
+ */
+function tunnelOut(snap: LabSnapshot, ns: string, dev: string | undefined): HopTunnel | undefined {
+  const linksOf = (label: string | undefined): readonly Link[] => snap.namespaces.find((n) => n.label === label)?.links ?? []
+  const viaBridge = (label: string, links: readonly Link[], name: string | undefined): HopTunnel | undefined => {
+    const l = links.find((x) => x.name === name)
+    const t = l?.tunnel !== undefined ? l : l?.kind === 'bridge' ? links.find((x) => x.master === name && x.tunnel !== undefined) : undefined
+    return t === undefined ? undefined : { ...t.tunnel!, name: t.name, namespace: label }
+  }
+  const links = linksOf(ns)
+  const here = viaBridge(ns, links, dev)
+  if (here !== undefined) return here
+  const peer = links.find((x) => x.name === dev && x.kind === 'veth')?.peer
+  if (peer?.namespace === undefined || peer.namespace === ns) return undefined
+  const far = linksOf(peer.namespace)
+  return viaBridge(peer.namespace, far, far.find((x) => x.name === peer.name)?.master)
 }
 
-/** "ARP left hv1 vx42 (VNI 42) for 192.168.50.2; hv2 has no VNI 42 (it has 43)": where the overlay's far end is missing. */
-export function overlayUnresolved(snap: LabSnapshot, ns: string, tunnel: LinkTunnel & { name: string }, address: string, family: 4 | 6): string {
+/**
+ * "ARP left hv1 vx42 (VNI 42) for 192.168.50.2; hv2 has no VNI 42 (it has 43)" (or "ARP left vm1 eth0 through hv1 vx42 …"
+ * for a VM behind the hypervisor's bridge): where the overlay's far end is missing.
+ */
+export function overlayUnresolved(snap: LabSnapshot, from: { namespace: string; dev: string }, tunnel: HopTunnel, address: string, family: 4 | 6): string {
   const what = family === 4 ? 'ARP' : 'neighbour solicitation'
-  const { far, owner, problem } = farEnd(snap, { ns, dev: tunnel.name, tunnel })
+  const { far, owner, problem } = farEnd(snap, { ns: tunnel.namespace, dev: tunnel.name, tunnel })
   const id = `${idName(tunnel)} ${tunnel.id ?? '?'}`
   const why =
     problem ??
     (far === undefined ? `no ${family === 4 ? 'ARP reply' : 'neighbour advertisement'} came back` : `${owner}'s ${far.dev} has ${id}, yet no ${family === 4 ? 'ARP reply' : 'neighbour advertisement'} came back over it`)
-  return `${what} left ${ns} ${tunnel.name} (${id}) for ${address}; ${why}`
+  const left = from.namespace === tunnel.namespace ? `${from.namespace} ${tunnel.name}` : `${from.namespace} ${from.dev} through ${tunnel.namespace} ${tunnel.name}`
+  return `${what} left ${left} (${id}) for ${address}; ${why}`
 }
 
 /** Without a trace: hooked chains with policy drop on the path (they may drop it; only a trace can tell). */

@@ -23,7 +23,7 @@ async function underlay(lab: Lab): Promise<{ hv1: Namespace; hv2: Namespace }> {
 }
 
 /** Two hypervisors, a bridge each with the VXLAN end and one VM plugged in. */
-async function overlay(lab: Lab, options: { mtu?: number; dstport?: number } = {}) {
+async function overlay(lab: Lab, options: { mtu?: number; dstport?: number; farVni?: number } = {}) {
   const { hv1, hv2 } = await underlay(lab)
   const [vm1, vm2] = await Promise.all([lab.namespace('vm1'), lab.namespace('vm2')])
   const [br1, br2] = await Promise.all([lab.bridge(hv1, 'br0'), lab.bridge(hv2, 'br0')])
@@ -31,7 +31,7 @@ async function overlay(lab: Lab, options: { mtu?: number; dstport?: number } = {
   const mtu = options.mtu === undefined ? {} : { mtu: options.mtu }
   await Promise.all([
     lab.vxlan(hv1, 'vx42', { id: 42, remote: '10.0.0.2', local: '10.0.0.1', dstport, dev: 'eth0', master: br1, ...mtu }),
-    lab.vxlan(hv2, 'vx42', { id: 42, remote: '10.0.0.1', local: '10.0.0.2', dstport, dev: 'eth0', master: br2, ...mtu }),
+    lab.vxlan(hv2, `vx${options.farVni ?? 42}`, { id: options.farVni ?? 42, remote: '10.0.0.1', local: '10.0.0.2', dstport, dev: 'eth0', master: br2, ...mtu }),
   ])
   const vmMtu = { mtu: options.mtu ?? 1450 }
   await br1.plug([vm1, 'eth0', '192.168.50.1/24', vmMtu], { port: 'vm1' })
@@ -230,6 +230,14 @@ describe.skipIf(noVxlan !== undefined)('lab.vxlan', () => {
     expect(x.verdict).toBe('ARP left hv1 vx42 (VNI 42) for 192.168.50.2; hv2 has no VNI 42 (it has 43)')
     expect(x.hops[0]!.neighbor).toMatchObject({ address: '192.168.50.2', dev: 'vx42' })
     expect((await lab.diagram()).text).toContain('hv1:vx42 ══vxlan 42 udp 4789══> 10.0.0.2: no far end (hv2 has no VNI 42 (it has 43))')
+  })
+
+  test('a VM behind the bridge: explain follows its veth to the hypervisor\u2019s bridge and names the tunnel there', async ({ lab }) => {
+    const { vm1 } = await overlay(lab, { farVni: 43 })
+    const x = await explain(vm1, '192.168.50.2')
+    expect(x.verdict).toBe('ARP left vm1 eth0 through hv1 vx42 (VNI 42) for 192.168.50.2; hv2 has no VNI 42 (it has 43)')
+    expect(x.hops[0]).toMatchObject({ namespace: 'vm1', tunnel: { namespace: 'hv1', name: 'vx42', id: 42 } })
+    expect(x.hops[0]!.note).toMatch(/^out eth0 \(directly connected\), through hv1 vx42: vxlan VNI 42 to 10\.0\.0\.2 udp 4789 over eth0/)
   })
 
   test('lab.build(topology) makes the same overlay from one description, validated first', async ({ lab }) => {

@@ -133,11 +133,15 @@ describe('overlay ends', () => {
 
   test('explain\'s words for an unresolved neighbour behind a tunnel', () => {
     const s = snap(hv1(), ['hv2', [link('eth0'), link('vx43', vx(43, '10.0.0.1'))], [addr('eth0', '10.0.0.2')]])
-    expect(overlayUnresolved(s, 'hv1', { ...vx(42, '10.0.0.2'), name: 'vx42' }, '192.168.50.2', 4)).toBe(
+    const vx42 = { ...vx(42, '10.0.0.2'), name: 'vx42', namespace: 'hv1' }
+    expect(overlayUnresolved(s, { namespace: 'hv1', dev: 'vx42' }, vx42, '192.168.50.2', 4)).toBe(
       'ARP left hv1 vx42 (VNI 42) for 192.168.50.2; hv2 has no VNI 42 (it has 43)',
     )
+    expect(overlayUnresolved(s, { namespace: 'vm1', dev: 'eth0' }, vx42, '192.168.50.2', 4)).toBe(
+      'ARP left vm1 eth0 through hv1 vx42 (VNI 42) for 192.168.50.2; hv2 has no VNI 42 (it has 43)',
+    )
     const paired = snap(hv1(), ['hv2', [link('eth0'), link('vx42', vx(42, '10.0.0.1'))], [addr('eth0', '10.0.0.2')]])
-    expect(overlayUnresolved(paired, 'hv1', { ...vx(42, '10.0.0.2'), name: 'vx42' }, 'fd50::2', 6)).toBe(
+    expect(overlayUnresolved(paired, { namespace: 'hv1', dev: 'vx42' }, vx42, 'fd50::2', 6)).toBe(
       "neighbour solicitation left hv1 vx42 (VNI 42) for fd50::2; hv2's vx42 has VNI 42, yet no neighbour advertisement came back over it",
     )
   })
