@@ -7,6 +7,7 @@ import type { Family } from '../kernel/types.js'
 import type { Lab, LabInternals } from './lab.js'
 import { Namespace } from './namespace.js'
 import type { BridgeRef } from './types.js'
+import type { IfaceRef } from './segments.js'
 import { checkIfName, checkKeys, checkMtu, parseAddress, parseCidr, type ParsedCidr } from './validate.js'
 import { unsupportedIfMissing } from './vlan.js'
 
@@ -77,8 +78,8 @@ const VXLAN_KEYS = ['id', 'remote', 'group', 'local', 'dstport', 'dev', 'master'
 
 /** `ip -batch` reads quotes, `#` and backslashes as syntax: a name with them would become another command. */
 function checkBatchWord(name: string, what: string, context: NetspecErrorContext): string {
-  if (/["'#\\]/.test(name) || name.startsWith('-'))
-    throw invalidInput(`${what} '${name}' contains a character ip's batch syntax would read (quote, #, backslash) or starts with '-'`, {
+  if (/["'#\\\x00-\x1f\x7f]/.test(name) || name.startsWith('-'))
+    throw invalidInput(`${what} ${JSON.stringify(name)} contains a character ip's batch syntax would read (quote, #, backslash, a control character) or starts with '-'`, {
       ...context,
       hint: 'use letters, digits, - and _ (e.g. vx42, eth0)',
     })
@@ -164,7 +165,14 @@ export function planVxlan(name: unknown, options: VxlanOptions, context: Netspec
 interface Made {
   tunnel: Tunnel
   /** The model's record of the interface: when it is gone or replaced, so is the tunnel. */
-  iface: object
+  iface: IfaceRef
+}
+
+/** Two ends of one overlay, as far as the lab's own records tell: same VNI and port, each's remote the other's local (or one group). */
+function pairs(t: Tunnel, plan: VxlanPlan, ns: Namespace): boolean {
+  if (t.ns === ns || t.type !== plan.type || t.id !== plan.id || t.dstport !== plan.dstport) return false
+  if (plan.group !== undefined) return t.group === plan.group
+  return plan.local !== undefined && t.local !== undefined && t.remote === plan.local && plan.remote === t.local
 }
 
 const made = new WeakMap<object, Made[]>()
@@ -192,12 +200,6 @@ export async function createVxlan(lab: Lab, ns: Namespace, name: string, options
   const plan = planVxlan(name, options, ctx)
   if (lab.model.iface(ns, plan.name) !== undefined || plan.name === 'lo')
     throw invalidInput(`interface '${plan.name}' already exists in namespace '${ns.label}'`, { ...ctx, hint: 'interface names must be unique within a namespace' })
-  const twin = tunnelsOf(lab).find((t) => t.ns === ns && t.type === 'vxlan' && t.id === plan.id && t.dstport === plan.dstport)
-  if (twin !== undefined)
-    throw invalidInput(`${ns.label} already has VNI ${plan.id} on UDP port ${plan.dstport} (${twin.name}): the kernel allows one per namespace and port`, {
-      ...ctx,
-      hint: 'one VXLAN device per VNI carries all its far ends: put them behind one bridge, or use another VNI',
-    })
   const master = options.master
   let bridgeIface: ReturnType<Lab['model']['iface']>
   if (master !== undefined) {
@@ -228,17 +230,19 @@ export async function createVxlan(lab: Lab, ns: Namespace, name: string, options
         hint: `${ns.label} has: ${addrs.filter((a) => a.scope === 'global').map((a) => a.address).join(', ') || 'no global address'}`,
       })
   }
+  // From here to the batch nothing awaits: concurrent calls see each other's records (names, twins, partners).
+  if (lab.model.iface(ns, plan.name) !== undefined)
+    throw invalidInput(`interface '${plan.name}' already exists in namespace '${ns.label}'`, { ...ctx, hint: 'interface names must be unique within a namespace' })
+  const twin = tunnelsOf(lab).find((t) => t.ns === ns && t.type === 'vxlan' && t.id === plan.id && t.dstport === plan.dstport)
+  if (twin !== undefined)
+    throw invalidInput(`${ns.label} already has VNI ${plan.id} on UDP port ${plan.dstport} (${twin.name}): the kernel allows one per namespace and port`, {
+      ...ctx,
+      hint: 'one VXLAN device per VNI carries all its far ends: put them behind one bridge, or use another VNI',
+    })
+  // The far end, when this lab made it: both ends then are one layer-2 segment, so an address used on both sides
+  // (say, two VMs given 192.168.50.1) is refused before the kernel is asked, as on a bridge.
+  const partner = (made.get(lab) ?? []).find((m) => lab.model.iface(m.tunnel.ns, m.tunnel.name) === m.iface && pairs(m.tunnel, plan, ns))
   const iface = lab.model.declare(ns, plan.name)
-  try {
-    const joined = bridgeIface === undefined ? [iface] : [iface, bridgeIface]
-    lab.model.segments.check(joined, plan.addresses.map((c) => [iface, c.address] as const))
-    if (bridgeIface !== undefined) lab.model.segments.join(iface, bridgeIface)
-    for (const c of plan.addresses) lab.model.addAddress(ns, plan.name, c.address)
-    await lab.batch(ns, plan.lines, ctx).catch((e: unknown) => unsupportedIfMissing(e, 'vxlan', `VXLAN interface ${plan.name}`, ctx))
-  } catch (e) {
-    lab.model.linkDeleted(ns, plan.name)
-    throw e
-  }
   const tunnel: Tunnel = {
     ns,
     name: plan.name,
@@ -251,7 +255,19 @@ export async function createVxlan(lab: Lab, ns: Namespace, name: string, options
     dev: plan.dev,
   }
   const list = made.get(lab) ?? []
-  list.push({ tunnel, iface })
+  const record: Made = { tunnel, iface }
+  list.push(record)
   made.set(lab, list)
+  try {
+    const joined = [iface, ...(bridgeIface === undefined ? [] : [bridgeIface]), ...(partner === undefined ? [] : [partner.iface])]
+    lab.model.segments.check(joined, plan.addresses.map((c) => [iface, c.address] as const))
+    for (const other of joined.slice(1)) lab.model.segments.join(iface, other)
+    for (const c of plan.addresses) lab.model.addAddress(ns, plan.name, c.address)
+    await lab.batch(ns, plan.lines, ctx).catch((e: unknown) => unsupportedIfMissing(e, 'vxlan', `VXLAN interface ${plan.name}`, ctx))
+  } catch (e) {
+    lab.model.linkDeleted(ns, plan.name)
+    list.splice(list.indexOf(record), 1)
+    throw e
+  }
   return tunnel
 }

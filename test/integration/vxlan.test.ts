@@ -36,7 +36,7 @@ async function overlay(lab: Lab, options: { mtu?: number; dstport?: number; farV
   const vmMtu = { mtu: options.mtu ?? 1450 }
   await br1.plug([vm1, 'eth0', '192.168.50.1/24', vmMtu], { port: 'vm1' })
   await br2.plug([vm2, 'eth0', '192.168.50.2/24', vmMtu], { port: 'vm2' })
-  return { hv1, hv2, vm1, vm2 }
+  return { hv1, hv2, vm1, vm2, br1, br2 }
 }
 
 async function labOn(path: 'netlink' | 'ip'): Promise<Lab> {
@@ -191,9 +191,21 @@ describe.skipIf(noVxlan !== undefined)('lab.vxlan', () => {
     expect(twin.shortMessage).toBe('hv1 already has VNI 42 on UDP port 4789 (vx42): the kernel allows one per namespace and port')
     await expect(lab.vxlan(hv1, 'vx42', { ...ok, id: 7 })).rejects.toMatchObject({ shortMessage: "interface 'vx42' already exists in namespace 'hv1'" })
     expect((await hv1.links()).map((l) => l.name).sort()).toEqual(['eth0', 'lo', 'vx42'])
-    // Deleted, its VNI is free again.
+    // Deleted, its VNI is free again; asked twice at once, the second is refused by the lab, not by the kernel.
     await hv1.linkDel('vx42')
-    await lab.vxlan(hv1, 'vx42b', ok)
+    const both = await Promise.allSettled([lab.vxlan(hv1, 'vx42b', ok), lab.vxlan(hv1, 'vx42c', ok)])
+    expect(both[0].status).toBe('fulfilled')
+    expect(both[1]).toMatchObject({ status: 'rejected', reason: { kind: 'invalid-input', shortMessage: expect.stringMatching(/^hv1 already has VNI 42 on UDP port 4789 \(vx42b\)/) } })
+  })
+
+  test('both ends are one layer-2 segment: an address used on both sides is refused before the kernel is asked', async ({ lab }) => {
+    const { br2 } = await overlay(lab)
+    const vm3 = await lab.namespace('vm3')
+    const e = await rejection(br2.plug([vm3, 'eth0', '192.168.50.1/24'], { port: 'vm3' }))
+    expect(e.shortMessage).toBe('address 192.168.50.1 is used twice on one layer-2 segment: by vm1/eth0 and vm3/eth0')
+    expect((await vm3.links()).map((l) => l.name)).toEqual(['lo'])
+    await br2.plug([vm3, 'eth0', '192.168.50.3/24'], { port: 'vm3' })
+    await expect(vm3).toReach('192.168.50.1')
   })
 
   test('drawn as an edge between the two ends\u2019 namespaces, and listed in the diagnostics', async ({ lab }) => {

@@ -70,8 +70,9 @@ describe('planVxlan', () => {
 
   test('names and the underlay: IFNAMSIZ, batch syntax, dev required and not itself; unknown keys named', () => {
     rejects(() => planVxlan('vxlan-far-too-long', ok), /is 18 bytes; Linux allows at most 15/)
-    for (const bad of ['vx"1', "vx'1", 'vx#1', 'vx\\1', '-vx']) rejects(() => planVxlan(bad, ok), /batch syntax/)
-    rejects(() => planVxlan('vx', { ...ok, dev: 'eth#0' }), /'dev' 'eth#0' contains a character/)
+    for (const bad of ['vx"1', "vx'1", 'vx#1', 'vx\\1', '-vx', 'vx\u00001', 'vx\u001b', 'vx\u007f']) rejects(() => planVxlan(bad, ok), /batch syntax/)
+    rejects(() => planVxlan('vx', { ...ok, dev: 'eth#0' }), /'dev' "eth#0" contains a character/)
+    expect(planVxlan('vxé', ok).lines[0]).toMatch(/^link add name vxé type vxlan/) // multi-byte is fine within 15 bytes
     rejects(() => planVxlan('vx', { ...ok, dev: undefined as never }), /needs 'dev'/)
     rejects(() => planVxlan('eth0', ok), /cannot be its own underlay/)
     rejects(() => planVxlan('vx', { ...ok, master: { name: 'br"0' } as never }), /bridge name/)
