@@ -86,6 +86,14 @@ describe.skipIf(noVxlan !== undefined)('lab.vxlan', () => {
     expect(links.find((l) => l.name === 'vx6')).toMatchObject({ mtu: 1430, tunnel: { type: 'vxlan', id: 16_777_215, remote: 'fd00:10::2', local: 'fd00:10::1', port: 8472, dev: 'eth0' } })
     expect(links.find((l) => l.name === 'vxm')).toMatchObject({ mtu: 1400, tunnel: { id: 0, group: '239.1.1.1', port: 4789, dev: 'eth0' } })
     expect(links.some((l) => l.name === 'vx6b')).toBe(false)
+
+    // The far end, and a ping over the IPv6 underlay: the capture decodes VXLAN inside IPv6 on Linux's port 8472.
+    await lab.vxlan(b, 'vx6', { id: 16_777_215, remote: 'fd00:10::1', local: 'fd00:10::2', dstport: 8472, dev: 'eth0' })
+    await Promise.all([a.addrAdd('vx6', '192.168.60.1/24'), b.addrAdd('vx6', '192.168.60.2/24')])
+    const cap = await b.capture('eth0', { filter: 'udp port 8472' })
+    await a.exec(['ping', '-c1', '-W2', '192.168.60.2'], { check: true })
+    const echo = (await cap.stop()).find((p) => p.vxlan?.inner.icmp?.kind === 'echo-request')
+    expect(echo).toMatchObject({ ip: { version: 6, src: 'fd00:10::1', dst: 'fd00:10::2' }, vxlan: { vni: 16_777_215, inner: { ip: { dst: '192.168.60.2' } } } })
   })
 
   test('both kernel paths build the same overlay (vxlan lines go to ip whole; the rest as before)', async () => {
