@@ -243,6 +243,9 @@ describe.skipIf(noVxlan !== undefined)('lab.vxlan', () => {
     expect(x.verdict).toBe('ARP left vm1 eth0 through hv1 vx42 (VNI 42) for 192.168.50.2; hv2 has no VNI 42 (it has 43)')
     expect(x.hops[0]).toMatchObject({ namespace: 'vm1', tunnel: { namespace: 'hv1', name: 'vx42', id: 42 } })
     expect(x.hops[0]!.note).toMatch(/^out eth0 \(directly connected\), through hv1 vx42: vxlan VNI 42 to 10\.0\.0\.2 udp 4789 over eth0/)
+    // A failing toReach carries the same walk.
+    const failure = await expect(vm1).toReach('192.168.50.2').then(() => '', (e: unknown) => String(e))
+    expect(failure).toContain('→ ARP left vm1 eth0 through hv1 vx42 (VNI 42) for 192.168.50.2; hv2 has no VNI 42 (it has 43)')
   })
 
   test('lab.build(topology) makes the same overlay from one description, validated first', async ({ lab }) => {
