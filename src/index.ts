@@ -1,5 +1,6 @@
 // netspec: integration tests for Linux network setups. The curated public API.
 export { Lab, Bridge, Namespace, sweep, formatSweepReport } from './lab/index.js'
+export { TUNNEL_TYPES, VNI_MAX, VXLAN_PORT, type Tunnel, type TunnelType, type VxlanOptions } from './lab/index.js'
 export type {
   Veth,
   VethEnd,
@@ -22,12 +23,12 @@ export type {
   VlanOptions,
 } from './lab/index.js'
 export type { BridgeVlan } from './kernel/bridge-vlan.js'
-export type { Link, Address, Route, Neighbor, RouteDecision, Family } from './kernel/types.js'
+export type { Link, LinkTunnel, Address, Route, Neighbor, RouteDecision, Family } from './kernel/types.js'
 export { NetspecError, isNetspecError, type NetspecErrorKind } from './errors.js'
 export { impair, partition, type Impairment, type ImpairOptions, type ImpairState, type Partition, type PartitionOptions } from './impair/index.js'
 export { diagram, type Diagram } from './topology/diagram.js'
-export { explain, type ExplainOptions, type Explanation, type Hop } from './explain/explain.js'
-export { capturesOf, parsePcap, type Capture, type CaptureOptions, type Packet, type ArpInfo, type IpInfo, type IcmpInfo, type TcpInfo, type UdpInfo } from './capture/index.js'
+export { explain, type ExplainOptions, type Explanation, type Hop, type HopTunnel } from './explain/explain.js'
+export { capturesOf, parsePcap, decodeEthernet, VXLAN_PORTS, type DecodeOptions, type VxlanInfo, type Capture, type CaptureOptions, type Packet, type ArpInfo, type IpInfo, type IcmpInfo, type TcpInfo, type UdpInfo } from './capture/index.js'
 export {
   buildImage,
   startRunner,
@@ -80,4 +81,5 @@ export {
   type MatrixOptions,
   type ReachabilityMatrix,
 } from './assert/index.js'
-export { validateTopology, type Topology, type TopologyEnd, type TopologyRoute, type BuiltTopology } from './topology/build.js'
+export { validateTopology, type Topology, type TopologyEnd, type TopologyRoute, type TopologyTunnel, type BuiltTopology } from './topology/build.js'
+export { overlays, type Overlay, type TunnelEnd } from './topology/overlay.js'

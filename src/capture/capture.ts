@@ -10,6 +10,7 @@ import { checkCaptureFilter } from '../values/filter.js'
 import { checkIfName } from '../values/names.js'
 import type { RunResult, SpawnedProcess } from '../exec/index.js'
 import type { Namespace } from '../lab/namespace.js'
+import { vxlanPortsOf } from '../lab/tunnel.js'
 import { parsePcap, type Packet } from './pcap.js'
 
 export interface CaptureOptions {
@@ -85,7 +86,7 @@ export async function capture(ns: Namespace, iface: string, options: CaptureOpti
       if (e.code !== 'ENOENT') throw e
       throw new NetspecError('command-failed', `capture on ${iface} in ${ns.label} wrote no file: tcpdump ended before writing`, { ...ctx, command: argv.join(' '), cause: e })
     })
-    return parsePcap(bytes)
+    return parsePcap(bytes, { vxlanPorts: vxlanPortsOf(ns.lab) }) // VXLAN on the standard ports and the lab's own (src/lab/tunnel.ts)
   }
   const cap: Capture = {
     namespace: ns,

@@ -36,6 +36,27 @@ export interface UdpInfo {
   length: number
 }
 
+/** A VXLAN packet's header (RFC 7348) and the Ethernet frame it carries, decoded like any other. */
+export interface VxlanInfo {
+  /** The 24-bit VXLAN Network Identifier. */
+  vni: number
+  /** The header's flags byte (0x08: the VNI is valid). */
+  flags: number
+  inner: Packet
+}
+
+/** How far to look into UDP payloads. */
+export interface DecodeOptions {
+  /**
+   * UDP destination ports whose payload is decoded as VXLAN (default 4789 and 8472; a lab's capture adds
+   * the ports of the tunnels it made).
+   */
+  vxlanPorts?: readonly number[]
+}
+
+/** IANA's VXLAN port and Linux's pre-standard default. */
+export const VXLAN_PORTS: readonly number[] = [4789, 8472]
+
 /** One captured frame, decoded as far as netspec understands it. */
 export interface Packet {
   /** Seconds since the epoch, with microseconds. */
@@ -49,6 +70,8 @@ export interface Packet {
   icmp?: IcmpInfo
   tcp?: TcpInfo
   udp?: UdpInfo
+  /** A VXLAN packet (UDP to a VXLAN port): its VNI and the inner frame. */
+  vxlan?: VxlanInfo
   /** One line a person reads, e.g. `ARP who-has 10.0.12.2 tell 10.0.12.1`. */
   summary: string
 }
@@ -80,7 +103,7 @@ export function ipv6(b: Uint8Array, o: number): string {
 const TCP_FLAGS = ['FIN', 'SYN', 'RST', 'PSH', 'ACK', 'URG', 'ECE', 'CWR'] as const
 
 /** Decodes a whole pcap file (either byte order, µs or ns timestamps). Throws on a file that is not pcap. */
-export function parsePcap(buf: Uint8Array): Packet[] {
+export function parsePcap(buf: Uint8Array, options: DecodeOptions = {}): Packet[] {
   if (buf.length < 24) return []
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength)
   const magic = dv.getUint32(0, true)
@@ -102,14 +125,14 @@ export function parsePcap(buf: Uint8Array): Packet[] {
     if (start + incl > buf.length) break // a record cut short by a kill: ignore the torn tail
     const frame = buf.subarray(start, start + incl)
     const time = sec + frac / (nano ? 1e9 : 1e6)
-    packets.push(linktype === LINKTYPE_ETHERNET ? decodeEthernet(frame, time, orig) : { time, length: orig, summary: `linktype ${linktype}` })
+    packets.push(linktype === LINKTYPE_ETHERNET ? decodeEthernet(frame, time, orig, options) : { time, length: orig, summary: `linktype ${linktype}` })
     o = start + incl
   }
   return packets
 }
 
-/** Decodes one Ethernet frame. */
-export function decodeEthernet(f: Uint8Array, time: number, length = f.length): Packet {
+/** Decodes one Ethernet frame (and, inside a VXLAN packet, the frame it carries). */
+export function decodeEthernet(f: Uint8Array, time: number, length = f.length, options: DecodeOptions = {}): Packet {
   const p: Packet = { time, length, summary: 'truncated frame' }
   if (f.length < 14) return p
   p.dstMac = mac(f, 0)
@@ -120,8 +143,8 @@ export function decodeEthernet(f: Uint8Array, time: number, length = f.length): 
   p.ethertype = type
   p.summary = `ethertype 0x${type.toString(16).padStart(4, '0')}`
   if (type === 0x0806) decodeArp(f, o, p)
-  else if (type === 0x0800) decodeIpv4(f, o, p)
-  else if (type === 0x86dd) decodeIpv6(f, o, p)
+  else if (type === 0x0800) decodeIpv4(f, o, p, options)
+  else if (type === 0x86dd) decodeIpv6(f, o, p, options)
   return p
 }
 
@@ -137,15 +160,15 @@ function decodeArp(f: Uint8Array, o: number, p: Packet): void {
     : `ARP op ${opn}`
 }
 
-function decodeIpv4(f: Uint8Array, o: number, p: Packet): void {
+function decodeIpv4(f: Uint8Array, o: number, p: Packet, options: DecodeOptions): void {
   if (f.length < o + 20) return
   const ihl = (f[o]! & 0x0f) * 4
   const ip: IpInfo = { version: 4, src: ipv4(f, o + 12), dst: ipv4(f, o + 16), protocol: f[o + 9]!, ttl: f[o + 8]! }
   p.ip = ip
-  decodeL4(f, o + ihl, ip, p)
+  decodeL4(f, o + ihl, ip, p, options)
 }
 
-function decodeIpv6(f: Uint8Array, o: number, p: Packet): void {
+function decodeIpv6(f: Uint8Array, o: number, p: Packet, options: DecodeOptions): void {
   if (f.length < o + 40) return
   let next = f[o + 6]!
   let l4 = o + 40
@@ -156,7 +179,7 @@ function decodeIpv6(f: Uint8Array, o: number, p: Packet): void {
   }
   const ip: IpInfo = { version: 6, src: ipv6(f, o + 8), dst: ipv6(f, o + 24), protocol: next, ttl: f[o + 7]! }
   p.ip = ip
-  decodeL4(f, l4, ip, p)
+  decodeL4(f, l4, ip, p, options)
 }
 
 const ICMP4: Record<number, string> = { 0: 'echo-reply', 3: 'unreachable', 8: 'echo-request', 11: 'time-exceeded' }
@@ -165,7 +188,7 @@ const ICMP6: Record<number, string> = {
   133: 'router-solicitation', 134: 'router-advertisement', 135: 'neighbor-solicitation', 136: 'neighbor-advertisement',
 }
 
-function decodeL4(f: Uint8Array, o: number, ip: IpInfo, p: Packet): void {
+function decodeL4(f: Uint8Array, o: number, ip: IpInfo, p: Packet, options: DecodeOptions): void {
   const base = `IPv${ip.version} ${ip.src} > ${ip.dst}`
   p.summary = `${base} proto ${ip.protocol}`
   if ((ip.protocol === 1 || ip.protocol === 58) && f.length >= o + 4) {
@@ -193,5 +216,12 @@ function decodeL4(f: Uint8Array, o: number, ip: IpInfo, p: Packet): void {
     const udp: UdpInfo = { srcPort: (f[o]! << 8) | f[o + 1]!, dstPort: (f[o + 2]! << 8) | f[o + 3]!, length: (f[o + 4]! << 8) | f[o + 5]! }
     p.udp = udp
     p.summary = `${base} UDP ${udp.srcPort} > ${udp.dstPort} len ${udp.length}`
+    // VXLAN (RFC 7348 §5): 8 bytes (flags with the I bit 0x08, 24 reserved bits, the 24-bit VNI, 8 reserved bits), then a whole Ethernet frame.
+    if ((options.vxlanPorts ?? VXLAN_PORTS).includes(udp.dstPort) && f.length >= o + 16 + 14 && (f[o + 8]! & 0x08) !== 0) {
+      const vni = (f[o + 12]! << 16) | (f[o + 13]! << 8) | f[o + 14]!
+      const inner = decodeEthernet(f.subarray(o + 16), p.time, Math.max(0, udp.length - 16), options)
+      p.vxlan = { vni, flags: f[o + 8]!, inner }
+      p.summary = `${base} UDP ${udp.srcPort} > ${udp.dstPort} VXLAN ${vni}: ${inner.summary}`
+    }
   }
 }

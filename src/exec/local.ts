@@ -81,7 +81,7 @@ export function createLocalExecutor(): Executor {
  * before they are dropped: a busy loop runs due timers before it polls, so what the command printed just
  * before exiting may still sit unread in the pipe (seen: `ip -j route show` read back as empty, exit 0).
  */
-function releaseAfterExit(child: ResultPromise | ChildProcess, quietMs = 100): void {
+export function releaseAfterExit(child: ResultPromise | ChildProcess, quietMs = 100): void {
   let last = performance.now()
   const touch = () => {
     last = performance.now()

@@ -5,6 +5,9 @@
 import { invalidInput } from '../errors.js'
 import { parseTarget, type Proto, type Target, type TargetObject } from '../assert/target.js'
 import { readRuleset } from '../kernel/nft.js'
+import type { Link, LinkTunnel } from '../kernel/types.js'
+import type { LabSnapshot } from '../lab/types.js'
+import { farEnd, idName } from '../topology/overlay.js'
 import { checkKeys } from '../lab/validate.js'
 import type { Namespace } from '../lab/namespace.js'
 import { makeProbe } from './probe.js'
@@ -18,9 +21,17 @@ export interface Hop {
   note: string
   /** What nftables here did with the probe, e.g. "accepted: chain inet filter forward, policy accept" (traced namespaces only). */
   netfilter?: string
+  /**
+   * The tunnel the packet enters after leaving here: the route's device, a tunnel port of that bridge, or one of the
+   * bridge the device's veth peer is a port of (a VM behind a hypervisor's bridge). `namespace` is where it lives.
+   */
+  tunnel?: HopTunnel
   /** The next hop's neighbour entry after the probe, when it did not resolve (e.g. state ['INCOMPLETE']). */
   neighbor?: { address: string; dev: string; state: string[] }
 }
+
+/** A tunnel on the path: its kernel record, its name and the namespace (label) it lives in. */
+export type HopTunnel = LinkTunnel & { name: string; namespace: string }
 
 export interface ExplainOptions {
   /** Probe with TCP or UDP to `port` instead of an ICMP echo (or write the target as 'tcp://10.0.2.1:80'). */
@@ -63,6 +74,8 @@ interface Walk {
   verdict: string
   /** The first lookup gave a usable route, so a packet can leave `from`. */
   leaves: boolean
+  /** Links and addresses of every lab namespace, read once: where a tunnel's far end is. */
+  snap: LabSnapshot
 }
 
 /**
@@ -136,6 +149,7 @@ export async function explain(from: Namespace, to: string | TargetObject, option
         hop.note = `${hop.note} — ${next.address} does not answer (${n.state.join(',')})`
         w.hops.length = i + 1
         const nd = t.family === 4 ? 'no ARP reply' : 'no neighbour advertisement'
+        if (hop.tunnel !== undefined) return done(false, overlayUnresolved(w.snap, { namespace: hop.namespace, dev: next.dev }, hop.tunnel, next.address, t.family), probe)
         return done(false, `unresolved in ${ns.label}: ${nd} from next hop ${next.address} on ${next.dev} (neighbour ${n.state.join(',')})`, probe)
       }
     }
@@ -155,9 +169,14 @@ async function walk(from: Namespace, t: Target): Promise<Walk> {
   const to = t.address
   const owners = new Map<string, Namespace>()
   const all = from.lab.namespaces
-  const held = await Promise.all(all.map((ns) => ns.addresses()))
+  const [held, links] = await Promise.all([Promise.all(all.map((ns) => ns.addresses())), Promise.all(all.map((ns) => ns.links()))])
   all.forEach((ns, i) => held[i]!.forEach((a) => owners.set(a.address, ns)))
-  const w: Walk = { hops: [], at: [], next: new Map(), arrived: false, verdict: '', leaves: false }
+  const snap: LabSnapshot = {
+    lab: from.lab.label,
+    takenAt: new Date().toISOString(),
+    namespaces: all.map((ns, i) => ({ label: ns.label, name: ns.name, links: links[i]!, addresses: held[i]!, routes: [], neighbors: [] })),
+  }
+  const w: Walk = { hops: [], at: [], next: new Map(), arrived: false, verdict: '', leaves: false, snap }
   const hop = (ns: Namespace, h: Omit<Hop, 'namespace'>) => {
     w.hops.push({ namespace: ns.label, ...h })
     w.at.push(ns)
@@ -182,7 +201,9 @@ async function walk(from: Namespace, t: Target): Promise<Walk> {
     }
     w.leaves = true
     const next = route.gateway ?? to
-    hop(cur, { route, note: `out ${route.dev ?? '?'}${route.gateway ? ` via ${route.gateway}` : ' (directly connected)'}` })
+    const tunnel = tunnelOut(snap, cur.label, route.dev)
+    const over = tunnel === undefined ? '' : `, through ${tunnel.namespace === cur.label ? '' : `${tunnel.namespace} `}${tunnel.name}: ${tunnel.type} ${idName(tunnel)} ${tunnel.id ?? '?'} to ${tunnel.remote ?? tunnel.group ?? '?'}${tunnel.port === undefined ? '' : ` udp ${tunnel.port}`}${tunnel.dev === undefined ? '' : ` over ${tunnel.dev}`}`
+    hop(cur, { route, note: `out ${route.dev ?? '?'}${route.gateway ? ` via ${route.gateway}` : ' (directly connected)'}${over}`, ...(tunnel === undefined ? {} : { tunnel }) })
     const owner = owners.get(next)
     if (!owner) return stop(false, `next hop ${next} (out ${route.dev ?? '?'} in ${cur.label}) belongs to no namespace of this lab`)
     if (owner === cur) return stop(false, `routing loop in ${cur.label}: next hop ${next} is its own address`)
@@ -199,6 +220,41 @@ async function walk(from: Namespace, t: Target): Promise<Walk> {
     cur = owner
   }
   return stop(false, 'more than 16 hops: probably a routing loop')
+}
+
+/**
+ * The tunnel a packet out of `dev` in `ns` enters: `dev` itself, the tunnel port of bridge `dev`, or the tunnel port of
+ * the bridge that `dev`'s veth peer is a port of, one namespace over (a VM plugged into a hypervisor's bridge).
+ */
+function tunnelOut(snap: LabSnapshot, ns: string, dev: string | undefined): HopTunnel | undefined {
+  const linksOf = (label: string | undefined): readonly Link[] => snap.namespaces.find((n) => n.label === label)?.links ?? []
+  const viaBridge = (label: string, links: readonly Link[], name: string | undefined): HopTunnel | undefined => {
+    const l = links.find((x) => x.name === name)
+    const t = l?.tunnel !== undefined ? l : l?.kind === 'bridge' ? links.find((x) => x.master === name && x.tunnel !== undefined) : undefined
+    return t === undefined ? undefined : { ...t.tunnel!, name: t.name, namespace: label }
+  }
+  const links = linksOf(ns)
+  const here = viaBridge(ns, links, dev)
+  if (here !== undefined) return here
+  const peer = links.find((x) => x.name === dev && x.kind === 'veth')?.peer
+  if (peer?.namespace === undefined || peer.namespace === ns) return undefined
+  const far = linksOf(peer.namespace)
+  return viaBridge(peer.namespace, far, far.find((x) => x.name === peer.name)?.master)
+}
+
+/**
+ * "ARP left hv1 vx42 (VNI 42) for 192.168.50.2; hv2 has no VNI 42 (it has 43)" (or "ARP left vm1 eth0 through hv1 vx42 …"
+ * for a VM behind the hypervisor's bridge): where the overlay's far end is missing.
+ */
+export function overlayUnresolved(snap: LabSnapshot, from: { namespace: string; dev: string }, tunnel: HopTunnel, address: string, family: 4 | 6): string {
+  const what = family === 4 ? 'ARP' : 'neighbour solicitation'
+  const { far, owner, problem } = farEnd(snap, { ns: tunnel.namespace, dev: tunnel.name, tunnel })
+  const id = `${idName(tunnel)} ${tunnel.id ?? '?'}`
+  const why =
+    problem ??
+    (far === undefined ? `no ${family === 4 ? 'ARP reply' : 'neighbour advertisement'} came back` : `${owner}'s ${far.dev} has ${id}, yet no ${family === 4 ? 'ARP reply' : 'neighbour advertisement'} came back over it`)
+  const left = from.namespace === tunnel.namespace ? `${from.namespace} ${tunnel.name}` : `${from.namespace} ${from.dev} through ${tunnel.namespace} ${tunnel.name}`
+  return `${what} left ${left} (${id}) for ${address}; ${why}`
 }
 
 /** Without a trace: hooked chains with policy drop on the path (they may drop it; only a trace can tell). */

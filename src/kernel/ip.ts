@@ -1,6 +1,6 @@
 // Typed wrappers over `ip -j`: read the kernel's state back. (Batches of changes go through batcher.ts.)
 import { runChecked, type Executor } from '../exec/index.js'
-import type { Address, Family, Link, Neighbor, Route, RouteDecision } from './types.js'
+import type { Address, Family, Link, LinkTunnel, Neighbor, Route, RouteDecision } from './types.js'
 
 type Json = Record<string, unknown>
 
@@ -38,6 +38,7 @@ export function parseLinks(text: string): Link[] {
       const d = (info.info_data ?? {}) as Json
       link.vlan = { id: num(d.id) ?? -1, protocol: str(d.protocol) ?? '?', ...(str(j.link) === undefined ? {} : { parent: str(j.link) }) }
     }
+    if (link.kind === 'vxlan') link.tunnel = parseVxlanInfo((info.info_data ?? {}) as Json)
     if (link.kind === 'veth' && num(j.link_index) !== undefined) {
       link.peer = { index: num(j.link_index)!, netnsId: num(j.link_netnsid) }
     }
@@ -52,6 +53,24 @@ export function parseLinks(text: string): Link[] {
     if (index !== undefined) link.peer = { index, name: peerName }
   }
   return links
+}
+
+/** A vxlan's info_data (`ip -j -d link`): IPv6 ends come as remote6/local6/group6; the underlay as `link`. */
+function parseVxlanInfo(d: Json): LinkTunnel {
+  const t: LinkTunnel = { type: 'vxlan' }
+  const id = num(d.id)
+  if (id !== undefined) t.id = id
+  const remote = str(d.remote) ?? str(d.remote6)
+  if (remote !== undefined) t.remote = remote
+  const local = str(d.local) ?? str(d.local6)
+  if (local !== undefined) t.local = local
+  const group = str(d.group) ?? str(d.group6)
+  if (group !== undefined) t.group = group
+  const port = num(d.port)
+  if (port !== undefined) t.port = port
+  const dev = str(d.link)
+  if (dev !== undefined) t.dev = dev
+  return t
 }
 
 export function parseAddresses(text: string): Address[] {

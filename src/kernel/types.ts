@@ -19,8 +19,30 @@ export interface Link {
   master?: string
   /** For a VLAN sub-interface (kind 'vlan'): its id and tag protocol, and the parent link's name as `ip` gives it. */
   vlan?: { id: number; protocol: string; parent?: string }
+  /**
+   * For a tunnel (today kind 'vxlan'; GRE, IPIP, Geneve, WireGuard fit the same record): its type, id (a VXLAN's
+   * VNI), the far end (`remote`, or a multicast `group`), the `local` source, the UDP `port` and the underlay `dev`,
+   * as `ip -j -d link` gives them (info_data: id, remote/remote6, local/local6, group/group6, port, link).
+   */
+  tunnel?: LinkTunnel
   /** For a veth: where its other end is. `netns` is the kernel name, `namespace` the lab label if known, `name` its interface. */
   peer?: { index: number; netnsId?: number; netns?: string; namespace?: string; name?: string }
+}
+
+/** A tunnel link's encapsulation, read back from the kernel. */
+export interface LinkTunnel {
+  /** The link kind: 'vxlan' (the only one this machine's kernel offers; 'gre', 'ipip', 'geneve', 'wireguard' later). */
+  type: string
+  /** The VXLAN Network Identifier (or a GRE key, a Geneve VNI). */
+  id?: number
+  remote?: string
+  local?: string
+  /** Multicast group for flooding (VXLAN without a single remote). */
+  group?: string
+  /** UDP destination port (VXLAN, Geneve). */
+  port?: number
+  /** The underlay device the encapsulated packets leave by. */
+  dev?: string
 }
 
 export interface Address {

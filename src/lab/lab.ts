@@ -20,6 +20,7 @@ import type { Diagram } from '../topology/diagram.js'
 import type { BuiltTopology, Topology } from '../topology/build.js'
 import type { BridgeOptions, BridgeRef, EndOptions, LabOptions, LabSnapshot, NamespaceOptions, PlugOptions, VethEnd, Vlan, VlanOptions } from './types.js'
 import { applyPortVlans, bridgeVlans, createVlan, portVlans, unsupportedIfMissing } from './vlan.js'
+import { createVxlan, type Tunnel, type VxlanOptions } from './tunnel.js'
 import type { BridgeVlan } from '../kernel/bridge-vlan.js'
 import { checkIfName, checkKeys, checkLabel, checkMac, checkMtu, checkSysctlKey, parseCidr, sysctlPath } from './validate.js'
 import { checkEtcNetnsFile } from '../values/names.js'
@@ -459,6 +460,14 @@ export class Lab implements LabInternals, AsyncDisposable {
    */
   vlan(ns: Namespace, parent: string, id: number, options: VlanOptions = {}): Promise<Vlan> {
     return createVlan(this, ns, parent, id, options)
+  }
+
+  /**
+   * A VXLAN tunnel end inside `ns` (never in the root namespace): `lab.vxlan(hv1, 'vx42', { id: 42, remote: '10.0.0.2',
+   * local: '10.0.0.1', dstport: 4789, dev: 'eth0', master: br })`. Needs the kernel's vxlan (feature 'vxlan'); src/lab/tunnel.ts.
+   */
+  vxlan(ns: Namespace, name: string, options: VxlanOptions): Promise<Tunnel> {
+    return createVxlan(this, ns, name, options)
   }
 
   /**

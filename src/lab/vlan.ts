@@ -123,17 +123,18 @@ export function portVlanLines(port: string, v: PortVlans): string[] {
   return lines
 }
 
-const MISSING: Record<'vlan' | 'bridge-vlan-filtering', string> = {
+const MISSING: Record<'vlan' | 'bridge-vlan-filtering' | 'vxlan', string> = {
   vlan: 'load the 802.1Q module (modprobe 8021q; on Ubuntu it is in linux-modules-extra-$(uname -r)) or use a kernel built with CONFIG_VLAN_8021Q; in specs skip with kernelFeatureSkipReason("vlan")',
   'bridge-vlan-filtering':
     'use a kernel built with CONFIG_BRIDGE_VLAN_FILTERING (Ubuntu and GitHub runners have it; it is part of the bridge module, so no modprobe adds it); in specs skip with kernelFeatureSkipReason("bridge-vlan-filtering")',
+  vxlan: 'load the VXLAN module (modprobe vxlan) or use a kernel built with CONFIG_VXLAN; in specs skip with kernelFeatureSkipReason("vxlan")',
 }
 
 /**
  * After the kernel refused: if the feature is missing, an 'unsupported' error naming it (and what to do);
  * otherwise the kernel's own error, unchanged.
  */
-export async function unsupportedIfMissing(e: unknown, feature: 'vlan' | 'bridge-vlan-filtering', what: string, context: NetspecErrorContext): Promise<never> {
+export async function unsupportedIfMissing(e: unknown, feature: keyof typeof MISSING, what: string, context: NetspecErrorContext): Promise<never> {
   if (!isNetspecError(e, 'command-failed')) throw e
   const status = (await detectKernelFeatures()).features.find((f) => f.feature === (feature satisfies KernelFeature))
   if (status?.available !== false) throw e

@@ -6,6 +6,7 @@ import type { Bridge, Lab } from '../lab/lab.js'
 import type { Namespace } from '../lab/namespace.js'
 import type { BridgeOptions, NamespaceOptions, RouteOptions } from '../lab/types.js'
 import { checkIfName, checkKeys, checkLabel, checkMac, checkMtu, parseAddress, parseCidr, parseDestination } from '../lab/validate.js'
+import { planVxlan, TUNNEL_TYPES, type Tunnel, type VxlanOptions } from '../lab/tunnel.js'
 
 export interface TopologyEnd {
   /** Namespace label. */
@@ -16,6 +17,17 @@ export interface TopologyEnd {
   mac?: string
   mtu?: number
   /** Make this end a port of the named bridge (which must live in the same namespace). */
+  bridge?: string
+}
+
+/** A tunnel end (today `type: 'vxlan'`), built after the links, so its underlay `dev` exists. */
+export interface TopologyTunnel extends Omit<VxlanOptions, 'master'> {
+  type: 'vxlan'
+  /** Namespace label. */
+  ns: string
+  /** Interface name. */
+  name: string
+  /** Make it a port of the named bridge (which must live in the same namespace). */
   bridge?: string
 }
 
@@ -31,6 +43,8 @@ export interface Topology {
   bridges?: Record<string, BridgeOptions & { in: string }>
   /** veth pairs. */
   links?: readonly (readonly [TopologyEnd, TopologyEnd])[]
+  /** Tunnel ends (VXLAN), each in a namespace, over an underlay from `links`. */
+  tunnels?: readonly TopologyTunnel[]
   /** Routes by namespace label. */
   routes?: Record<string, readonly TopologyRoute[]>
 }
@@ -38,11 +52,13 @@ export interface Topology {
 export interface BuiltTopology {
   namespaces: Record<string, Namespace>
   bridges: Record<string, Bridge>
+  /** The tunnel ends, in the order of `tunnels`. */
+  tunnels: Tunnel[]
 }
 
 /** Checks the whole description (keys, references) without touching the kernel. */
 export function validateTopology(t: Topology): void {
-  checkKeys(t, ['namespaces', 'bridges', 'links', 'routes'], 'topology')
+  checkKeys(t, ['namespaces', 'bridges', 'links', 'tunnels', 'routes'], 'topology')
   if (typeof t.namespaces !== 'object' || t.namespaces === null || Object.keys(t.namespaces).length === 0)
     throw invalidInput('topology needs at least one namespace in `namespaces`', { hint: "e.g. { namespaces: { ns1: {}, ns2: {} } }" })
   const labels = new Set(Object.keys(t.namespaces))
@@ -78,6 +94,19 @@ export function validateTopology(t: Topology): void {
       }
     }
   }
+  if (t.tunnels !== undefined && !Array.isArray(t.tunnels)) throw invalidInput('topology: `tunnels` must be an array of tunnel ends')
+  for (const [i, tun] of (t.tunnels ?? []).entries()) {
+    const { type, ns, name, bridge, ...o } = checkKeys(tun, ['type', 'ns', 'name', 'bridge', 'id', 'remote', 'group', 'local', 'dstport', 'dev', 'addresses', 'mtu', 'up'], `tunnels[${i}]`)
+    if (!(TUNNEL_TYPES as readonly string[]).includes(type))
+      throw invalidInput(`topology: tunnels[${i}] has type ${JSON.stringify(type)}`, { hint: `known tunnel types: ${TUNNEL_TYPES.join(', ')}` })
+    known(ns, `tunnels[${i}]`)
+    planVxlan(name, o, { namespace: ns })
+    if (bridge !== undefined) {
+      const b = t.bridges?.[bridge]
+      if (b === undefined) throw invalidInput(`topology: tunnels[${i}] joins bridge '${bridge}', which is not in \`bridges\``)
+      if (b.in !== ns) throw invalidInput(`topology: tunnels[${i}] ${ns}/${name} joins bridge '${bridge}', which lives in '${b.in}'`, { hint: 'a tunnel joins a bridge of its own namespace' })
+    }
+  }
   for (const [label, routes] of Object.entries(t.routes ?? {})) {
     known(label, 'routes')
     for (const r of routes) {
@@ -106,8 +135,13 @@ export async function build(lab: Lab, t: Topology): Promise<BuiltTopology> {
     ...(e.bridge === undefined ? {} : { master: bridges[e.bridge]! }),
   })
   await Promise.all((t.links ?? []).map(([a, b]) => lab.veth(end(a), end(b))))
+  const tunnels = await Promise.all(
+    (t.tunnels ?? []).map(({ type: _type, ns, name, bridge, ...o }) =>
+      lab.vxlan(namespaces[ns]!, name, { ...o, ...(bridge === undefined ? {} : { master: bridges[bridge]! }) }),
+    ),
+  )
   await Promise.all(
     Object.entries(t.routes ?? {}).flatMap(([label, routes]) => routes.map(({ to, ...o }) => namespaces[label]!.routeAdd(to, o))),
   )
-  return { namespaces, bridges }
+  return { namespaces, bridges, tunnels }
 }

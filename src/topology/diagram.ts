@@ -1,6 +1,7 @@
 // Drawings of a lab from the kernel's read-back state (a LabSnapshot), never from what the spec asked for:
 // Mermaid for GitHub summaries and a plain-text list for terminals and failure diagnostics.
 import type { LabSnapshot, NamespaceSnapshot } from '../lab/types.js'
+import { describeTunnel, overlayLines, overlays } from './overlay.js'
 
 export interface Diagram {
   mermaid: string
@@ -46,7 +47,7 @@ export function diagram(snap: LabSnapshot): Diagram {
       if (l.name === 'lo') continue
       const shape = l.kind === 'bridge' ? `[["${label(ns, l.name)}"]]` : `["${label(ns, l.name)}"]`
       m.push(`    ${id(ns.label)}__${id(l.name)}${shape}`)
-      const extra = [l.kind ?? '', l.master ? `port of ${l.master}` : '', l.up ? '' : 'DOWN'].filter(Boolean).join(', ')
+      const extra = [l.tunnel ? describeTunnel(l.tunnel) : (l.kind ?? ''), l.master ? `port of ${l.master}` : '', l.up ? '' : 'DOWN'].filter(Boolean).join(', ')
       t.push(`    ${label(ns, l.name)}${extra ? ` (${extra})` : ''}`)
     }
     m.push('  end')
@@ -60,5 +61,16 @@ export function diagram(snap: LabSnapshot): Diagram {
     m.push(`  ${id(c.a.ns)}__${id(c.a.dev)} <--> ${id(c.b.ns)}__${id(c.b.dev)}`)
     t.push(`    ${c.a.ns}:${c.a.dev} <──veth──> ${c.b.ns}:${c.b.dev}${far ? '' : ' (outside the lab)'}`)
   }
+  // Tunnels: an edge between the namespaces of the two ends (src/topology/overlay.ts), or to the address an end sends to.
+  const ov = overlays(snap)
+  for (const o of ov) {
+    const via = `${o.a.tunnel.type} ${o.a.tunnel.id ?? '?'}`
+    if (o.b !== undefined) m.push(`  ${id(o.a.ns)}__${id(o.a.dev)} -.-|"${via}"| ${id(o.b.ns)}__${id(o.b.dev)}`)
+    else {
+      const to = o.a.tunnel.remote ?? o.a.tunnel.group ?? '?'
+      m.push(`  ${id(o.a.ns)}__${id(o.a.dev)} -.-|"${via}: no far end"| far_${id(to)}(("${to}"))`)
+    }
+  }
+  if (ov.length > 0) t.push('  overlays', ...overlayLines(snap).map((line) => `    ${line}`))
   return { mermaid: m.join('\n') + '\n', text: t.join('\n') + '\n' }
 }

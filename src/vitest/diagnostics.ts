@@ -6,6 +6,7 @@ import { capturesOf } from '../capture/capture.js'
 import { recordArtifact, type TestContext } from 'vitest'
 import { formatSnapshot } from '../lab/format.js'
 import { tellFailure } from './keep.js'
+import { overlayLines } from '../topology/overlay.js'
 import type { Lab } from '../lab/lab.js'
 import type { Executor } from '../exec/types.js'
 import type { LabSnapshot } from '../lab/types.js'
@@ -43,6 +44,7 @@ export async function attachDiagnostics(task: TestContext['task'], lab: Lab, opt
     const extras = await Promise.all(lab.namespaces.map((ns) => netfilterState(lab, ns.name, ns.label)))
     const sysctls = await sysctlState(lab)
     text = [formatSnapshot(snapshot), ...sysctls, ...extras.filter((x) => x !== ''), mermaidOf(snapshot)].join('\n\n')
+    text += overlaysOf(snapshot)
     // Packet captures of the failed test are kept beside its diagnostics (they are removed with the lab otherwise).
     for (const cap of capturesOf(lab)) {
       mkdirSync(DIAGNOSTICS_DIR, { recursive: true })
@@ -157,6 +159,12 @@ async function netfilterState(lab: Lab, netns: string, label: string): Promise<s
   if (nft !== undefined && nft.exitCode === 0 && nft.stdout.trim() !== '') parts.push(`── ${label}: nft list ruleset\n${indent(nft.stdout)}`)
   if (ct !== undefined && ct.exitCode === 0 && ct.stdout.trim() !== '') parts.push(`── ${label}: conntrack -L\n${indent(ct.stdout)}`)
   return parts.join('\n')
+}
+
+/** Tunnels (VXLAN) with their far ends, or why an end has none (src/topology/overlay.ts). */
+function overlaysOf(snapshot: LabSnapshot): string {
+  const lines = overlayLines(snapshot)
+  return lines.length === 0 ? '' : `\n\n── overlays\n${indent(lines.join('\n'))}`
 }
 
 const indent = (text: string) =>
