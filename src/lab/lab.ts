@@ -12,6 +12,7 @@ import { ensureReaper } from '../reaper/index.js'
 import { writeEtcNetnsVia } from '../container/etc-netns.js'
 import { adoptContainer, type AdoptableContainer } from '../container/adopt.js'
 import { SegmentMap, type IfaceRef } from './segments.js'
+import { labTempDir, removeLabTempDir } from './tempdir.js'
 import { ETC_NETNS, destroyNamespaces, noteEtcNetns, teardownFailed } from './teardown.js'
 import type { MatrixHost, MatrixOptions, ReachabilityMatrix } from '../assert/matrix.js'
 import type { Partition, PartitionOptions } from '../impair/partition.js'
@@ -24,6 +25,7 @@ import { checkIfName, checkKeys, checkLabel, checkMac, checkMtu, checkSysctlKey,
 
 /** What a Namespace handle needs from its lab. Not public API. */
 export interface LabInternals {
+  readonly id: string
   readonly label: string
   readonly executor: Executor
   readonly signal: AbortSignal | undefined
@@ -473,6 +475,16 @@ export class Lab implements LabInternals, AsyncDisposable {
     return partition(Array.isArray(a) ? a : [a as Namespace], Array.isArray(b) ? b : [b as Namespace], options)
   }
 
+  /**
+   * The lab's private directory (mode 0700, made on first use) for configs, pid files, sockets and leases;
+   * removed at teardown after the lab's processes stop, copied beside the diagnostics when the test fails.
+   * `ns.writeFile(name, text)` writes into it.
+   */
+  async tempDir(): Promise<string> {
+    this.assertAlive()
+    return labTempDir(this)
+  }
+
   /** Registers a cleanup step; deferred steps run first at teardown, last registered first. */
   defer(fn: () => unknown, what = 'deferred cleanup'): void {
     this.assertAlive()
@@ -586,6 +598,7 @@ export class Lab implements LabInternals, AsyncDisposable {
       }
     }
     await Promise.all(this.#processes.reverse().map((p) => p.stop({ graceMs: 500 }).catch((e: unknown) => errors.push(e))))
+    if (!this.#kept) await removeLabTempDir(this).catch((e: unknown) => errors.push(e)) // a kept lab keeps its files
     if (this.#kept) {
       this.netlink?.close() // the bind mounts keep kept namespaces alive; our sockets must not
       this.#state = 'torn-down'

@@ -5,6 +5,7 @@ import { basename, join } from 'node:path'
 import { capturesOf } from '../capture/capture.js'
 import { recordArtifact, type TestContext } from 'vitest'
 import { formatSnapshot } from '../lab/format.js'
+import { processDiagnostics } from './processes-diagnostics.js'
 import type { Lab } from '../lab/lab.js'
 import type { LabSnapshot } from '../lab/types.js'
 
@@ -15,7 +16,9 @@ export async function attachDiagnostics(task: TestContext['task'], lab: Lab): Pr
   try {
     const snapshot = await lab.snapshot()
     const extras = await Promise.all(lab.namespaces.map((ns) => netfilterState(lab, ns.name, ns.label)))
-    text = [formatSnapshot(snapshot), ...extras.filter((x) => x !== ''), mermaidOf(snapshot)].join('\n\n')
+    // Spawned processes (state, last output) and the lab's temp files: src/vitest/processes-diagnostics.ts.
+    const processes = processDiagnostics(lab, DIAGNOSTICS_DIR, diagnosticsBase(task))
+    text = [formatSnapshot(snapshot), ...extras.filter((x) => x !== ''), processes, mermaidOf(snapshot)].filter((x) => x !== '').join('\n\n')
     // Packet captures of the failed test are kept beside its diagnostics (they are removed with the lab otherwise).
     for (const cap of capturesOf(lab)) {
       mkdirSync(DIAGNOSTICS_DIR, { recursive: true })
@@ -25,7 +28,7 @@ export async function attachDiagnostics(task: TestContext['task'], lab: Lab): Pr
   } catch (e) {
     text = `(could not read the lab's state: ${e instanceof Error ? e.message : String(e)})`
   }
-  const file = join(DIAGNOSTICS_DIR, `${task.fullName ?? task.name}`.replace(/[^\w.-]+/g, '_').slice(0, 120) + '.txt')
+  const file = join(DIAGNOSTICS_DIR, `${diagnosticsBase(task)}.txt`)
   try {
     mkdirSync(DIAGNOSTICS_DIR, { recursive: true })
     writeFileSync(file, `${text}\n`)
@@ -38,6 +41,8 @@ export async function attachDiagnostics(task: TestContext['task'], lab: Lab): Pr
     attachments: [{ contentType: 'text/plain', path: file }],
   } as never).catch(() => {})
 }
+
+const diagnosticsBase = (task: TestContext['task']) => `${task.fullName ?? task.name}`.replace(/[^\w.-]+/g, '_').slice(0, 120)
 
 /** nftables ruleset (with counters) and conntrack entries of one namespace, when there are any. */
 async function netfilterState(lab: Lab, netns: string, label: string): Promise<string> {

@@ -1,0 +1,94 @@
+// Spawned processes as first-class citizens: a failure shows the namespace, the spec line, the exit code and
+// the LAST lines of the process's output; `ready` takes a check; the diagnostics list every spawned process.
+import { existsSync, readFileSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
+import { expect, test } from 'netspec/vitest'
+import { isNetspecError } from 'netspec'
+import { attachDiagnostics } from '../../src/vitest/diagnostics.js'
+
+const THIS_FILE = /daemons\.test\.ts:\d+:\d+/
+
+test('a daemon that exits before it is ready: namespace, call site, exit code and its last output, not its banner', async ({ lab }) => {
+  const client = await lab.namespace('client')
+  // 30 lines of banner on stdout, then the line that matters on stderr, then exit 2 (as dhclient does).
+  const script = 'i=1; while [ $i -le 30 ]; do echo "banner line $i"; i=$((i+1)); done; echo "No DHCPOFFERS received." >&2; exit 2'
+
+  const e = await client.spawn(script, { ready: /bound to/, name: 'dhclient' }).catch((err: unknown) => err)
+
+  expect(isNetspecError(e, 'command-failed')).toBe(true)
+  const message = (e as Error).message
+  expect(message).toContain('dhclient in client did not become ready: process exited with code 2 before printing /bound to/')
+  expect(message).toContain(`namespace: client (kernel name ${client.name})`)
+  expect(message).toMatch(new RegExp(`called at: \\S*${THIS_FILE.source}`))
+  expect(message).toContain('exit code: 2')
+  expect(message).toMatch(/output \(last 20 lines\):\n(?: {4}\| .*\n)*? {4}\| banner line 30\n {4}\| No DHCPOFFERS received\.$/m)
+  expect(message).not.toContain('banner line 1\n')
+  expect(message).not.toContain('kernel said')
+})
+
+test('ready accepts a check: spawn resolves once it returns true, and fails at its own deadline with the last output', async ({ lab }) => {
+  const r1 = await lab.namespace('r1')
+  const dir = await lab.tempDir()
+  const flag = join(dir, 'up')
+
+  const t0 = performance.now()
+  const proc = await r1.spawn(['sh', '-c', `echo starting; sleep 0.3; touch ${flag}; echo up; exec sleep 60`], { ready: () => existsSync(flag) })
+  expect(performance.now() - t0).toBeGreaterThanOrEqual(250)
+  expect(proc.running).toBe(true)
+  expect(existsSync(flag)).toBe(true)
+
+  const never = await r1
+    .spawn(['sh', '-c', 'echo "bgp1: Received: Bad peer AS: 65002"; exec sleep 60'], {
+      name: 'bird',
+      ready: async () => {
+        throw new Error('connect ENOENT bird.ctl')
+      },
+      readyTimeoutMs: 400,
+    })
+    .catch((err: unknown) => err)
+  expect(isNetspecError(never, 'timed-out')).toBe(true)
+  const m = (never as Error).message
+  expect(m).toContain('bird in r1 did not become ready: ready check did not pass within 400 ms (the check last threw: connect ENOENT bird.ctl)')
+  expect(m).toContain('    | bgp1: Received: Bad peer AS: 65002')
+  expect(m).toMatch(THIS_FILE)
+
+  // A process that dies while its check is polled fails at once, not at the deadline.
+  const t1 = performance.now()
+  const dead = await r1.spawn(['sh', '-c', 'echo bye; exit 4'], { ready: () => false, readyTimeoutMs: 10_000 }).catch((err: unknown) => err)
+  expect((dead as Error).message).toContain('process exited with code 4 before its ready check passed')
+  expect(performance.now() - t1).toBeLessThan(5000)
+})
+
+test('bad spawn options are refused before anything starts', async ({ lab }) => {
+  const ns = await lab.namespace('ns')
+  await expect(ns.spawn(['sleep', '1'], { ready: 'listening' as never })).rejects.toThrow(/'ready' must be a RegExp or a function/)
+  await expect(ns.spawn(['sleep', '1'], { readyTimeoutMs: -1 })).rejects.toThrow(/'readyTimeoutMs' must be a positive number/)
+  await expect(ns.spawn(['sleep', '1'], { name: 'a\nb' })).rejects.toThrow(/'name' must be 1–64 characters/)
+  await expect(ns.spawn(['sleep', '1'], { bogus: 1 } as never)).rejects.toThrow(/unknown option 'bogus'/)
+  expect(await ns.pids()).toEqual([])
+})
+
+test('diagnostics list every spawned process: name, namespace, running or its exit code, and its last lines', async ({ lab }) => {
+  const r1 = await lab.namespace('r1')
+  const r2 = await lab.namespace('r2')
+  await r1.spawn(['sh', '-c', 'for i in $(seq 1 50); do echo "r1 line $i"; done; exec sleep 60'], { name: 'bird', ready: /r1 line 50/ })
+  const crashed = await r2.spawn(['sh', '-c', 'echo "bgp1: Received: Bad peer AS" >&2; exit 3'], { name: 'bird' })
+  await crashed.exited
+  await r1.writeFile('bird.conf', 'router id 10.0.0.1;\n')
+
+  const task = { name: `daemons-${process.pid}`, fullName: `daemon diagnostics ${process.pid}`, meta: {} } as never as Parameters<typeof attachDiagnostics>[0]
+  await attachDiagnostics(task, lab)
+  const { diagnostics, file } = task.meta.netspec!
+
+  expect(diagnostics).toContain('── processes spawned by the test (2)')
+  expect(diagnostics).toMatch(new RegExp(`bird in r1 \\(pid \\d+\\): still running; spawned at \\S*${THIS_FILE.source}\\n   last 20 lines of output:\\n   \\| r1 line 31\\n`))
+  expect(diagnostics).toContain('   | r1 line 50\n')
+  expect(diagnostics).not.toContain('r1 line 30\n')
+  expect(diagnostics).toMatch(/bird in r2 \(pid \d+\): exited with code 3; spawned at .*\n   last 1 line of output:\n   \| bgp1: Received: Bad peer AS/)
+  // The lab's files are kept beside the diagnostics.
+  const copy = /── lab files \((\S+)\) copied to (\S+)/.exec(diagnostics)
+  expect(copy).not.toBeNull()
+  expect(readFileSync(join(copy![2]!, r1.name, 'bird.conf'), 'utf8')).toBe('router id 10.0.0.1;\n')
+  rmSync(copy![2]!, { recursive: true })
+  rmSync(file)
+})
