@@ -80,3 +80,6 @@ export {
   type ReachabilityMatrix,
 } from './assert/index.js'
 export { validateTopology, type Topology, type TopologyEnd, type TopologyRoute, type BuiltTopology } from './topology/build.js'
+export { resolves, resolvConfOf, type ResolveOptions, type ResolveResult, type ServerAttempt } from './services/dns.js'
+export { checkHostname, type DnsAnswer, type DnsResponse, type RrType } from './services/dns-codec.js'
+export type { SpawnRecord } from './lab/processes.js'

@@ -92,3 +92,41 @@ test('diagnostics list every spawned process: name, namespace, running or its ex
   rmSync(copy![2]!, { recursive: true })
   rmSync(file)
 })
+
+test('{ within } waits for a route to appear and to go; its timeout says what was last seen and what the daemon printed', async ({ lab }) => {
+  const r1 = await lab.namespace('r1')
+  const r2 = await lab.namespace('r2')
+  await lab.veth([r1, 'eth0', '10.0.12.1/24'], [r2, 'eth0', '10.0.12.2/24'])
+  // A stand-in "daemon" that installs a route after 400 ms and says so, as a routing daemon would.
+  const script = `echo "bgp1: Established"; sleep 0.4; ip route add 10.2.0.0/24 via 10.0.12.2 proto 186; echo "installed"; exec sleep 60`
+  await r1.spawn(['sh', '-c', script], { name: 'routed', ready: /Established/ })
+  const t0 = performance.now()
+  await expect(r1).toHaveRoute('10.2.0.0/24', { via: '10.0.12.2' }, { within: 10_000 })
+  expect(performance.now() - t0).toBeGreaterThan(300)
+  await expect(r1).toRouteVia('10.2.0.7', { gateway: '10.0.12.2' }, {}, { within: 1000 })
+  await expect(r1).toReach('10.0.12.2', { within: 5000 })
+
+  setTimeout(() => void r1.exec('ip route del 10.2.0.0/24'), 300)
+  await expect(r1).not.toHaveRoute('10.2.0.0/24', {}, { within: 10_000 })
+
+  const e = await expect(r1).toHaveRoute('10.9.0.0/24', { proto: 'bird' }, { within: 600 }).catch((err: Error) => err)
+  const m = (e as Error).message
+  expect(m).toMatch(/^expected a route: r1 has no route to 10\.9\.0\.0\/24 at all; its routes: 10\.0\.12\.0\/24 dev eth0/)
+  expect(m).toMatch(/\(still so after 600 ms: checked [2-9]\d* times; the above is the last answer\)/)
+  expect(m).toMatch(/processes in r1:\n {4}routed in r1 \(pid \d+\): still running; spawned at \S+daemons\.test\.ts:\d+:\d+\n {7}last 2 lines of output:\n {7}\| bgp1: Established\n {7}\| installed/)
+})
+
+test('expect.poll(() => ns).toHaveRoute(…) works too', async ({ lab }) => {
+  const r1 = await lab.namespace('r1')
+  await lab.veth([r1, 'eth0', '10.0.12.1/24'], [await lab.namespace('r2'), 'eth0', '10.0.12.2/24'])
+  setTimeout(() => void r1.routeAdd('10.3.0.0/24', { via: '10.0.12.2' }), 300)
+  await expect.poll(() => r1, { timeout: 5000, interval: 100 }).toHaveRoute('10.3.0.0/24', { via: '10.0.12.2' })
+  await expect(r1).toHaveRoute('10.3.0.0/24')
+})
+
+test("'within' is validated", async ({ lab }) => {
+  const r1 = await lab.namespace('r1')
+  for (const within of [0, -5, Number.NaN, Infinity, '20s', 600_001])
+    await expect(expect(r1).toHaveRoute('default', {}, { within } as never)).rejects.toThrow(/'within' must be a number of milliseconds/)
+  await expect(expect(r1).toReach('10.0.0.1', { within: -1 })).rejects.toThrow(/'within'/)
+})
