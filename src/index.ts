@@ -83,3 +83,4 @@ export { validateTopology, type Topology, type TopologyEnd, type TopologyRoute, 
 export { resolves, resolvConfOf, type ResolveOptions, type ResolveResult, type ServerAttempt } from './services/dns.js'
 export { checkHostname, type DnsAnswer, type DnsResponse, type RrType } from './services/dns-codec.js'
 export type { SpawnRecord } from './lab/processes.js'
+export type { DhcpLease, DhcpOptions } from './services/dhcp.js'

@@ -39,6 +39,8 @@ export interface LabInternals {
   /** The in-process kernel path (netlink sockets per namespace), when this lab runs on this machine with koffi. */
   readonly netlink: NetlinkEngine | undefined
   labelOf(netns: string): string | undefined
+  /** The lab's private temp directory (src/lab/tempdir.ts). */
+  tempDir(): Promise<string>
   defer(fn: () => unknown, what?: string): void
 }
 

@@ -7,6 +7,7 @@ import type { Listener } from '../assert/listen.js'
 import type { Capture, CaptureOptions } from '../capture/capture.js'
 import type { Impairment, ImpairOptions } from '../impair/impair.js'
 import type { LabInternals } from './lab.js'
+import type { DhcpLease, DhcpOptions } from '../services/dhcp.js'
 import type { ExecOptions, LinkSetOptions, NamespaceSnapshot, RouteOptions, SpawnOptions } from './types.js'
 import {
   checkIfName,
@@ -107,6 +108,17 @@ export class Namespace {
     this.#lab.assertAlive(this)
     const { writeLabFile } = await import('./tempdir.js')
     return writeLabFile(this.#lab, this.name, name, text, ctx)
+  }
+
+  /**
+   * Takes a DHCPv4 lease on `dev` with dhclient and netspec's own script (address and default route applied,
+   * the servers written to this namespace's own resolv.conf, never the machine's): `{ address, prefixLength,
+   * router, dns, server, leaseTime }`. See src/services/dhcp.ts.
+   */
+  async dhcp(dev: string, options: DhcpOptions = {}): Promise<DhcpLease> {
+    const calledAt = callSite()
+    const { dhcp } = await import('../services/dhcp.js')
+    return dhcp(this, dev, options, calledAt)
   }
 
   /** PIDs of all processes in this namespace. */
