@@ -2,7 +2,7 @@
 // the LAST lines of the process's output; `ready` takes a check; the diagnostics list every spawned process.
 import { existsSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { expect, test } from 'netspec/vitest'
+import { describe, expect, test } from 'netspec/vitest'
 import { isNetspecError } from 'netspec'
 import { attachDiagnostics } from '../../src/vitest/diagnostics.js'
 
@@ -129,4 +129,29 @@ test("'within' is validated", async ({ lab }) => {
   for (const within of [0, -5, Number.NaN, Infinity, '20s', 600_001])
     await expect(expect(r1).toHaveRoute('default', {}, { within } as never)).rejects.toThrow(/'within' must be a number of milliseconds/)
   await expect(expect(r1).toReach('10.0.0.1', { within: -1 })).rejects.toThrow(/'within'/)
+})
+
+describe.skipIf(!existsSync('/usr/sbin/bird'))('a misconfigured BIRD (skipped without bird2)', () => {
+  test('the convergence timeout shows what BIRD last said: "Bad peer AS"', async ({ lab }) => {
+    const r1 = await lab.namespace('r1')
+    const r2 = await lab.namespace('r2')
+    await lab.veth([r1, 'eth0', '10.0.12.1/24'], [r2, 'eth0', '10.0.12.2/24'])
+    const conf = (id: string, as: number, peer: string, peerAs: number) =>
+      `router id ${id};\nlog stderr all;\nprotocol device {}\nprotocol bgp peer {\n  local ${id} as ${as};\n  neighbor ${peer} as ${peerAs};\n` +
+      `  connect delay time 1; connect retry time 1; error wait time 1, 2;\n  ipv4 { import all; export none; };\n}\n`
+    const dir = await lab.tempDir()
+    for (const [ns, c] of [[r1, conf('10.0.12.1', 65001, '10.0.12.2', 65003)], [r2, conf('10.0.12.2', 65002, '10.0.12.1', 65001)]] as const) {
+      const sock = `${dir}/${ns.name}/bird.ctl`
+      await ns.spawn(['/usr/sbin/bird', '-f', '-c', await ns.writeFile('bird.conf', c), '-s', sock, '-P', `${dir}/${ns.name}/bird.pid`], {
+        ready: async () => (await ns.exec(['/usr/sbin/birdc', '-s', sock, 'show', 'status'])).exitCode === 0,
+      })
+    }
+
+    const e = await expect(r1).toHaveRoute('10.2.0.0/24', { proto: 'bird' }, { within: 4000 }).catch((err: Error) => err)
+
+    const m = (e as Error).message
+    expect(m).toMatch(/^expected a route: r1 has no route to 10\.2\.0\.0\/24 at all/)
+    expect(m).toMatch(/processes in r1:\n {4}bird in r1 \(pid \d+\): still running; spawned at \S+daemons\.test\.ts:\d+:\d+/)
+    expect(m).toMatch(/\| .*peer: Error: Bad peer AS: 65002/)
+  })
 })
