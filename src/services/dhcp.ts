@@ -6,7 +6,7 @@
 import { closeSync, constants, existsSync, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { NetspecError, invalidInput } from '../errors.js'
-import { shellQuote, type SpawnedProcess } from '../exec/index.js'
+import { shellQuote, toolHint, type SpawnedProcess } from '../exec/index.js'
 import type { Namespace } from '../lab/namespace.js'
 import { checkIfName, checkKeys } from '../lab/validate.js'
 
@@ -119,7 +119,7 @@ export async function dhcp(ns: Namespace, dev: string, options: DhcpOptions = {}
   if (!Number.isFinite(timeoutMs) || timeoutMs < 1000 || timeoutMs > 300_000)
     throw invalidInput(`dhcp: 'timeoutMs' must be from 1000 to 300000, got ${timeoutMs}`, ctx)
   if (ns.lab.executor.kind === 'local' && !existsSync(DHCLIENT))
-    throw new NetspecError('missing-tool', `'dhclient' is not installed`, { ...ctx, hint: 'apt-get install isc-dhcp-client' })
+    throw new NetspecError('missing-tool', `'dhclient' is not installed`, { ...ctx, hint: toolHint('dhclient') })
 
   const dir = join(await ns.lab.tempDir(), ns.name)
   const tag = `dhclient-${dev}`
