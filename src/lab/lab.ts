@@ -484,7 +484,12 @@ export class Lab implements LabInternals, AsyncDisposable {
    */
   async tempDir(): Promise<string> {
     this.assertAlive()
-    return labTempDir(this)
+    const dir = await labTempDir(this)
+    if (this.executor.kind === 'local' && this.#marker.tempDir !== dir) {
+      this.#marker.tempDir = dir // so a reaper or sweep removes it if this process dies
+      writeMarker(this.#marker)
+    }
+    return dir
   }
 
   /** Registers a cleanup step; deferred steps run first at teardown, last registered first. */

@@ -106,6 +106,7 @@ export class Namespace {
   async writeFile(name: string, text: string | Uint8Array): Promise<string> {
     const ctx = this.#context(callSite())
     this.#lab.assertAlive(this)
+    await this.#lab.tempDir() // made through the lab, so its marker names it (a reaper removes it after a crash)
     const { writeLabFile } = await import('./tempdir.js')
     return writeLabFile(this.#lab, this.name, name, text, ctx)
   }

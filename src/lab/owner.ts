@@ -1,8 +1,8 @@
 // Who owns what: kernel names carry the owner's PID, and a marker file per lab under /run/netspec
 // records the owner's start time (so a reused PID is not mistaken for a live owner) and the
 // namespaces the lab creates. Sweeps act only on what a marker lists: never on look-alikes.
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { basename, isAbsolute, join, normalize } from 'node:path'
 
 export const NAME_PREFIX = 'ns'
 export const STATE_DIR = process.env.NETSPEC_STATE_DIR ?? '/run/netspec'
@@ -57,6 +57,30 @@ export interface LabMarker {
   containers?: string[]
   /** Kept for debugging (NETSPEC_KEEP): sweeps and reapers leave it alone until `netspec sweep --kept`. */
   kept?: boolean
+  /** The lab's temp directory (`lab.tempDir()`), removed with the lab if its owner dies. */
+  tempDir?: string
+}
+
+/**
+ * Whether `dir` can only be this lab's temp directory (an absolute, normalised path whose last part is
+ * `netspec-lab-<labId>-XXXXXX`, as mkdtemp names it): a marker must never make a sweep remove anything else.
+ */
+export function isLabTempDir(labId: string, dir: unknown): dir is string {
+  if (typeof dir !== 'string' || !isAbsolute(dir) || normalize(dir) !== dir) return false
+  const expected = new RegExp(`^netspec-lab-${labId.replace(/[^\d-]/g, '')}-[A-Za-z0-9]{6}$`)
+  return /^\d+-\d+$/.test(labId) && expected.test(basename(dir))
+}
+
+/** Removes the temp directory a dead lab's marker names, if it is one (a real directory, not a link). */
+export function removeMarkedTempDir(marker: Pick<LabMarker, 'labId' | 'tempDir'>): void {
+  const dir = marker.tempDir
+  if (!isLabTempDir(marker.labId, dir)) return
+  try {
+    if (!lstatSync(dir).isDirectory()) return
+  } catch {
+    return // already gone
+  }
+  rmSync(dir, { recursive: true, force: true })
 }
 
 export function markerPath(labId: string): string {

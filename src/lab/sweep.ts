@@ -1,7 +1,7 @@
 // Removes what dead runs left behind — only what their markers list, never a look-alike.
 import { defaultExecutor, type Executor } from '../exec/index.js'
 import { listNetns } from '../kernel/ip.js'
-import { ownerAlive, parseKernelName, readMarkers, removeMarker, type LabMarker } from './owner.js'
+import { ownerAlive, parseKernelName, readMarkers, removeMarkedTempDir, removeMarker, type LabMarker } from './owner.js'
 import { destroyNamespaces } from './teardown.js'
 import { readdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
@@ -66,6 +66,7 @@ export async function sweep(options: SweepOptions = {}): Promise<SweepReport> {
     // All listed names, not only present ones: /etc/netns files are written before `netns add`.
     const result = await destroyNamespaces(exec, [...marker.namespaces, ...(marker.adopted ?? [])], new Set(marker.adopted ?? []))
     report.failed.push(...result.leftover)
+    if (exec.kind === 'local') removeMarkedTempDir(marker) // lab.tempDir() of the dead owner
     if (result.leftover.length === 0) removeMarker(marker.labId)
   }
   if (options.dryRun !== true) removeDeadWritersTemps()

@@ -103,6 +103,14 @@ async function pass(labs) {
     try { fs.rmSync(note, { force: true }); fs.rmdirSync(etcNetns) } catch {}
   }
   for (const m of labs) {
+    // lab.tempDir(): only a directory named as mkdtemp named it for this lab (see isLabTempDir in lab/owner.ts).
+    const t = m.tempDir
+    const re = new RegExp('^netspec-lab-' + String(m.labId).replace(/[^\d-]/g, '') + '-[A-Za-z0-9]{6}$')
+    if (typeof t === 'string' && path.isAbsolute(t) && path.normalize(t) === t && re.test(path.basename(t))) {
+      try { if (fs.lstatSync(t).isDirectory()) fs.rmSync(t, { recursive: true, force: true }) } catch {}
+    }
+  }
+  for (const m of labs) {
     const ids = (m.containers || []).filter((c) => /^[\w.-]+$/.test(c))
     if (ids.length > 0) cp.spawnSync('docker', ['rm', '-f', '-v', ...ids], { stdio: 'ignore', timeout: 20000 })
   }

@@ -77,3 +77,51 @@ describe('lab.tempDir() and ns.writeFile()', () => {
     rmSync(dir, { recursive: true })
   })
 })
+
+describe('an owner that dies (SIGKILL) leaves no temp directory', () => {
+  const SCRIPT = `
+    import { Lab } from './dist/index.js'
+    const lab = await Lab.create({ label: 'temp dir crash' })
+    const r1 = await lab.namespace('r1')
+    const conf = await r1.writeFile('bird.conf', 'x')
+    console.log(JSON.stringify({ labId: lab.id, dir: await lab.tempDir(), conf, namespaces: lab.marker.namespaces }))
+    setInterval(() => {}, 60_000)`
+
+  async function crashOwner(env: NodeJS.ProcessEnv) {
+    const { spawn } = await import('node:child_process')
+    const { createInterface } = await import('node:readline')
+    const { ROOT } = await import('../fixtures/dist.js')
+    const child = spawn(process.execPath, ['--input-type=module', '-e', SCRIPT], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'inherit'] })
+    const line = await new Promise<string>((resolve, reject) => {
+      createInterface({ input: child.stdout! }).once('line', resolve)
+      child.once('exit', (code) => reject(new Error(`owner exited early with ${code}`)))
+    })
+    const report = JSON.parse(line) as { labId: string; dir: string; conf: string; namespaces: string[] }
+    expect(existsSync(report.conf)).toBe(true)
+    const exited = new Promise((r) => child.once('exit', r))
+    child.kill('SIGKILL')
+    await exited
+    return report
+  }
+
+  test('its reaper removes the directory with the namespaces', async () => {
+    const { buildDist } = await import('../fixtures/dist.js')
+    await buildDist()
+    const report = await crashOwner(process.env)
+    const until = Date.now() + 10_000
+    while (existsSync(report.dir) && Date.now() < until) await new Promise((r) => setTimeout(r, 50))
+    expect(existsSync(report.dir)).toBe(false)
+  }, 180_000)
+
+  test('without a reaper, sweep() removes it', async () => {
+    const { buildDist } = await import('../fixtures/dist.js')
+    await buildDist()
+    const report = await crashOwner({ ...process.env, NETSPEC_REAPER: 'off' })
+    expect(existsSync(report.dir)).toBe(true)
+    const { sweep } = await import('netspec')
+    await sweep()
+    expect(existsSync(report.dir)).toBe(false)
+    const { leftovers } = await import('../fixtures/kernel.js')
+    expect(leftovers(report.namespaces)).toEqual([])
+  }, 180_000)
+})

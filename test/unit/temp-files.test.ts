@@ -35,3 +35,24 @@ describe('checkFileName', () => {
     expect(() => checkFileName(42)).toThrow(/non-empty string/)
   })
 })
+
+describe('isLabTempDir: what a dead lab marker may make a sweep remove', () => {
+  test('only an absolute, normalised path named as mkdtemp names it for that lab', async () => {
+    const { isLabTempDir } = await import('../../src/lab/owner.js')
+    expect(isLabTempDir('4711-3', '/tmp/netspec-lab-4711-3-a1B2c3')).toBe(true)
+    for (const bad of [
+      '/tmp/netspec-lab-4711-3-a1B2c3/..',
+      '/tmp/../etc/netspec-lab-4711-3-a1B2c3x',
+      '/tmp/netspec-lab-4711-33-a1B2c3',
+      '/tmp/netspec-lab-4711-3-',
+      'tmp/netspec-lab-4711-3-a1B2c3',
+      '/tmp/./netspec-lab-4711-3-a1B2c3',
+      '/',
+      '/etc',
+      42,
+      undefined,
+    ])
+      expect(isLabTempDir('4711-3', bad), String(bad)).toBe(false)
+    expect(isLabTempDir('.*', '/tmp/netspec-lab--a1B2c3')).toBe(false)
+  })
+})
