@@ -106,8 +106,9 @@ export class Namespace {
   async writeFile(name: string, text: string | Uint8Array): Promise<string> {
     const ctx = this.#context(callSite())
     this.#lab.assertAlive(this)
+    const { checkFileName, writeLabFile } = await import('./tempdir.js')
+    checkFileName(name, ctx) // before the directory is made
     await this.#lab.tempDir() // made through the lab, so its marker names it (a reaper removes it after a crash)
-    const { writeLabFile } = await import('./tempdir.js')
     return writeLabFile(this.#lab, this.name, name, text, ctx)
   }
 
