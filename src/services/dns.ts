@@ -1,10 +1,14 @@
 // DNS as a lab namespace's processes see it: which resolv.conf applies (its /etc/netns file or the machine's),
 // a query sent from inside the namespace to each of its servers in turn, and the answer with its evidence.
-// The query is a tiny Node program run in the namespace (the same on every kernel path and executor); the
-// message is built and decoded here (dns-codec.ts), so no resolver library or dig is needed.
+// The query goes out from inside the namespace: in-process through a socket opened there (kernel/udp.ts) where
+// the lab has the netlink path, else a tiny Node program run in the namespace; the message is built and
+// decoded here (dns-codec.ts), so no resolver library or dig is needed.
 import { existsSync, readFileSync } from 'node:fs'
 import { randomInt } from 'node:crypto'
 import { NetspecError, invalidInput } from '../errors.js'
+import { libc } from '../kernel/netlink/ffi.js'
+import { canEnterNamespaces } from '../kernel/setns.js'
+import { udpExchange } from '../kernel/udp.js'
 import type { Namespace } from '../lab/namespace.js'
 import { checkKeys, parseAddress } from '../lab/validate.js'
 import { DnsFormatError, RR_TYPES, checkHostname, decodeResponse, encodeQuery, parseResolvConf, type DnsAnswer, type DnsResponse, type RrType } from './dns-codec.js'
@@ -102,21 +106,15 @@ export async function resolves(ns: Namespace, name: string, options: ResolveOpti
   const id = randomInt(0, 0x10000)
   const query = encodeQuery(id, host, type)
   const perServer = Math.max(100, Math.floor(timeoutMs / servers.length))
-  const r = await ns.exec([process.execPath, '-e', QUERY_SCRIPT, query.toString('hex'), String(perServer), ...servers], { timeoutMs: timeoutMs + 5000 })
-  let raw: { attempts: (ServerAttempt & { hex?: string })[] }
-  try {
-    raw = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '') as typeof raw
-  } catch {
-    throw new NetspecError('command-failed', `the DNS query program in ${ns.label} did not report`, { ...ctx, command: r.command, exitCode: r.exitCode, stderr: r.stderr })
-  }
+  const raw = { attempts: await queryServers(ns, query, servers, perServer) }
   const attempts = raw.attempts.map(({ server: s, outcome, ms }) => ({ server: s, outcome, ms: Math.round(ms) }))
-  const answered = raw.attempts.find((a) => a.hex !== undefined)
+  const answered = raw.attempts.find((a) => a.reply !== undefined)
   const tried = attempts.map((a) => `${a.server}: ${a.outcome}${a.outcome === 'timeout' ? ` after ${a.ms} ms` : ''}`).join('; ')
   const via = `(${conf.path}${conf.own ? '' : ", the machine's"}; servers ${servers.join(', ')})`
   if (answered === undefined) return { ...base, ok: false, attempts, detail: `no DNS server answered ${ns.label}'s query for ${host} ${type} ${via}: ${tried}` }
   let response: DnsResponse
   try {
-    response = decodeResponse(Buffer.from(answered.hex!, 'hex'))
+    response = decodeResponse(answered.reply!)
   } catch (e) {
     if (!(e instanceof DnsFormatError)) throw e
     return { ...base, ok: false, server: answered.server, attempts, detail: `${answered.server} sent ${ns.label} a malformed answer for ${host}: ${e.message}` }
@@ -141,6 +139,43 @@ export async function resolves(ns: Namespace, name: string, options: ResolveOpti
     response,
     detail: `${ns.label} asked ${answered.server} for ${host} ${type}: ${what}${chain} ${via}${attempts.length > 1 ? `; tried ${tried}` : ''}`,
   }
+}
+
+type Attempt = ServerAttempt & { reply?: Buffer }
+
+/**
+ * Asks each server in turn (UDP port 53) until one answers with the query's id. In-process where this lab has
+ * the netlink path (a socket opened in the namespace, ~1 ms); else a small Node program run in the namespace.
+ */
+export async function queryServers(ns: Namespace, query: Buffer, servers: readonly string[], perServerMs: number, via?: 'in-process' | 'process'): Promise<Attempt[]> {
+  ns.lab.assertAlive(ns)
+  await ns.lab.settle()
+  const c = libc()
+  if (via !== 'process' && ns.lab.netlink !== undefined && c !== undefined && canEnterNamespaces()) {
+    const attempts: Attempt[] = []
+    for (const server of servers) {
+      const a = parseAddress(server)
+      const r = await udpExchange(c, ns.lab.netlink.target(ns.name), a.family, a.address, 53, query, perServerMs, (m) => m.length >= 2 && m.readUInt16BE(0) === query.readUInt16BE(0))
+      attempts.push({ server, outcome: r.outcome, ms: r.ms, reply: r.reply })
+      if (r.reply !== undefined) break
+    }
+    return attempts
+  }
+  const r = await ns.exec([process.execPath, '-e', QUERY_SCRIPT, query.toString('hex'), String(perServerMs), ...servers], { timeoutMs: perServerMs * servers.length + 5000 })
+  let raw: { attempts: (ServerAttempt & { hex?: string })[] }
+  try {
+    raw = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '') as typeof raw
+  } catch {
+    throw new NetspecError('command-failed', `the DNS query program in ${ns.label} did not report`, {
+      lab: ns.lab.label,
+      namespace: ns.label,
+      netns: ns.name,
+      command: r.command,
+      exitCode: r.exitCode,
+      stderr: r.stderr,
+    })
+  }
+  return raw.attempts.map(({ hex, ...a }) => (hex === undefined ? a : { ...a, reply: Buffer.from(hex, 'hex') }))
 }
 
 function parseAddressOrUndefined(s: string): string | undefined {

@@ -71,6 +71,21 @@ describe.skipIf(skip !== false)(`DNS against dnsmasq${skip === false ? '' : ` (s
     expect(refused.detail).toContain("no DNS server answered client's query for web.lab A")
   })
 
+  test('both ways of sending the query (in-process socket, Node program in the namespace) see the same', async ({ lab }) => {
+    const { client } = await dnsLab(lab, 'nameserver 10.80.0.54\nnameserver 10.80.0.53\n')
+    const { queryServers } = await import('../../src/services/dns.js')
+    const { encodeQuery, decodeResponse } = await import('../../src/services/dns-codec.js')
+    const q = encodeQuery(4242, 'web.lab', 'A')
+    const ways = lab.netlink === undefined ? (['process'] as const) : (['in-process', 'process'] as const)
+    for (const via of ways) {
+      const attempts = await queryServers(client, q, ['10.80.0.54', '10.80.0.53', '10.80.0.52'], 400, via)
+      expect(attempts.map((a) => [a.server, a.outcome]), via).toEqual([['10.80.0.54', 'timeout'], ['10.80.0.53', 'answer']])
+      expect(decodeResponse(attempts[1]!.reply!)).toMatchObject({ id: 4242, rcode: 'NOERROR', answers: [{ type: 'A', data: '10.80.0.50' }] })
+      const refused = await queryServers(client, q, ['10.80.0.10'], 400, via) // itself: nothing listens on 53
+      expect(refused.map((a) => a.outcome), via).toEqual(['ECONNREFUSED'])
+    }
+  })
+
   test('the namespace without its own resolv.conf reads the file `ip netns exec` shows it', async ({ lab }) => {
     const other = await lab.namespace('other')
     const r = await resolves(other, 'web.lab', { timeoutMs: 300 })
