@@ -34,11 +34,11 @@ protocol bgp ${o.name} {
 }
 `
 
+/** Starts BIRD in `ns` with its config, control socket and pid file beside each other in the lab's temp dir. */
 async function startBird(ns: Namespace, conf: string): Promise<string> {
-  const dir = await ns.lab.tempDir()
-  const sock = `${dir}/${ns.name}/bird.ctl`
-  const config = await ns.writeFile('bird.conf', conf)
-  await ns.spawn([BIRD, '-f', '-c', config, '-s', sock, '-P', `${dir}/${ns.name}/bird.pid`], {
+  const config = await ns.writeFile('bird.conf', conf) // <lab temp dir>/<namespace>/bird.conf
+  const sock = config.replace(/bird\.conf$/, 'bird.ctl')
+  await ns.spawn([BIRD, '-f', '-c', config, '-s', sock, '-P', config.replace(/bird\.conf$/, 'bird.pid')], {
     name: 'bird',
     // Ready once its control socket answers: a check rather than a log line.
     ready: async () => (await ns.exec([BIRDC, '-s', sock, 'show', 'status'])).exitCode === 0,
