@@ -9,6 +9,8 @@ import type { Namespace } from './namespace.js'
 import type { SpawnOptions } from './types.js'
 import { checkKeys } from './validate.js'
 
+const isNamespace = (x: object): x is Namespace => 'lab' in x && 'name' in x && typeof (x as Namespace).name === 'string'
+
 export interface SpawnRecord {
   /** `options.name`, else the program's file name (`bird`, `dnsmasq`; `node` for process.execPath). */
   readonly name: string
@@ -83,10 +85,11 @@ export function describeProcess(r: SpawnRecord, lines = FAILURE_LINES): string {
   return [head, ...body].join('\n')
 }
 
-/** The processes spawned in `ns`, described; '' when there are none. */
-export function describeProcessesIn(ns: Namespace, lines = 10): string {
-  return spawnedOf(ns.lab)
-    .filter((r) => r.netns === ns.name)
+/** The processes spawned in `ns` (or in the whole lab, given its internals), described; '' when there are none. */
+export function describeProcessesIn(where: Namespace | object, lines = 10): string {
+  const ns = isNamespace(where) ? where : undefined
+  return spawnedOf(ns?.lab ?? where)
+    .filter((r) => ns === undefined || r.netns === ns.name)
     .map((r) => describeProcess(r, lines))
     .join('\n')
 }

@@ -65,7 +65,11 @@ export async function pollWithin<T extends { pass: boolean }>(withinMs: number |
 /** The lines added to a message when a `within` wait ran out: how long, how often, and the daemons' last words. */
 export function withinNote(p: Polled<unknown>, withinMs: number | undefined, ns?: Namespace): string {
   if (!p.timedOut || withinMs === undefined) return ''
-  const procs = ns === undefined ? '' : describeProcessesIn(ns)
   const head = `\n  (still so after ${withinMs} ms: checked ${p.attempts} time${p.attempts === 1 ? '' : 's'}; the above is the last answer)`
-  return procs === '' ? head : `${head}\n  processes in ${ns!.label}:\n${procs.split('\n').map((l) => `    ${l}`).join('\n')}`
+  if (ns === undefined) return head
+  // The namespace's own daemons; if it has none (a DNS client), the lab's (its server is elsewhere).
+  const own = describeProcessesIn(ns)
+  const procs = own !== '' ? own : describeProcessesIn(ns.lab)
+  const title = own !== '' ? `processes in ${ns.label}` : 'processes of the lab'
+  return procs === '' ? head : `${head}\n  ${title}:\n${procs.split('\n').map((l) => `    ${l}`).join('\n')}`
 }

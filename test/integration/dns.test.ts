@@ -55,6 +55,10 @@ describe.skipIf(skip !== false)(`DNS against dnsmasq${skip === false ? '' : ` (s
     expect(r).toMatchObject({ ok: false, rcode: 'NXDOMAIN', server: '10.80.0.53', records: [] })
     const e = await expect(client).toResolve('nope.lab', '10.80.0.50').catch((err: Error) => err)
     expect((e as Error).message).toContain(`expected client to resolve nope.lab to 10.80.0.50, but client asked 10.80.0.53 for nope.lab A: NXDOMAIN (/etc/netns/${client.name}/resolv.conf; servers 10.80.0.53)`)
+    // Waited for: the timeout shows the lab's daemons (the client has none of its own), with dnsmasq's last lines.
+    const waited = await expect(client).toResolve('nope.lab', { within: 300 }).catch((err: Error) => err)
+    expect((waited as Error).message).toMatch(/still so after 300 ms: checked \d+ times[\s\S]*processes of the lab:\n {4}dnsmasq in dns \(pid \d+\): still running/)
+    expect((waited as Error).message).toMatch(/\| .*query\[A\] nope\.lab from 10\.80\.0\.10/)
   })
 
   test('a dead first server is skipped and said; a server nobody runs is "ECONNREFUSED"; no answer within the deadline is a timeout', async ({ lab }) => {
