@@ -50,11 +50,13 @@ describe.skipIf(skip !== false)(`DNS against dnsmasq${skip === false ? '' : ` (s
   })
 
   test('NXDOMAIN is an answer with its rcode; the failure message says who answered what', async ({ lab }) => {
-    const { client } = await dnsLab(lab)
+    const { client, dnsmasq } = await dnsLab(lab)
     const r = await resolves(client, 'nope.lab')
     expect(r).toMatchObject({ ok: false, rcode: 'NXDOMAIN', server: '10.80.0.53', records: [] })
     const e = await expect(client).toResolve('nope.lab', '10.80.0.50').catch((err: Error) => err)
     expect((e as Error).message).toContain(`expected client to resolve nope.lab to 10.80.0.50, but client asked 10.80.0.53 for nope.lab A: NXDOMAIN (/etc/netns/${client.name}/resolv.conf; servers 10.80.0.53)`)
+    // dnsmasq logs a query on its own pipe, which may reach us after the answer did: wait for the line first.
+    await dnsmasq.waitForOutput(/query\[A\] nope\.lab from 10\.80\.0\.10/)
     // Waited for: the timeout shows the lab's daemons (the client has none of its own), with dnsmasq's last lines.
     const waited = await expect(client).toResolve('nope.lab', { within: 300 }).catch((err: Error) => err)
     expect((waited as Error).message).toMatch(/still so after 300 ms: checked \d+ times[\s\S]*processes of the lab:\n {4}dnsmasq in dns \(pid \d+\): still running/)
