@@ -31,6 +31,10 @@ export interface NetspecErrorContext {
   hint?: string
   /** Where the failing object was declared (a spec line). */
   declaredAt?: string
+  /** The spec line that called the failing verb (e.g. `ns.spawn`). */
+  calledAt?: string
+  /** The last lines a spawned process printed (stdout and stderr interleaved), shown instead of `stderr`. */
+  output?: readonly string[]
   cause?: unknown
 }
 
@@ -45,6 +49,8 @@ export class NetspecError extends Error {
   readonly exitCode?: number
   readonly hint?: string
   readonly declaredAt?: string
+  readonly calledAt?: string
+  readonly output?: readonly string[]
   /** The first line of the message, without the context lines. */
   readonly shortMessage: string
 
@@ -61,6 +67,8 @@ export class NetspecError extends Error {
     this.exitCode = context.exitCode
     this.hint = context.hint
     this.declaredAt = context.declaredAt
+    this.calledAt = context.calledAt
+    this.output = context.output
   }
 }
 
@@ -81,9 +89,14 @@ function formatMessage(message: string, c: NetspecErrorContext): string {
     lines.push(`  namespace: ${label}${c.netns !== undefined ? ` (kernel name ${c.netns})` : ''}`)
   }
   if (c.declaredAt !== undefined) lines.push(`  declared:  ${c.declaredAt}`)
+  if (c.calledAt !== undefined) lines.push(`  called at: ${c.calledAt}`)
   if (c.command !== undefined) lines.push(`  command:   ${c.command}`)
   if (c.exitCode !== undefined) lines.push(`  exit code: ${c.exitCode}`)
-  if (c.stderr !== undefined && c.stderr.trim() !== '') {
+  if (c.output !== undefined) {
+    // A process's own words, the newest last: the line that matters usually comes after its banner.
+    lines.push(c.output.length === 0 ? '  output:    (none)' : `  output (last ${c.output.length} line${c.output.length === 1 ? '' : 's'}):`)
+    for (const l of c.output) lines.push(`    | ${l}`)
+  } else if (c.stderr !== undefined && c.stderr.trim() !== '') {
     const said = c.stderr.trim().split('\n')
     lines.push(`  kernel said: ${said[0]}`, ...said.slice(1, 6).map((l) => `               ${l}`))
   }
@@ -99,7 +112,7 @@ export function invalidInput(message: string, context: NetspecErrorContext = {})
 export function callSite(): string | undefined {
   const stack = new Error().stack?.split('\n').slice(1) ?? []
   for (const line of stack) {
-    if (/[\\/](src|dist)[\\/](errors|exec|kernel|lab|assert|vitest|container|cli)[\\/.]/.test(line)) continue
+    if (/[\\/](src|dist)[\\/](errors|exec|kernel|lab|assert|vitest|container|cli|capture|explain|impair|topology|services)[\\/.]/.test(line)) continue
     if (line.includes('node:internal') || line.includes('node_modules')) continue
     const m = /\(?((?:file:\/\/)?\/[^()]+:\d+:\d+)\)?\s*$/.exec(line)
     if (m?.[1] !== undefined) return m[1].replace(/^file:\/\//, '')

@@ -83,3 +83,7 @@ export {
 } from './assert/index.js'
 export { validateTopology, type Topology, type TopologyEnd, type TopologyRoute, type TopologyTunnel, type BuiltTopology } from './topology/build.js'
 export { overlays, type Overlay, type TunnelEnd } from './topology/overlay.js'
+export { resolves, resolvConfOf, type ResolveOptions, type ResolveResult, type ServerAttempt } from './services/dns.js'
+export { checkHostname, type DnsAnswer, type DnsResponse, type RrType } from './services/dns-codec.js'
+export type { SpawnRecord } from './lab/processes.js'
+export type { DhcpLease, DhcpOptions } from './services/dhcp.js'

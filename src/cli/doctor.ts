@@ -45,6 +45,9 @@ export const TOOLS: readonly (readonly [string, boolean, string])[] = [
   ['tcpdump', false, 'packet capture'],
   ['conntrack', false, 'conntrack evidence for NAT'],
   ['docker', false, 'container mode and adopting containers'],
+  ['dhclient', false, 'DHCP leases (ns.dhcp)'],
+  ['dnsmasq', false, 'DNS and DHCP servers in tests and specs'],
+  ['bird', false, 'BGP routers in specs/19-bgp-bird'],
 ]
 
 const EXTRA_PACKAGES: Record<string, string> = { unshare: 'util-linux', nsenter: 'util-linux' }

@@ -198,7 +198,7 @@ function spawnIn(agent: Promise<Agent>, argv: readonly string[], o: SpawnOptions
   let resolveExit!: (r: RunResult) => void
   const exited = new Promise<RunResult>((r) => (resolveExit = r))
   const end = (exitCode: number, timedOut = false, canceled = false) => {
-    output.ended()
+    output.ended(exitCode)
     const { stdout, stderr } = output.text
     resolveExit({ argv, command, netns: o.netns, exitCode, stdout, stderr, timedOut, canceled, durationMs: performance.now() - started })
   }
@@ -208,7 +208,7 @@ function spawnIn(agent: Promise<Agent>, argv: readonly string[], o: SpawnOptions
         if (e.ev === 'started') pid = e.pid ?? -1
         else if (e.ev === 'out' && e.stream !== undefined) output.append(e.stream, e.data ?? '')
         else if (e.ev === 'exit') {
-          if (e.error !== undefined) output.text.stderr += `\n${e.error === 'ENOENT' ? `${argv[0]}: not found` : e.error}`
+          if (e.error !== undefined) output.append('stderr', `\n${e.error === 'ENOENT' ? `${argv[0]}: not found` : e.error}\n`)
           end(e.exitCode ?? -1)
         }
       })
@@ -216,7 +216,7 @@ function spawnIn(agent: Promise<Agent>, argv: readonly string[], o: SpawnOptions
       return a
     },
     (e: unknown) => {
-      output.text.stderr += e instanceof Error ? e.message : String(e)
+      output.append('stderr', `${e instanceof Error ? e.message : String(e)}\n`)
       end(-1)
       return undefined
     },

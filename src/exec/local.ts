@@ -231,13 +231,14 @@ function trackSpawned(child: ResultPromise, argv: readonly string[], options: Sp
   child.stderr?.on('data', (chunk: Buffer) => output.append('stderr', chunk.toString()))
 
   const exited: Promise<RunResult> = child.then((r) => {
-    if (r.failed && (r.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') output.text.stderr += `\n${argv[0]}: not found`
-    output.ended()
+    if (r.failed && (r.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') output.append('stderr', `\n${argv[0]}: not found\n`)
+    const exitCode = r.exitCode ?? (r.signal !== undefined ? 128 + (constants.signals[r.signal] ?? 0) : -1)
+    output.ended(exitCode)
     return {
       argv,
       command,
       netns: options.netns,
-      exitCode: r.exitCode ?? (r.signal !== undefined ? 128 : -1),
+      exitCode,
       stdout: output.text.stdout,
       stderr: output.text.stderr,
       timedOut: r.timedOut,

@@ -12,6 +12,11 @@ export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
   conntrack: 'conntrack',
   sysctl: 'procps',
   docker: 'docker.io',
+  // Daemons the example specs and ns.dhcp() run (docs/daemons.md).
+  bird: 'bird2',
+  birdc: 'bird2',
+  dnsmasq: 'dnsmasq',
+  dhclient: 'isc-dhcp-client',
 }
 
 export function toolHint(tool: string): string {

@@ -39,6 +39,12 @@ export interface SpawnedProcess {
   /** Output so far (bounded tail). */
   stdout(): string
   stderr(): string
+  /** The last `n` lines of output (default: all kept, up to 200), stdout and stderr interleaved as they came. */
+  lastLines(n?: number): string[]
+  /** Exit code once exited (128 + n after signal n); undefined while running. */
+  readonly exitCode: number | undefined
+  /** Resolves once `check` returns true (polled with backoff); rejects if the process exits first or the deadline passes. */
+  waitUntil(check: () => boolean | Promise<boolean>, options?: { timeoutMs?: number; intervalMs?: number }): Promise<void>
   /** Resolves once when some output line matches, rejects if the process exits first or the deadline passes. */
   waitForOutput(pattern: RegExp, options?: { timeoutMs?: number; stream?: 'stdout' | 'stderr' | 'both' }): Promise<RegExpMatchArray>
   /** True until the process has exited. */

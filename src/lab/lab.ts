@@ -14,6 +14,7 @@ import { SegmentMap, type IfaceRef } from './segments.js'
 import { destroyNamespaces, isExhaustion, releaseDescriptor, reserveDescriptor, teardownFailed } from './teardown.js'
 import { createEtcNetns, defaultEtcFiles } from './etc-netns.js'
 import { descriptorLimits, resourceExhausted } from './resources.js'
+import { labTempDir, removeLabTempDir } from './tempdir.js'
 import type { MatrixHost, MatrixOptions, ReachabilityMatrix } from '../assert/matrix.js'
 import type { Partition, PartitionOptions } from '../impair/partition.js'
 import type { Diagram } from '../topology/diagram.js'
@@ -27,6 +28,7 @@ import { checkEtcNetnsFile } from '../values/names.js'
 
 /** What a Namespace handle needs from its lab. Not public API. */
 export interface LabInternals {
+  readonly id: string
   readonly label: string
   readonly executor: Executor
   readonly signal: AbortSignal | undefined
@@ -40,6 +42,8 @@ export interface LabInternals {
   /** The in-process kernel path (netlink sockets per namespace), when this lab runs on this machine with koffi. */
   readonly netlink: NetlinkEngine | undefined
   labelOf(netns: string): string | undefined
+  /** The lab's private temp directory (src/lab/tempdir.ts). */
+  tempDir(): Promise<string>
   defer(fn: () => unknown, what?: string): void
 }
 
@@ -553,6 +557,21 @@ export class Lab implements LabInternals, AsyncDisposable {
     return partition(Array.isArray(a) ? a : [a as Namespace], Array.isArray(b) ? b : [b as Namespace], options)
   }
 
+  /**
+   * The lab's private directory (mode 0700, made on first use) for configs, pid files, sockets and leases;
+   * removed at teardown after the lab's processes stop, copied beside the diagnostics when the test fails.
+   * `ns.writeFile(name, text)` writes into it.
+   */
+  async tempDir(): Promise<string> {
+    this.assertAlive()
+    const dir = await labTempDir(this)
+    if (this.executor.kind === 'local' && this.#marker.tempDir !== dir) {
+      this.#marker.tempDir = dir // so a reaper or sweep removes it if this process dies
+      writeMarker(this.#marker)
+    }
+    return dir
+  }
+
   /** Registers a cleanup step; deferred steps run first at teardown, last registered first. */
   defer(fn: () => unknown, what = 'deferred cleanup'): void {
     this.assertAlive()
@@ -673,6 +692,7 @@ export class Lab implements LabInternals, AsyncDisposable {
       }
     }
     await Promise.all(this.#processes.reverse().map((p) => p.stop({ graceMs: 500 }).catch((e: unknown) => errors.push(e))))
+    if (!this.#kept) await removeLabTempDir(this).catch((e: unknown) => errors.push(e)) // a kept lab keeps its files
     if (this.#kept) {
       this.netlink?.close() // the bind mounts keep kept namespaces alive; our sockets must not
       this.#state = 'torn-down'

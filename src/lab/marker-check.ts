@@ -42,6 +42,14 @@ function checkMarker(file, m) {
       for (const f of files) if (typeof f !== 'string' || !/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}$/.test(f)) return 'etc file ' + JSON.stringify(String(f).slice(0, 80)) + ' is not a plain file name'
     }
   }
+  // lab.tempDir(): an absolute, normalised path whose last part is exactly what mkdtemp made for this lab id.
+  if (m.tempDir !== undefined) {
+    const t = m.tempDir
+    if (typeof t !== 'string' || t.length > 4096 || !t.startsWith('/') || /[\u0000-\u001f]/.test(t) || t.split('/').slice(1).some((c) => c === '' || c === '.' || c === '..'))
+      return 'tempDir is not an absolute, normalised path'
+    const last = t.slice(t.lastIndexOf('/') + 1)
+    if (!new RegExp('^netspec-lab-' + m.labId + '-[A-Za-z0-9]{6}$').test(last)) return 'tempDir ' + JSON.stringify(last.slice(0, 80)) + ' is not the temp directory of lab ' + m.labId
+  }
   if (m.containers !== undefined) {
     if (!Array.isArray(m.containers)) return 'containers is not a list'
     for (const c of m.containers) if (typeof c !== 'string' || !/^[0-9a-f]{12,64}$/.test(c)) return 'container ' + JSON.stringify(String(c).slice(0, 80)) + ' is not a hex container id'

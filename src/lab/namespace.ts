@@ -7,6 +7,7 @@ import type { Listener } from '../assert/listen.js'
 import type { Capture, CaptureOptions } from '../capture/capture.js'
 import type { Impairment, ImpairOptions } from '../impair/impair.js'
 import type { LabInternals } from './lab.js'
+import type { DhcpLease, DhcpOptions } from '../services/dhcp.js'
 import type { ExecOptions, LinkSetOptions, NamespaceSnapshot, RouteOptions, SpawnOptions } from './types.js'
 import {
   checkIfName,
@@ -70,16 +71,15 @@ export class Namespace {
     return result
   }
 
-  /** Starts a long-lived process inside the namespace; it is stopped before the namespace is deleted. */
+  /**
+   * Starts a long-lived process inside the namespace; it is stopped before the namespace is deleted. `ready`
+   * (a pattern in its output, or a check) makes this wait until it is up; its state and last output lines
+   * appear in the failure and the diagnostics (src/lab/processes.ts).
+   */
   async spawn(command: string | readonly string[], options: SpawnOptions = {}): Promise<SpawnedProcess> {
-    checkKeys(options, ['env', 'ready', 'readyTimeoutMs'], 'spawn', this.#context())
-    this.#lab.assertAlive(this)
-    await this.#lab.settle()
-    const argv = typeof command === 'string' ? ['sh', '-c', command] : command
-    const proc = this.#lab.executor.spawn(argv, { netns: this.name, env: options.env, signal: this.#lab.signal })
-    this.#lab.track(proc)
-    if (options.ready !== undefined) await proc.waitForOutput(options.ready, { timeoutMs: options.readyTimeoutMs })
-    return proc
+    const calledAt = callSite()
+    const { spawnProcess } = await import('./processes.js')
+    return spawnProcess(this, command, options, calledAt)
   }
 
   /**
@@ -101,6 +101,31 @@ export class Namespace {
   async impair(dev: string, options: ImpairOptions): Promise<Impairment> {
     const { impair } = await import('../impair/impair.js')
     return impair(this, dev, options)
+  }
+
+  /**
+   * Writes a file for this namespace's processes (a daemon's config) into the lab's temp directory and
+   * returns its absolute path: `bird -c ${await r1.writeFile('bird.conf', conf)}`. `name` is a plain file
+   * name; the file must not exist yet. Removed with the lab.
+   */
+  async writeFile(name: string, text: string | Uint8Array): Promise<string> {
+    const ctx = this.#context(callSite())
+    this.#lab.assertAlive(this)
+    const { checkFileName, writeLabFile } = await import('./tempdir.js')
+    checkFileName(name, ctx) // before the directory is made
+    await this.#lab.tempDir() // made through the lab, so its marker names it (a reaper removes it after a crash)
+    return writeLabFile(this.#lab, this.name, name, text, ctx)
+  }
+
+  /**
+   * Takes a DHCPv4 lease on `dev` with dhclient and netspec's own script (address and default route applied,
+   * the servers written to this namespace's own resolv.conf, never the machine's): `{ address, prefixLength,
+   * router, dns, server, leaseTime }`. See src/services/dhcp.ts.
+   */
+  async dhcp(dev: string, options: DhcpOptions = {}): Promise<DhcpLease> {
+    const calledAt = callSite()
+    const { dhcp } = await import('../services/dhcp.js')
+    return dhcp(this, dev, options, calledAt)
   }
 
   /** PIDs of all processes in this namespace. */

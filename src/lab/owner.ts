@@ -3,7 +3,7 @@
 // namespaces the lab creates. Sweeps act only on what a valid marker lists: never on look-alikes, and never
 // on a marker that fails the schema (src/lab/marker-check.ts).
 import { chmodSync, closeSync, constants, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs'
-import { join } from 'node:path'
+import { basename, isAbsolute, join, normalize } from 'node:path'
 import { NetspecError } from '../errors.js'
 import { MARKER_CHECK_SOURCE } from './marker-check.js'
 
@@ -76,6 +76,30 @@ export interface LabMarker {
   containers?: string[]
   /** Kept for debugging (NETSPEC_KEEP): sweeps and reapers leave it alone until `netspec sweep --kept`. */
   kept?: boolean
+  /** The lab's temp directory (`lab.tempDir()`), removed with the lab if its owner dies. */
+  tempDir?: string
+}
+
+/**
+ * Whether `dir` can only be this lab's temp directory (an absolute, normalised path whose last part is
+ * `netspec-lab-<labId>-XXXXXX`, as mkdtemp names it): a marker must never make a sweep remove anything else.
+ */
+export function isLabTempDir(labId: string, dir: unknown): dir is string {
+  if (typeof dir !== 'string' || !isAbsolute(dir) || normalize(dir) !== dir) return false
+  // Lab ids are <pid>-<tag>-<n> (digits, lower-case letters, '-'): nothing in one is regex syntax.
+  return /^[0-9a-z-]{3,40}$/.test(labId) && new RegExp(`^netspec-lab-${labId}-[A-Za-z0-9]{6}$`).test(basename(dir))
+}
+
+/** Removes the temp directory a dead lab's marker names, if it is one (a real directory, not a link). */
+export function removeMarkedTempDir(marker: Pick<LabMarker, 'labId' | 'tempDir'>): void {
+  const dir = marker.tempDir
+  if (!isLabTempDir(marker.labId, dir)) return
+  try {
+    if (!lstatSync(dir).isDirectory()) return
+  } catch {
+    return // already gone
+  }
+  rmSync(dir, { recursive: true, force: true })
 }
 
 const checkMarkerFn = new Function(`${MARKER_CHECK_SOURCE}\nreturn checkMarker`)() as (file: string, m: unknown) => string | undefined

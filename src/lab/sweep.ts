@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { defaultExecutor, type Executor } from '../exec/index.js'
 import { listNetns } from '../kernel/ip.js'
 import { ETC_NETNS } from './etc-netns.js'
-import { LABS_DIR, markerPath, ownerAlive, parseKernelName, processStartTime, readMarkerFiles, removeMarker, type LabMarker } from './owner.js'
+import { LABS_DIR, markerPath, ownerAlive, parseKernelName, processStartTime, readMarkerFiles, removeMarkedTempDir, removeMarker, type LabMarker } from './owner.js'
 import { destroyNamespaces, pidsIn } from './teardown.js'
 
 /** A writer killed between writing `<lab>.json.<pid>.tmp` and renaming it leaves the temp file: remove those of dead PIDs. */
@@ -132,6 +132,7 @@ export async function sweep(options: SweepOptions = {}): Promise<SweepReport> {
       if (dryRun) continue
       const result = await destroyNamespaces(exec, [...p.namespaces, ...p.adopted], new Set(p.adopted), marker.etc ?? {})
       report.failed.push(...result.leftover)
+      if (exec.kind === 'local') removeMarkedTempDir(marker) // lab.tempDir() of the dead owner
       if (p.containers.length > 0) {
         const r = await exec.run(['docker', 'rm', '-f', '-v', ...p.containers]).catch(() => undefined)
         if (r === undefined || r.exitCode !== 0) report.failed.push(...p.containers.map((c) => `container ${c}`))

@@ -123,10 +123,15 @@ export interface ExecOptions {
 
 export interface SpawnOptions {
   env?: Record<string, string>
-  /** Resolve only once the process prints a line matching this. */
-  ready?: RegExp
+  /**
+   * Resolve only once the process is ready: a line of its output matches this pattern, or this check
+   * (e.g. "does it answer on its control socket?") returns true; polled with backoff until `readyTimeoutMs`.
+   */
+  ready?: RegExp | (() => boolean | Promise<boolean>)
   /** Deadline for `ready` (default 10 s). */
   readyTimeoutMs?: number
+  /** Its name in failures and diagnostics (default: the program's file name, e.g. `bird`). */
+  name?: string
 }
 
 export interface NamespaceSnapshot {

@@ -133,6 +133,13 @@ async function pass(labs) {
     try { fs.rmSync(note, { force: true }); fs.rmdirSync(etcNetns) } catch {}
   }
   for (const m of labs) {
+    // lab.tempDir(): the marker schema (checkMarker) let through only this lab's own mkdtemp name.
+    const t = m.tempDir
+    if (typeof t === 'string') {
+      try { if (fs.lstatSync(t).isDirectory()) fs.rmSync(t, { recursive: true, force: true }) } catch {}
+    }
+  }
+  for (const m of labs) {
     const ids = m.containers || []
     if (ids.length > 0) cp.spawnSync('docker', ['rm', '-f', '-v', ...ids], { stdio: 'ignore', timeout: 20000 })
   }

@@ -7,6 +7,7 @@ import { recordArtifact, type TestContext } from 'vitest'
 import { formatSnapshot } from '../lab/format.js'
 import { tellFailure } from './keep.js'
 import { overlayLines } from '../topology/overlay.js'
+import { processDiagnostics } from './processes-diagnostics.js'
 import type { Lab } from '../lab/lab.js'
 import type { Executor } from '../exec/types.js'
 import type { LabSnapshot } from '../lab/types.js'
@@ -43,7 +44,9 @@ export async function attachDiagnostics(task: TestContext['task'], lab: Lab, opt
     const snapshot = await lab.snapshot()
     const extras = await Promise.all(lab.namespaces.map((ns) => netfilterState(lab, ns.name, ns.label)))
     const sysctls = await sysctlState(lab)
-    text = [formatSnapshot(snapshot), ...sysctls, ...extras.filter((x) => x !== ''), mermaidOf(snapshot)].join('\n\n')
+    // Spawned processes (state, last output) and the lab's temp files: src/vitest/processes-diagnostics.ts.
+    const processes = processDiagnostics(lab, DIAGNOSTICS_DIR, baseName(task))
+    text = [formatSnapshot(snapshot), ...sysctls, ...extras.filter((x) => x !== ''), processes, mermaidOf(snapshot)].filter((x) => x !== '').join('\n\n')
     text += overlaysOf(snapshot)
     // Packet captures of the failed test are kept beside its diagnostics (they are removed with the lab otherwise).
     for (const cap of capturesOf(lab)) {

@@ -9,6 +9,9 @@ import { explain } from '../explain/explain.js'
 import type { ReachabilityMatrix } from '../assert/matrix.js'
 import { Namespace } from '../lab/namespace.js'
 import { trackCall } from './pending.js'
+import { resolves, type ResolveOptions } from '../services/dns.js'
+import { parseAddress } from '../lab/validate.js'
+import { pollWithin, withinNote, withinOf, withoutWithin, type WithinOptions } from './within.js'
 
 type Result = { pass: boolean; message: () => string }
 type State = { isNot?: boolean }
@@ -32,42 +35,84 @@ function asNamespace(received: unknown, matcher: string): Namespace {
 }
 
 const matchers = {
-  async toReach(this: State, received: unknown, target: string | TargetObject, options: ReachableOptions = {}): Promise<Result> {
+  async toReach(this: State, received: unknown, target: string | TargetObject, options: ReachableOptions & WithinOptions = {}): Promise<Result> {
     const from = asNamespace(received, 'toReach')
-    const r = await reachable(from, target, { ...options, expectFailure: this.isNot === true ? true : options.expectFailure })
+    const within = withinOf(options, 'toReach')
+    const opts = withoutWithin(options) ?? {}
+    const polled = await pollWithin(within, this.isNot !== true, async () => {
+      const r = await reachable(from, target, { ...opts, expectFailure: this.isNot === true ? true : opts.expectFailure })
+      return { pass: r.ok, r }
+    })
+    const r = polled.result.r
     // A failure the caller did not expect also gets the hop-by-hop walk of explain() (none for expected failures: fast).
     const walk = !r.ok && this.isNot !== true ? await explain(from, target).then(String, () => '') : ''
+    const note = withinNote(polled, within, from)
     return {
       pass: r.ok,
       message: () =>
         r.ok
-          ? `expected ${from.label} not to reach ${r.target}, but it did: ${r.detail}`
-          : `expected ${from.label} to reach ${r.target}: ${r.verdict}\n  ${r.detail}${walk === '' ? '' : `\n  path: ${walk.split('\n').join('\n        ')}`}`,
+          ? `expected ${from.label} not to reach ${r.target}, but it did: ${r.detail}${note}`
+          : `expected ${from.label} to reach ${r.target}: ${r.verdict}\n  ${r.detail}${walk === '' ? '' : `\n  path: ${walk.split('\n').join('\n        ')}`}${note}`,
     }
   },
 
-  async toHaveRoute(received: unknown, destination: string, match: RouteMatch = {}): Promise<Result> {
+  async toHaveRoute(this: State, received: unknown, destination: string, match: RouteMatch = {}, options?: WithinOptions): Promise<Result> {
     const ns = asNamespace(received, 'toHaveRoute')
-    const r = await hasRoute(ns, destination, match)
-    return { pass: r.ok, message: () => (r.ok ? `expected no such route, but ${r.detail}` : `expected a route: ${r.detail}`) }
+    const within = withinOf(options, 'toHaveRoute')
+    const polled = await pollWithin(within, this.isNot !== true, async () => {
+      const r = await hasRoute(ns, destination, match)
+      return { pass: r.ok, r }
+    })
+    const r = polled.result.r
+    const note = withinNote(polled, within, ns)
+    return { pass: r.ok, message: () => (r.ok ? `expected no such route, but ${r.detail}${note}` : `expected a route: ${r.detail}${note}`) }
   },
 
   async toRouteVia(
+    this: State,
     received: unknown,
     address: string,
     expected: RouteViaExpectation,
     selectors: RouteGetSelectors = {},
+    options?: WithinOptions,
   ): Promise<Result> {
     const ns = asNamespace(received, 'toRouteVia')
     // `{ via }` as in toHaveRoute; `gateway` is the deprecated spelling of the same field.
     const via = expected.via ?? expected.gateway
     if (expected.via !== undefined && expected.gateway !== undefined && expected.via !== expected.gateway)
       throw new TypeError(`toRouteVia: { via: '${expected.via}' } and the deprecated { gateway: '${expected.gateway}' } disagree; give only via`)
-    const r = await routeGet(ns, address, selectors)
-    const d = r.decision
-    const pass = r.ok && d !== undefined && (expected.dev === undefined || d.dev === expected.dev) && (via === undefined || d.gateway === via)
+    const within = withinOf(options, 'toRouteVia')
+    const polled = await pollWithin(within, this.isNot !== true, async () => {
+      const r = await routeGet(ns, address, selectors)
+      const d = r.decision
+      const pass = r.ok && d !== undefined && (expected.dev === undefined || d.dev === expected.dev) && (via === undefined || d.gateway === via)
+      return { pass, r }
+    })
+    const { pass, r } = polled.result
+    const note = withinNote(polled, within, ns)
     const want = [via && `via ${via}`, expected.dev && `out of ${expected.dev}`].filter(Boolean).join(' ')
-    return { pass, message: () => (pass ? `expected ${ns.label} not to send ${address} ${want}, but ${r.detail}` : `expected ${ns.label} to send ${address} ${want}, but ${r.detail}`) }
+    return { pass, message: () => (pass ? `expected ${ns.label} not to send ${address} ${want}, but ${r.detail}${note}` : `expected ${ns.label} to send ${address} ${want}, but ${r.detail}${note}`) }
+  },
+
+  async toResolve(
+    this: State,
+    received: unknown,
+    name: string,
+    expected?: string | readonly string[] | (ResolveOptions & WithinOptions),
+    options?: ResolveOptions & WithinOptions,
+  ): Promise<Result> {
+    const ns = asNamespace(received, 'toResolve')
+    const [want, opts] = typeof expected === 'object' && !Array.isArray(expected) ? [[], expected as ResolveOptions & WithinOptions] : [typeof expected === 'string' ? [expected] : ((expected ?? []) as readonly string[]), options]
+    const wanted = want.map((a) => parseAddress(a).address)
+    const within = withinOf(opts, 'toResolve')
+    const polled = await pollWithin(within, this.isNot !== true, async () => {
+      const r = await resolves(ns, name, withoutWithin(opts))
+      return { pass: r.ok && wanted.every((a) => r.records.includes(a)), r }
+    })
+    const { pass, r } = polled.result
+    const note = withinNote(polled, within, ns)
+    const what = wanted.length === 0 ? name : `${name} to ${wanted.join(', ')}`
+    return { pass, message: () => (pass ? `expected ${ns.label} not to resolve ${what}, but ${r.detail}${note}` : `expected ${ns.label} to resolve ${what}, but ${r.detail}${note}`) }
   },
 
   toMatchReachability(received: unknown, expected: readonly (readonly [string, string])[]): Result {
@@ -108,7 +153,7 @@ expect.extend(matchers as never)
 // expect.extend above has just (re)installed the methods, so each is wrapped exactly once.
 const GUARDED = Symbol.for('netspec.awaitGuard')
 const proto = chai.Assertion.prototype as unknown as Record<string, Record<symbol, boolean> | undefined>
-for (const name of ['toReach', 'toHaveRoute', 'toRouteVia', 'toMapNat', 'toForward'] as const) {
+for (const name of ['toReach', 'toHaveRoute', 'toRouteVia', 'toResolve', 'toMapNat', 'toForward'] as const) {
   if (proto[name]?.[GUARDED] === true) continue
   chai.util.overwriteMethod(chai.Assertion.prototype, name, (original: (...args: unknown[]) => unknown) =>
     function (this: object, ...args: unknown[]): unknown {
@@ -148,12 +193,21 @@ type On<T, Receiver, Fn> = [T] extends [never] ? never : 0 extends 1 & T ? Fn : 
  * Namespace matchers need a lab namespace; toMatchReachability needs a lab.reachability() matrix.
  */
 export interface NetspecMatchers<T = unknown> {
-  /** The namespace reaches the target: ICMP ('10.0.0.2'), TCP ('tcp://10.0.0.2:80') or UDP ('udp://…'). */
-  toReach: On<T, Namespace, (target: string | TargetObject, options?: ReachableOptions) => Promise<void>>
-  /** A routing table entry for the destination matches every given field. */
-  toHaveRoute: On<T, Namespace, (destination: string, match?: RouteMatch) => Promise<void>>
-  /** The kernel's own decision (`ip route get`) for the address goes via `via` and/or out of `dev`. */
-  toRouteVia: On<T, Namespace, (address: string, expected: RouteViaExpectation, selectors?: RouteGetSelectors) => Promise<void>>
+  /**
+   * The namespace reaches the target: ICMP ('10.0.0.2'), TCP ('tcp://10.0.0.2:80') or UDP ('udp://…').
+   * `{ within: ms }` keeps probing until it does (or, with `.not`, until it no longer does).
+   */
+  toReach: On<T, Namespace, (target: string | TargetObject, options?: ReachableOptions & WithinOptions) => Promise<void>>
+  /** A routing table entry for the destination matches every given field; `{ within: ms }` waits for it (or, with `.not`, for its withdrawal). */
+  toHaveRoute: On<T, Namespace, (destination: string, match?: RouteMatch, options?: WithinOptions) => Promise<void>>
+  /** The kernel's own decision (`ip route get`) for the address goes via `via` and/or out of `dev`; `{ within: ms }` waits for it. */
+  toRouteVia: On<T, Namespace, (address: string, expected: RouteViaExpectation, selectors?: RouteGetSelectors, options?: WithinOptions) => Promise<void>>
+  /**
+   * From inside the namespace, `name` resolves (through the resolv.conf its processes see) and, when given, to
+   * these addresses (each among the answers): `toResolve('web.lab', '10.80.0.50')`. Options: `type`, `server`,
+   * `timeoutMs`, `within`. See `resolves()` for the evidence.
+   */
+  toResolve: On<T, Namespace, (name: string, expected?: string | readonly string[] | (ResolveOptions & WithinOptions), options?: ResolveOptions & WithinOptions) => Promise<void>>
   /** A lab.reachability() matrix: exactly the listed [from, to] label pairs reply; only differing cells are printed. */
   toMatchReachability: On<T, ReachabilityMatrix, (expected: readonly (readonly [string, string])[]) => void>
   /** Source NAT through this gateway: the far side sees `as`. */

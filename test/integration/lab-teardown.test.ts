@@ -46,7 +46,7 @@ describe('processes inside a namespace', () => {
 
     const e = await ns1.spawn(['sh', '-c', 'echo oops >&2; exit 3'], { ready: /listening/ }).catch((err: Error) => err)
     expect(e).toBeInstanceOf(Error)
-    expect((e as Error).message).toContain('process exited before printing /listening/')
+    expect((e as Error).message).toContain('process exited with code 3 before printing /listening/')
     expect((e as Error).message).toContain('oops')
   })
 

@@ -18,6 +18,14 @@ test('matchers exist with their argument types', () => {
   expectTypeOf(expect(ns).toForward).toBeCallableWith({ from: ns, to: 'tcp://10.0.1.48:8088', landsOn: [ns, 80] })
   expectTypeOf(expect(m).toMatchReachability).toBeCallableWith([['a', 'b']])
   expectTypeOf(expect(m).toMatchReachability([['a', 'b']])).toEqualTypeOf<void>()
+  expectTypeOf(expect(ns).toHaveRoute).toBeCallableWith('10.2.0.0/24', { proto: 'bird' }, { within: 20_000 })
+  expectTypeOf(expect(ns).toRouteVia).toBeCallableWith('10.0.0.2', { dev: 'eth0' }, {}, { within: 1000 })
+  expectTypeOf(expect(ns).toReach).toBeCallableWith('10.0.0.2', { within: 5000 })
+  expectTypeOf(expect(ns).toResolve).toBeCallableWith('web.lab', '10.80.0.50')
+  expectTypeOf(expect(ns).toResolve).toBeCallableWith('web.lab', ['fd00::50'], { type: 'AAAA', within: 3000 })
+  expectTypeOf(expect(ns).toResolve).toBeCallableWith('web.lab', { server: '10.0.0.53' })
+  // @ts-expect-error within is a number of milliseconds
+  void expect(ns).toHaveRoute('default', {}, { within: '20s' })
   // @ts-expect-error a mapping needs `as`
   void expect(ns).toMapNat({ from: ns, to: 'tcp://10.0.1.26:80' })
 })

@@ -12,6 +12,7 @@ export interface Libc {
   /** `addr` receives the sender's sockaddr; `addrlen` (4 bytes, in: its size, out: its length). */
   recvfrom(fd: number, buf: Buffer, len: number, flags: number, addr: Buffer, addrlen: Buffer): number
   setsockopt(fd: number, level: number, name: number, value: Buffer, len: number): number
+  connect(fd: number, addr: Buffer, len: number): number
   setns(fd: number, nstype: number): number
   unshare(flags: number): number
   mount(source: string, target: string, type: string, flags: number, data: null): number
@@ -50,6 +51,7 @@ function load(): Libc | undefined {
       recv: f('long recv(int, _Out_ void *, size_t, int)'),
       recvfrom: f('long recvfrom(int, _Out_ void *, size_t, int, _Out_ void *, _Inout_ void *)'),
       setsockopt: f('int setsockopt(int, int, int, const void *, uint32_t)'),
+      connect: f('int connect(int, const void *, uint32_t)'),
       setns: f('int setns(int, int)'),
       unshare: f('int unshare(int)'),
       mount: f('int mount(const char *, const char *, const char *, unsigned long, const void *)'),

@@ -1,0 +1,110 @@
+// Files for a test: one private directory per lab (mode 0700) for daemon configs, pid files, sockets and
+// leases, removed at teardown after the lab's processes are stopped, and copied beside the diagnostics when
+// the test fails (kept in place with a kept lab). Files are written by name only: a plain file name, created
+// exclusively (O_EXCL | O_NOFOLLOW), so nothing outside the directory can be reached or overwritten.
+import { closeSync, constants, mkdirSync, openSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { NetspecError, invalidInput, type NetspecErrorContext } from '../errors.js'
+import { commandFailed, type Executor } from '../exec/index.js'
+
+interface TempDirOwner {
+  readonly id: string
+  readonly executor: Executor
+}
+
+const dirs = new WeakMap<object, string>()
+
+/** The lab's directory if it made one (for diagnostics), without making one. */
+export function existingTempDir(lab: object): string | undefined {
+  return dirs.get(lab)
+}
+
+/** The lab's private directory, made on first use: `/tmp/netspec-lab-<pid>-<n>-XXXXXX`, mode 0700. */
+export async function labTempDir(lab: TempDirOwner): Promise<string> {
+  const known = dirs.get(lab)
+  if (known !== undefined) return known
+  const prefix = join(tmpdir(), `netspec-lab-${lab.id}-`)
+  let dir: string
+  if (lab.executor.kind === 'local') dir = mkdtempSync(prefix) // mkdtemp makes it 0700
+  else {
+    // Another executor runs the lab's processes elsewhere (a container): the directory must be there.
+    const r = await lab.executor.run(['mktemp', '-d', `${prefix}XXXXXX`])
+    if (r.exitCode !== 0) throw commandFailed(r, { what: 'creating the lab temp directory failed' })
+    dir = r.stdout.trim()
+  }
+  // Two concurrent first calls: keep the first directory, drop ours.
+  const raced = dirs.get(lab)
+  if (raced !== undefined) {
+    await removeDir(lab.executor, dir)
+    return raced
+  }
+  dirs.set(lab, dir)
+  return dir
+}
+
+/** A file name a user may give `writeFile`: one path component, no NUL, no leading '-', ≤ 255 bytes. */
+export function checkFileName(name: unknown, ctx: NetspecErrorContext = {}): string {
+  const hint = "a plain file name such as 'bird.conf' or 'dnsmasq.conf' (it is created in the lab's temp directory)"
+  if (typeof name !== 'string' || name === '') throw invalidInput(`file name must be a non-empty string, got ${JSON.stringify(name)}`, { ...ctx, hint })
+  const shown = JSON.stringify(name.length > 80 ? `${name.slice(0, 80)}…` : name)
+  if (name.includes('\0')) throw invalidInput(`file name ${shown} contains a NUL byte`, { ...ctx, hint })
+  if (name.includes('/')) throw invalidInput(`file name ${shown} contains '/': only a plain file name is allowed`, { ...ctx, hint })
+  if (name === '.' || name === '..') throw invalidInput(`file name ${shown} names a directory`, { ...ctx, hint })
+  if (name.startsWith('-')) throw invalidInput(`file name ${shown} starts with '-' (a command would read it as an option)`, { ...ctx, hint })
+  if (/[\n\r]/.test(name)) throw invalidInput(`file name ${shown} contains a line break`, { ...ctx, hint })
+  if (Buffer.byteLength(name) > 255) throw invalidInput(`file name ${shown} is ${Buffer.byteLength(name)} bytes; at most 255 are allowed`, { ...ctx, hint })
+  return name
+}
+
+/**
+ * Writes `text` to `<lab temp dir>/<netns>/<name>` (the namespace's own subdirectory, so two namespaces may
+ * both have a `bird.conf`) and returns the absolute path. The file must not exist yet.
+ */
+export async function writeLabFile(lab: TempDirOwner, netns: string, name: string, text: string | Uint8Array, ctx: NetspecErrorContext): Promise<string> {
+  checkFileName(name, ctx)
+  if (typeof text !== 'string' && !(text instanceof Uint8Array)) throw invalidInput(`content of '${name}' must be a string or bytes`, ctx)
+  const dir = join(await labTempDir(lab), netns)
+  const file = join(dir, name)
+  if (lab.executor.kind === 'local') {
+    mkdirSync(dir, { recursive: true, mode: 0o700 })
+    try {
+      const fd = openSync(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600)
+      try {
+        writeFileSync(fd, text)
+      } finally {
+        closeSync(fd)
+      }
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code
+      throw new NetspecError(code === 'EEXIST' ? 'invalid-input' : 'command-failed', `could not write ${file}: ${code ?? String(e)}`, {
+        ...ctx,
+        hint: code === 'EEXIST' ? `'${name}' was already written in this namespace: pick another name` : undefined,
+        cause: e,
+      })
+    }
+    return file
+  }
+  // noclobber (`set -C`): the shell opens the file with O_EXCL, so an existing file or link is never followed.
+  const r = await lab.executor.run(['sh', '-c', 'umask 077 && mkdir -p -- "$1" && set -C && cat > "$2"', 'sh', dir, file], {
+    input: typeof text === 'string' ? text : Buffer.from(text).toString(),
+  })
+  if (r.exitCode !== 0) throw commandFailed(r, { ...ctx, what: `could not write ${file}` })
+  return file
+}
+
+/** Removes the lab's directory (after its processes stopped); a kept lab keeps it. */
+export async function removeLabTempDir(lab: TempDirOwner): Promise<void> {
+  const dir = dirs.get(lab)
+  if (dir === undefined) return
+  dirs.delete(lab)
+  await removeDir(lab.executor, dir)
+}
+
+async function removeDir(executor: Executor, dir: string): Promise<void> {
+  if (executor.kind === 'local') rmSync(dir, { recursive: true, force: true })
+  else {
+    const r = await executor.run(['rm', '-rf', '--', dir])
+    if (r.exitCode !== 0) throw commandFailed(r, { what: `removing ${dir} failed` })
+  }
+}
