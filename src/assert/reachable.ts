@@ -1,6 +1,5 @@
 // reachable(): does traffic from a namespace arrive, and if not, why? A verdict with evidence, decided
 // as early as the kernel can tell (no route: at once; a neighbour that never answered: after the probe).
-import { createRequire } from 'node:module'
 import { checkKeys } from '../lab/validate.js'
 import type { Namespace } from '../lab/namespace.js'
 import { routeDecision } from './routes.js'
@@ -9,6 +8,7 @@ import type { Neighbor, RouteDecision } from '../kernel/types.js'
 import { namespaceOwning } from './owners.js'
 import { PROBE_SCRIPT } from './scripts.js'
 import { parseTarget, type Target, type TargetObject } from './target.js'
+import { parsePing, pingArgv } from '../kernel/ping.js'
 
 export type Verdict = 'replied' | 'refused' | 'no-route' | 'unresolved' | 'filtered' | 'timed-out'
 
@@ -41,13 +41,6 @@ export interface Reachability {
     filters?: string[]
     output?: string
   }
-}
-
-const require = createRequire(import.meta.url)
-// The `ping` package's builder and Linux parser: its argument conventions and its RTT/loss statistics.
-const pingBuilder = require('ping/lib/builder/linux.js') as { getCommandArguments(t: string, c: object): string[] }
-const pingParserFactory = require('ping/lib/parser/factory.js') as {
-  createParser(addr: string, platform: string, config: object): { eat(line: string): unknown; getResult(): { alive: boolean; time: number | 'unknown' } }
 }
 
 export async function reachable(from: Namespace, target: string | TargetObject, options: ReachableOptions = {}): Promise<Reachability> {
@@ -164,17 +157,10 @@ interface ProbeResult {
 async function icmp(from: Namespace, t: Target, leftMs: number): Promise<ProbeResult> {
   if (from.lab.netlink !== undefined) return icmpInProcess(from, t, leftMs)
   const wait = Math.min(1, leftMs / 1000)
-  const args = pingBuilder.getCommandArguments(t.address, {
-    timeout: false,
-    min_reply: 1,
-    extra: [...(t.family === 6 ? ['-6'] : []), '-W', wait.toFixed(2)],
-  })
-  const r = await from.exec(['ping', ...args], { timeoutMs: Math.ceil(leftMs) + 1000 })
-  const parser = pingParserFactory.createParser(t.address, 'linux', {})
-  for (const line of r.stdout.split('\n')) parser.eat(line)
-  const parsed = parser.getResult()
+  const r = await from.exec(pingArgv(t.address, t.family, wait), { timeoutMs: Math.ceil(leftMs) + 1000 })
+  const parsed = parsePing(r.stdout)
   const output = `${r.stdout}${r.stderr}`
-  if (r.exitCode === 0 && parsed.alive) return { replied: true, rttMs: typeof parsed.time === 'number' ? parsed.time : undefined, output }
+  if (r.exitCode === 0 && parsed.received > 0) return { replied: true, rttMs: parsed.rttMs, output }
   const from_ = /From (\S+) icmp_seq=\d+ (.+)/.exec(r.stdout)
   if (from_ !== null) {
     const [, who, what] = from_

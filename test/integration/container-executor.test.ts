@@ -1,7 +1,7 @@
 // The container executor: a lab whose every kernel command runs inside one runner container, through
 // a long-lived agent. Proves where the commands ran (the host never sees the lab's namespaces),
 // that /etc/netns files and spawned processes work there, and runs specs 02 and 04 in that mode.
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { execa } from 'execa'
@@ -78,6 +78,7 @@ describe.skipIf(!lease.ok)(`container executor${lease.ok ? '' : ` (skipped: ${le
   })
 
   test('specs 02 and 04 pass unchanged with NETSPEC_EXECUTOR=container', async () => {
+    mkdirSync(join(root, '.netspec'), { recursive: true }) // absent in a fresh clone
     const dir = mkdtempSync(join(root, '.netspec', 'cexec-'))
     try {
       const config = join(dir, 'vitest.config.mjs')
