@@ -197,7 +197,7 @@ export class Lab implements LabInternals, AsyncDisposable {
   /** Checks privileges and tools (once per process), then returns an empty lab. */
   static async create(options: LabOptions = {}): Promise<Lab> {
     checkKeys(options, ['label', 'signal', 'executor'], 'Lab.create')
-    const executor = options.executor ?? defaultExecutor()
+    const executor = options.executor ?? defaultExecutor('lab')
     await preflight(executor)
     if (executor.kind === 'local') ensureReaper() // removes this process's labs if it dies (src/reaper)
     return new Lab(options, executor)
