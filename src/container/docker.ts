@@ -4,7 +4,7 @@ import { NetspecError } from '../errors.js'
 import { shellQuote } from '../exec/quote.js'
 
 export const START_ENGINE_HINT =
-  'start a Docker engine: sh scripts/dockerd.sh start (it runs dockerd --bridge=none --iptables=false --ip-forward=false); ' +
+  'start a Docker engine: npx netspec engine start, as root (it runs dockerd --bridge=none --iptables=false --ip-forward=false); ' +
   'if docker is not installed: apt-get install -y docker.io'
 
 export interface DockerResult {

@@ -306,7 +306,7 @@ if (process.env.NETSPEC_CATALOGUE_TABLE === '1') {
   const extra = [
     ['not root', '`npx vitest run` as a normal user', '`not-permitted`', 'run as root: `sudo -E env "PATH=$PATH" npx vitest run`, or a container with NET_ADMIN + SYS_ADMIN'],
     ['missing tools', '`ip` not installed / not on PATH', '`missing-tool`', '`apt-get install -y iproute2` (the hint names the package; `npx netspec doctor` lists all)'],
-    ['container engine absent', 'container mode with no Docker daemon', '`container`', 'start a Docker engine (`sh scripts/dockerd.sh start`), or `apt-get install -y docker.io`'],
+    ['container engine absent', 'container mode with no Docker daemon', '`container`', 'start a Docker engine (`npx netspec engine start`), or `apt-get install -y docker.io`'],
     ['container image missing', 'a runner with an image that was never built', '`container`', 'build it: `npx netspec image build`'],
   ]
   const lines = [
