@@ -10,7 +10,7 @@ import { execa } from 'execa'
 import { requireEngine } from '../../src/container/docker.js'
 import { leaseEngine } from '../../src/container/engine.js'
 import { startRunner } from '../../src/container/runner.js'
-import { buildDist, DIST_INDEX } from '../fixtures/dist.js'
+import { distForAnyone, type AnyoneCopy } from '../fixtures/anyone.js'
 import { labIsGone, netnsNames } from '../fixtures/kernel.js'
 
 const run = promisify(execFile)
@@ -230,14 +230,18 @@ describe('the catalogue: refused with the cause and the fix, nothing created, no
 })
 
 describe('the catalogue, outside the lab: not root, missing tools, no container engine', () => {
-  beforeAll(buildDist, 180_000)
+  let copy: AnyoneCopy // dist/ where uid 65534 can read it, wherever the checkout lives
+  beforeAll(async () => {
+    copy = await distForAnyone()
+  }, 180_000)
+  afterAll(() => copy?.remove())
 
   const createIn = async (cmd: string[], env: NodeJS.ProcessEnv) => {
     const script = `
-      import { Lab } from ${JSON.stringify(DIST_INDEX)}
+      import { Lab } from ${JSON.stringify(copy.index)}
       try { const lab = await Lab.create(); await lab.namespace('ns1'); await lab.destroy(); console.log(JSON.stringify({ created: true })) }
       catch (e) { console.log(JSON.stringify({ kind: e.kind, message: e.message, hint: e.hint })) }`
-    const { stdout } = await run(cmd[0]!, [...cmd.slice(1), process.execPath, '--input-type=module', '-e', script], { env, timeout: 20_000 })
+    const { stdout } = await run(cmd[0]!, [...cmd.slice(1), process.execPath, '--input-type=module', '-e', script], { env, timeout: 20_000, cwd: copy.dir })
     return JSON.parse(stdout) as { kind?: string; message?: string; hint?: string; created?: boolean }
   }
   let before: string[]
