@@ -279,7 +279,7 @@ describe('the catalogue, outside the lab: not root, missing tools, no container 
       )
       expect(isNetspecError(e, 'container')).toBe(true)
       expect(e!.message).toMatch(/no Docker engine answers/)
-      expect(e!.hint).toMatch(/start a Docker engine: sh scripts\/dockerd\.sh start/)
+      expect(e!.hint).toMatch(/start a Docker engine: npx netspec engine start/)
     } finally {
       if (saved === undefined) delete process.env.DOCKER_HOST
       else process.env.DOCKER_HOST = saved
