@@ -25,6 +25,7 @@ export type { Link, Address, Route, Neighbor, RouteDecision, Family } from './ke
 export { NetspecError, isNetspecError, type NetspecErrorKind } from './errors.js'
 export { impair, partition, type Impairment, type ImpairOptions, type ImpairState, type Partition, type PartitionOptions } from './impair/index.js'
 export { diagram, type Diagram } from './topology/diagram.js'
+export type { Exposed, ExposeOptions } from './expose/expose.js'
 export { explain, type ExplainOptions, type Explanation, type Hop } from './explain/explain.js'
 export { capturesOf, parsePcap, type Capture, type CaptureOptions, type Packet, type ArpInfo, type IpInfo, type IcmpInfo, type TcpInfo, type UdpInfo } from './capture/index.js'
 export {
