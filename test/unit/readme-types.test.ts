@@ -13,11 +13,12 @@ test('the TypeScript blocks of README.md and docs/*.md type-check against the pa
 })
 
 test('the check is not a rubber stamp: a block with a wrong option is reported, with its file and line', { timeout: 180_000 }, async () => {
-  const { mkdtempSync, writeFileSync } = await import('node:fs')
+  const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs')
   const { tmpdir } = await import('node:os')
-  const md = join(mkdtempSync(join(tmpdir(), 'netspec-doc-')), 'bad.md')
+  const dir = mkdtempSync(join(tmpdir(), 'netspec-doc-'))
+  const md = join(dir, 'bad.md')
   writeFileSync(md, "# bad\n\n```ts\nawait hasRoute(ns1, 'default', { gatway: '10.0.0.1' })\n```\n")
-  const r = await typeCheckBlocks([md], join(ROOT, '.netspec', 'doc-types-bad'))
+  const r = await typeCheckBlocks([md], join(ROOT, '.netspec', 'doc-types-bad')).finally(() => rmSync(dir, { recursive: true, force: true }))
   expect(r).toHaveLength(1)
   expect(r[0]!.line).toBe(3)
   expect(r[0]!.errors.join('\n')).toMatch(/line 4: error TS2353: .*'gatway'/)
