@@ -200,6 +200,20 @@ const topologies = {
   },
 }
 
+// Start-up, in fresh processes (bench/startup.mjs): import('netspec'), the first lab of a process and a warm one.
+const startupRuns = []
+for (let i = 0; i < (quick ? 3 : 7); i++) {
+  await quiet()
+  startupRuns.push(JSON.parse((await run(process.execPath, [join(here, 'startup.mjs')])).stdout))
+}
+const startup = {
+  import_ms: median(startupRuns.map((r) => r.importMs)),
+  first_lab_ms: median(startupRuns.map((r) => r.firstLabMs)),
+  warm_lab_ms: median(startupRuns.map((r) => r.warmLabMs)),
+  first_over_warm: median(startupRuns.map((r) => r.firstLabMs / r.warmLabMs)),
+  runs: startupRuns.length,
+}
+
 // Warm-up, not measured: the first lab of a process pays one-time costs (privilege check, reaper start).
 await netspecT1()
 
@@ -233,6 +247,7 @@ const result = {
   },
   topologies: {},
   memory: { lab200_rss_delta_mb: Math.round((memory / 2 ** 20) * 10) / 10 },
+  startup: Object.fromEntries(Object.entries(startup).map(([k, v]) => [k, Math.round(v * 100) / 100])),
 }
 const round1 = (x) => (x === null ? null : Math.round(x * 10) / 10)
 const rows = []
@@ -252,6 +267,10 @@ const line = (cells) => cells.map((c, i) => String(c).padStart(widths[i])).join(
 console.log(line(header))
 for (const r of rows) console.log(line(r))
 if (result.topologies.T1.floor_echo_ms !== undefined) console.log(`T1 floor with the echo sent in-process (no ping process): ${result.topologies.T1.floor_echo_ms} ms`)
+console.log(
+  `start-up (medians of ${startup.runs} fresh processes): import('netspec') ${startup.import_ms.toFixed(1)} ms; first lab ${startup.first_lab_ms.toFixed(1)} ms, ` +
+    `a warm one ${startup.warm_lab_ms.toFixed(1)} ms (first ÷ warm ${startup.first_over_warm.toFixed(2)}×)`,
+)
 console.log(`memory: a 200-host lab adds ${result.memory.lab200_rss_delta_mb} MB RSS to this process`)
 console.log(`(medians of ${ROUNDS} interleaved rounds, T2-200 ${topologies['T2-200'].rounds}; ratio > 1 means netspec is faster)`)
 
@@ -277,6 +296,8 @@ result.targets = {
   'all-pairs-20 < 2 s': t['all-pairs-20'].netspec_ms < 2000,
   'negative checks ≤ 100 ms': t['check: no route'].netspec_ms <= 100 && t['check: neighbour FAILED'].netspec_ms <= 100,
   'a 200-host lab adds < 50 MB': result.memory.lab200_rss_delta_mb < 50,
+  [`import('netspec') ≤ 30 ms (${startup.import_ms.toFixed(1)} ms)`]: startup.import_ms <= 30,
+  [`the first lab of a process ≤ 2× a warm one (${startup.first_over_warm.toFixed(2)}×)`]: startup.first_over_warm <= 2,
 }
 for (const [what, met] of Object.entries(result.targets)) console.log(`${met ? '✓' : '✗'} ${what}`)
 // How much of the growth is netspec's own: its cost relative to the floor's, at 50 and at 200 hosts.

@@ -17,9 +17,10 @@ check conntrack conntrack
 check ps procps
 need=$(echo "$need" | tr ' ' '\n' | sort -u | tr '\n' ' ' | sed 's/^ *//; s/ *$//')
 
-node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
-if [ "$node_major" -lt 20 ]; then
-  echo "netspec: Node.js 20 or newer is needed (found: $(node --version 2>/dev/null || echo none))." >&2
+# package.json's engines (what Vitest 4 needs): ^20.19.0 || >=22.12.0
+node_ok=$(node -p 'const [a, b] = process.versions.node.split(".").map(Number); (a === 20 && b >= 19) || (a === 22 && b >= 12) || a > 22 ? 1 : 0' 2>/dev/null || echo 0)
+if [ "$node_ok" != 1 ]; then
+  echo "netspec: Node.js 22 or 24 (or 20.19+) is needed (found: $(node --version 2>/dev/null || echo none))." >&2
   echo "         Install it from https://nodejs.org or your distribution's backports." >&2
   exit 1
 fi

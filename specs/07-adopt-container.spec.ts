@@ -13,7 +13,7 @@
  *              │ eth0 10.0.0.10/24      │   │ eth0 10.0.0.20/24     │
  *              │ HTTP :8080             │   └───────────────────────┘
  *              └────────────────────────┘
- * Needs Docker (started through scripts/dockerd.sh when installed but not running) and the runner image
+ * Needs Docker (started as `netspec engine start` does when installed but not running) and the runner image
  * (built here when missing, ~5 s, no registry). Skipped, saying why, when docker is not installed.
  */
 import { test, expect, describe, beforeAll, afterAll } from 'netspec/vitest'

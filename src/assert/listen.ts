@@ -4,6 +4,7 @@ import { NetspecError, invalidInput } from '../errors.js'
 import type { SpawnedProcess } from '../exec/index.js'
 import type { Namespace } from '../lab/namespace.js'
 import { LISTEN_SCRIPT } from './scripts.js'
+import { namespaceOwning } from './owners.js'
 
 export interface Peer {
   proto: 'tcp' | 'udp'
@@ -25,6 +26,36 @@ export interface Listener {
   stop(): Promise<void>
 }
 
+// Running listeners, so that reachable() can wait until the one it reached has recorded the peer.
+interface LiveListener {
+  ns: Namespace
+  proto: 'tcp' | 'udp'
+  port: number
+  proc: SpawnedProcess
+}
+const live = new Set<LiveListener>()
+const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+
+/** Is a listener of this lab at `address`:`port` (its namespace holds the address)? Then its TCP greeting can be read. */
+export async function listenerAt(from: Namespace, proto: 'tcp' | 'udp', address: string, port: number): Promise<boolean> {
+  const candidates = [...live].filter((l) => l.ns.lab === from.lab && l.proto === proto && l.port === port && l.proc.running)
+  if (candidates.length === 0) return false
+  return (await namespaceOwning(candidates.map((c) => c.ns), address)) !== undefined
+}
+
+/**
+ * Waits until a listener of this lab has recorded the peer it told the probe it saw (`seen`: address and
+ * port from its greeting or reply, so also through NAT). Its line was written before that answer, so it is
+ * already in the pipe: this waits for the pipe, not for the network. Resolves false after `timeoutMs`.
+ */
+export async function recorded(from: Namespace, proto: 'tcp' | 'udp', seen: { address: string; port: number }, timeoutMs: number): Promise<boolean> {
+  const candidates = [...live].filter((l) => l.ns.lab === from.lab && l.proto === proto && l.proc.running)
+  if (candidates.length === 0) return false
+  const line = new RegExp(`"address":"${escape(seen.address)}","port":${seen.port},`)
+  const waits = candidates.map((c) => c.proc.waitForOutput(line, { timeoutMs, stream: 'stdout' }).then(() => true))
+  return Promise.any(waits).catch(() => false)
+}
+
 export async function listen(ns: Namespace, port: number, options: { proto?: 'tcp' | 'udp' } = {}): Promise<Listener> {
   const proto = options.proto ?? 'tcp'
   if (proto !== 'tcp' && proto !== 'udp') throw invalidInput(`listen: proto must be 'tcp' or 'udp', got '${String(proto)}'`)
@@ -34,6 +65,9 @@ export async function listen(ns: Namespace, port: number, options: { proto?: 'tc
     readyTimeoutMs: 10_000,
   })
   const bound = Number(/"listening":(\d+)/.exec(proc.stdout())?.[1])
+  const entry: LiveListener = { ns, proto, port: bound, proc }
+  live.add(entry)
+  void proc.exited.then(() => live.delete(entry))
   const peers = (): Peer[] =>
     proc
       .stdout()

@@ -1,6 +1,5 @@
 // reachable(): does traffic from a namespace arrive, and if not, why? A verdict with evidence, decided
 // as early as the kernel can tell (no route: at once; a neighbour that never answered: after the probe).
-import { createRequire } from 'node:module'
 import { checkKeys } from '../lab/validate.js'
 import type { Namespace } from '../lab/namespace.js'
 import { routeDecision } from './routes.js'
@@ -8,7 +7,9 @@ import { dropsBetween, readRuleset, withRuleTexts } from '../kernel/nft.js'
 import type { Neighbor, RouteDecision } from '../kernel/types.js'
 import { namespaceOwning } from './owners.js'
 import { PROBE_SCRIPT } from './scripts.js'
+import { listenerAt, recorded } from './listen.js'
 import { parseTarget, type Target, type TargetObject } from './target.js'
+import { parsePing, pingArgv } from '../kernel/ping.js'
 
 export type Verdict = 'replied' | 'refused' | 'no-route' | 'unresolved' | 'filtered' | 'timed-out'
 
@@ -41,13 +42,6 @@ export interface Reachability {
     filters?: string[]
     output?: string
   }
-}
-
-const require = createRequire(import.meta.url)
-// The `ping` package's builder and Linux parser: its argument conventions and its RTT/loss statistics.
-const pingBuilder = require('ping/lib/builder/linux.js') as { getCommandArguments(t: string, c: object): string[] }
-const pingParserFactory = require('ping/lib/parser/factory.js') as {
-  createParser(addr: string, platform: string, config: object): { eat(line: string): unknown; getResult(): { alive: boolean; time: number | 'unknown' } }
 }
 
 export async function reachable(from: Namespace, target: string | TargetObject, options: ReachableOptions = {}): Promise<Reachability> {
@@ -101,6 +95,8 @@ export async function reachable(from: Namespace, target: string | TargetObject, 
     const probe = t.proto === 'icmp' ? await icmp(from, t, left) : await socketProbe(from, t, left)
     output = probe.output
     if (probe.replied) {
+      // A netspec listener recorded this peer before answering: wait for its line, so listener.peers() has it.
+      if (probe.seen !== undefined && t.proto !== 'icmp') await recorded(from, t.proto, probe.seen, Math.max(1000, deadline - performance.now()))
       return finish({
         verdict: 'replied',
         rttMs: probe.rttMs,
@@ -156,6 +152,8 @@ export async function reachable(from: Namespace, target: string | TargetObject, 
 
 interface ProbeResult {
   replied: boolean
+  /** How a netspec listener saw this probe (its greeting or reply), so its record can be awaited. */
+  seen?: { address: string; port: number }
   rttMs?: number
   failure?: { verdict: Verdict; detail: string }
   output: string
@@ -164,17 +162,10 @@ interface ProbeResult {
 async function icmp(from: Namespace, t: Target, leftMs: number): Promise<ProbeResult> {
   if (from.lab.netlink !== undefined) return icmpInProcess(from, t, leftMs)
   const wait = Math.min(1, leftMs / 1000)
-  const args = pingBuilder.getCommandArguments(t.address, {
-    timeout: false,
-    min_reply: 1,
-    extra: [...(t.family === 6 ? ['-6'] : []), '-W', wait.toFixed(2)],
-  })
-  const r = await from.exec(['ping', ...args], { timeoutMs: Math.ceil(leftMs) + 1000 })
-  const parser = pingParserFactory.createParser(t.address, 'linux', {})
-  for (const line of r.stdout.split('\n')) parser.eat(line)
-  const parsed = parser.getResult()
+  const r = await from.exec(pingArgv(t.address, t.family, wait), { timeoutMs: Math.ceil(leftMs) + 1000 })
+  const parsed = parsePing(r.stdout)
   const output = `${r.stdout}${r.stderr}`
-  if (r.exitCode === 0 && parsed.alive) return { replied: true, rttMs: typeof parsed.time === 'number' ? parsed.time : undefined, output }
+  if (r.exitCode === 0 && parsed.received > 0) return { replied: true, rttMs: parsed.rttMs, output }
   const from_ = /From (\S+) icmp_seq=\d+ (.+)/.exec(r.stdout)
   if (from_ !== null) {
     const [, who, what] = from_
@@ -237,11 +228,13 @@ async function icmpInProcess(from: Namespace, t: Target, leftMs: number): Promis
 }
 
 async function socketProbe(from: Namespace, t: Target, leftMs: number): Promise<ProbeResult> {
-  let res: { r: string; code?: string; ms: number }
+  let res: { r: string; code?: string; ms: number; body?: string }
   let output: string
   if (t.proto === 'tcp') {
     // TCP: bash's /dev/tcp connect costs ~8 ms per probe against ~150–270 ms for a node script (measured here).
-    ;({ res, output } = await bashConnect(from, t, leftMs))
+    // At a netspec listener, its greeting is read too: it says how the listener saw this connection.
+    const greeting = await listenerAt(from, 'tcp', t.address, t.port!)
+    ;({ res, output } = await bashConnect(from, t, leftMs, greeting))
   } else {
     const r = await from.exec([process.execPath, '-e', PROBE_SCRIPT, t.proto, t.address, String(t.port), String(Math.round(leftMs))], {
       timeoutMs: Math.ceil(leftMs) + 5000,
@@ -253,7 +246,10 @@ async function socketProbe(from: Namespace, t: Target, leftMs: number): Promise<
       return { replied: false, failure: { verdict: 'timed-out', detail: `the ${t.proto} probe did not report (${output.trim().slice(0, 200)})` }, output }
     }
   }
-  if (res.r === 'connected' || res.r === 'reply') return { replied: true, rttMs: res.ms, output }
+  if (res.r === 'connected' || res.r === 'reply') {
+    const seen = /^netspec(?:-probe)? (\S+) (\d+)$/m.exec(t.proto === 'tcp' ? output : (res.body ?? ''))
+    return { replied: true, rttMs: res.ms, output, ...(seen === null ? {} : { seen: { address: seen[1]!, port: Number(seen[2]) } }) }
+  }
   const what = t.proto === 'tcp' ? 'connection' : 'datagram'
   switch (res.code) {
     case 'ECONNREFUSED':
@@ -283,9 +279,13 @@ const BASH_ERRORS: [RegExp, string][] = [
 ]
 
 /** One TCP connect from inside the namespace with bash's /dev/tcp; `timeout` kills it when nothing answers. */
-async function bashConnect(from: Namespace, t: Target, leftMs: number): Promise<{ res: { r: string; code?: string; ms: number }; output: string }> {
+async function bashConnect(from: Namespace, t: Target, leftMs: number, greeting = false): Promise<{ res: { r: string; code?: string; ms: number }; output: string }> {
   const secs = (Math.max(100, leftMs) / 1000).toFixed(2)
-  const r = await from.exec(['timeout', secs, 'bash', '-c', 'exec 3<>"/dev/tcp/$0/$1"', t.address, String(t.port)], { timeoutMs: Math.ceil(leftMs) + 5000 })
+  // With `greeting`: connected once the connection is up; its first line is printed if it comes in time (`read` failing is fine).
+  // (read waits at most half the time left, so a silent server is still 'connected', never cut off by timeout).
+  const readSecs = (Math.max(50, Math.min(1000, leftMs / 2)) / 1000).toFixed(2)
+  const script = greeting ? 'exec 3<>"/dev/tcp/$0/$1" || exit; IFS= read -r -t "$2" line <&3; printf "%s\\n" "$line"; exit 0' : 'exec 3<>"/dev/tcp/$0/$1"'
+  const r = await from.exec(['timeout', secs, 'bash', '-c', script, t.address, String(t.port), readSecs], { timeoutMs: Math.ceil(leftMs) + 5000 })
   const output = `${r.stdout}${r.stderr}`
   if (r.exitCode === 0) return { res: { r: 'connected', ms: r.durationMs }, output }
   if (r.exitCode === 124) return { res: { r: 'timeout', ms: r.durationMs }, output }

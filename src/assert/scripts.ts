@@ -26,7 +26,11 @@ if (proto === 'tcp') {
 }
 `
 
-/** argv: proto port. Prints 'listening' then one JSON line per peer: {proto, address, port, local}. */
+/**
+ * argv: proto port. Prints 'listening' then one JSON line per peer: {proto, address, port, local}, written
+ * (synchronously: stdout is a pipe) before the peer gets any answer. TCP peers get 'netspec ADDRESS PORT',
+ * netspec's UDP probe 'netspec-probe ADDRESS PORT' (how the listener saw them); other datagrams are echoed.
+ */
 export const LISTEN_SCRIPT = `
 const [proto, port] = process.argv.slice(1)
 const say = (o) => process.stdout.write(JSON.stringify(o) + '\\n')
@@ -34,15 +38,18 @@ ${HOST_PORT}
 process.on('SIGTERM', () => process.exit(0))
 if (proto === 'tcp') {
   const srv = require('net').createServer((c) => {
-    say({ proto, address: c.remoteAddress.replace(/^::ffff:/, ''), port: c.remotePort, local: hostPort(c.localAddress.replace(/^::ffff:/, ''), c.localPort) })
-    c.on('error', () => {}); c.end('netspec\\n')
+    const address = c.remoteAddress.replace(/^::ffff:/, '')
+    say({ proto, address, port: c.remotePort, local: hostPort(c.localAddress.replace(/^::ffff:/, ''), c.localPort) })
+    c.on('error', () => {}); c.end('netspec ' + address + ' ' + c.remotePort + '\\n') // after say(): the peer is recorded first
   })
   srv.listen({ port: Number(port), host: '::', ipv6Only: false }, () => say({ listening: srv.address().port }))
 } else {
   const s = require('dgram').createSocket({ type: 'udp6', ipv6Only: false })
   s.on('message', (m, r) => {
-    say({ proto, address: r.address.replace(/^::ffff:/, ''), port: r.port, local: '' })
-    s.send(m, r.port, r.address)
+    const address = r.address.replace(/^::ffff:/, '')
+    say({ proto, address, port: r.port, local: '' })
+    // netspec's own probe learns how it was seen (after say(): recorded first); anything else is echoed.
+    s.send(m.toString() === 'netspec-probe' ? 'netspec-probe ' + address + ' ' + r.port : m, r.port, r.address)
   })
   s.bind(Number(port), '::', () => say({ listening: s.address().port }))
 }

@@ -77,17 +77,24 @@ export function which(tool: string, path = process.env.PATH ?? ''): string | und
 
 const asRoot = (cmd: string) => (process.getuid?.() === 0 ? cmd : `sudo ${cmd}`)
 
+/** package.json's engines: what Vitest 4 needs (require of ES modules). */
+export const NODE_RANGE = '^20.19.0 || >=22.12.0'
+
+export function nodeSupported(version: string): boolean {
+  const [major = 0, minor = 0] = version.replace(/^v/, '').split('.').map(Number)
+  return (major === 20 && minor >= 19) || (major === 22 && minor >= 12) || major > 22
+}
+
 function systemChecks(): Check[] {
   const checks: Check[] = []
-  const [major = 0, minor = 0] = process.versions.node.split('.').map(Number)
-  const nodeOk = major > 20 || (major === 20 && minor >= 5)
+  const nodeOk = nodeSupported(process.versions.node)
   checks.push({
     group: 'system',
     name: 'node',
     status: nodeOk ? 'ok' : 'missing',
     required: true,
-    detail: `Node.js ${process.versions.node}${nodeOk ? '' : ' (20.5 or newer needed)'}`,
-    ...(nodeOk ? {} : { fix: 'install Node.js 20 or newer (https://nodejs.org)' }),
+    detail: `Node.js ${process.versions.node}${nodeOk ? '' : ` (${NODE_RANGE} needed)`}`,
+    ...(nodeOk ? {} : { fix: 'install Node.js 22 or 24 (LTS), or 20.19+ (https://nodejs.org)' }),
   })
   const missing = missingPrivileges(effectiveCaps())
   const uid = process.getuid?.()

@@ -21,8 +21,8 @@ Options:
 Exit codes: 0 drawn, 1 could not read the namespaces, 2 usage error.
 
 Examples:
-  sudo npx netspec graph
-  sudo npx netspec graph --match ns-4711 --mermaid >> "$GITHUB_STEP_SUMMARY"
+  sudo -E env "PATH=$PATH" npx netspec graph
+  sudo -E env "PATH=$PATH" npx netspec graph --match ns-4711 --mermaid >> "$GITHUB_STEP_SUMMARY"
 `
 
 export function renderGraph(graph: NetGraph, format: 'text' | 'mermaid' | 'json'): string {

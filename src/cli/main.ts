@@ -5,6 +5,7 @@ import { dispatch, type Command } from './command.js'
 import { doctorCommand } from './doctor.js'
 import { graphCommand } from './graph.js'
 import { imageCommand } from '../container/image-command.js'
+import { engineCommand } from '../container/engine-command.js'
 import { runCommand } from './run.js'
 import { sweepCommand } from './sweep.js'
 
@@ -15,6 +16,7 @@ export const COMMANDS: Command[] = [
   sweepCommand,
   graphCommand,
   imageCommand,
+  engineCommand,
 ]
 
 const argv = process.argv.slice(2)

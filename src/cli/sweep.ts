@@ -21,9 +21,9 @@ Options:
 Exit codes: 0 done (or nothing to do), 1 something could not be removed, 2 usage error.
 
 Examples:
-  sudo npx netspec sweep                  # what would go?
-  sudo npx netspec sweep --force          # remove leftovers of dead runs
-  sudo npx netspec sweep --kept --force   # also remove labs kept for debugging
+  sudo -E env "PATH=$PATH" npx netspec sweep                  # what would go?
+  sudo -E env "PATH=$PATH" npx netspec sweep --force          # remove leftovers of dead runs
+  sudo -E env "PATH=$PATH" npx netspec sweep --kept --force   # also remove labs kept for debugging
 `
 
 // Labels come from marker files: never let one print control characters to a terminal.

@@ -1,10 +1,10 @@
 // The docker CLI, with engine trouble turned into NetspecErrors that say how to fix it.
-import { execa } from 'execa'
+import { execFile } from 'node:child_process'
 import { NetspecError } from '../errors.js'
 import { shellQuote } from '../exec/quote.js'
 
 export const START_ENGINE_HINT =
-  'start a Docker engine: sh scripts/dockerd.sh start (it runs dockerd --bridge=none --iptables=false --ip-forward=false); ' +
+  'start a Docker engine: npx netspec engine start, as root (it runs dockerd --bridge=none --iptables=false --ip-forward=false); ' +
   'if docker is not installed: apt-get install -y docker.io'
 
 export interface DockerResult {
@@ -14,16 +14,20 @@ export interface DockerResult {
 }
 
 /** Runs `docker ARGS…`; resolves on any exit code, throws 'container' only when docker is not installed. */
-export async function docker(args: readonly string[], options: { input?: string | Buffer; timeoutMs?: number } = {}): Promise<DockerResult> {
-  const r = await execa('docker', args, {
-    input: options.input,
-    timeout: options.timeoutMs ?? 120_000,
-    reject: false,
-    stripFinalNewline: true,
+export function docker(args: readonly string[], options: { input?: string | Buffer; timeoutMs?: number } = {}): Promise<DockerResult> {
+  return new Promise((resolve, reject) => {
+    const child = execFile('docker', args, { timeout: options.timeoutMs ?? 120_000, maxBuffer: 256 * 1024 * 1024, encoding: 'utf8' }, (err, stdout, stderr) => {
+      if ((err as NodeJS.ErrnoException | null)?.code === 'ENOENT') {
+        reject(new NetspecError('container', "the 'docker' command is not installed", { command: `docker ${shellQuote(args)}`, hint: START_ENGINE_HINT }))
+        return
+      }
+      const code = err === null ? 0 : typeof err.code === 'number' ? err.code : -1
+      resolve({ exitCode: code, stdout: stdout.replace(/\n$/, ''), stderr: stderr.replace(/\n$/, '') })
+    })
+    child.stdin?.on('error', () => {}) // docker may exit before reading all of it: its exit code says why
+    if (options.input !== undefined) child.stdin?.end(options.input)
+    else child.stdin?.end()
   })
-  if (r.failed && (r.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT')
-    throw new NetspecError('container', "the 'docker' command is not installed", { command: `docker ${shellQuote(args)}`, hint: START_ENGINE_HINT })
-  return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? '') }
 }
 
 /** Like docker(), but a non-zero exit throws with the command, docker's message and a hint. */

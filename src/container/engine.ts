@@ -1,5 +1,5 @@
 // A shared lease on a Docker engine for tests and CI: if docker is installed but no engine answers,
-// start one with scripts/dockerd.sh (its minimal flags), and stop it when the last user that needed
+// start one with scripts/dockerd.sh (its minimal flags; shipped in the package, run by `netspec engine`), and stop it when the last user that needed
 // it is done. Users are PID files, so a crashed user does not keep the engine up for ever.
 import { execFile } from 'node:child_process'
 import { existsSync, mkdirSync, readdirSync, rmSync, rmdirSync, statSync, writeFileSync } from 'node:fs'
@@ -56,7 +56,7 @@ export async function leaseEngine(): Promise<Lease> {
       try {
         await run('sh', [DOCKERD_SCRIPT, 'start'], { timeout: 60_000 })
       } catch (e) {
-        return { ok: false, reason: `no Docker engine answers and sh scripts/dockerd.sh start failed: ${String((e as { stderr?: string }).stderr ?? e)}` }
+        return { ok: false, reason: `no Docker engine answers and netspec engine start failed: ${String((e as { stderr?: string }).stderr ?? e)}` }
       }
       writeFileSync(STARTED_BY_LEASE, `${process.pid}\n`)
     }

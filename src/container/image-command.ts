@@ -15,13 +15,13 @@ build   Builds the runner image netspec-runner:<hash> (also tagged netspec-runne
         --force rebuilds even when the tag exists.
 sweep   Removes runner containers whose owner process is dead (by netspec's labels only).
 
-Needs a Docker engine: sh scripts/dockerd.sh start (or apt-get install -y docker.io first).
+Needs a Docker engine: npx netspec engine start (or apt-get install -y docker.io first).
 
 Exit codes: 0 done, 1 failed, 2 usage error.
 
 Examples:
-  sudo npx netspec image build
-  sudo npx netspec run --container -- specs/
+  sudo -E env "PATH=$PATH" npx netspec image build
+  sudo -E env "PATH=$PATH" npx netspec run --container -- specs/
 `
 
 export async function imageCli(args: string[], io: Io = stdio): Promise<number> {

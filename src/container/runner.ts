@@ -1,17 +1,17 @@
-// Starting a runner container through testcontainers: explicit capabilities (privileged only when asked),
+// Starting a runner container through the docker CLI: explicit capabilities (privileged only when asked),
 // --network none, our own labels, and a lifeline so that the container dies with its owner, even by SIGKILL.
 //
 // The lifeline is a FIFO on this machine, bind-mounted into the container. The owner holds it open
 // read-write; PID 1 in the container blocks reading it. When the owner's last descriptor closes (exit,
 // crash, SIGKILL), PID 1 reads EOF and exits, and Docker's auto-remove deletes the container (~0.2 s).
-// No Ryuk reaper: its image needs a registry.
-import { execFileSync } from 'node:child_process'
+// No Ryuk reaper (its image needs a registry) and no testcontainers: its settings (host detection, Ryuk)
+// are process-wide environment variables, which would change a user's own testcontainers in the same process.
+import { execFileSync, spawn } from 'node:child_process'
 import { closeSync, constants, mkdirSync, openSync, readdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
-import type { GenericContainer, StartedTestContainer } from 'testcontainers'
-import { NetspecError } from '../errors.js'
+import { invalidInput, isNetspecError, NetspecError } from '../errors.js'
 import { processStartTime, STATE_DIR } from '../lab/owner.js'
-import { docker, dockerHint } from './docker.js'
+import { docker, dockerChecked, dockerHint, START_ENGINE_HINT } from './docker.js'
 import { NODE_IN_IMAGE, requireImage } from './image.js'
 
 export const LABEL_RUN = 'netspec.run'
@@ -57,7 +57,6 @@ export interface Runner {
   readonly id: string
   readonly name: string
   readonly runId: string
-  readonly container: StartedTestContainer
   /** Host PID of the container's PID 1 (its network namespace is the container's). */
   readonly pid: number
   /** Closes the lifeline and waits (bounded) until Docker has removed the container. */
@@ -66,26 +65,73 @@ export interface Runner {
 
 let counter = 0
 
-/** GenericContainer with Docker's own auto-remove (testcontainers' `withAutoRemove` acts only in stop()) and the created id recorded. */
-async function runnerContainerClass() {
-  // Loaded on first use: importing testcontainers costs time that host-only runs should not pay.
-  const { GenericContainer, Wait } = await import('testcontainers')
-  class RunnerContainer extends GenericContainer {
-    createdId: string | undefined
-    protected override async beforeContainerCreated(): Promise<void> {
-      this.hostConfig.AutoRemove = true
-    }
-    protected override async containerCreated(containerId: string): Promise<void> {
-      this.createdId = containerId
-    }
-  }
-  return { RunnerContainer, Wait }
-}
-
 /** A run id: owner PID, a counter and a random part. */
 export function newRunId(): string {
   counter += 1
   return `${process.pid}-${counter}-${Math.random().toString(36).slice(2, 8)}`
+}
+
+/**
+ * The `docker create` argv of a runner. Every setting is on this one container: nothing goes through
+ * the process environment (a user's own testcontainers in the same process keeps its Ryuk reaper and
+ * host detection), and there is no reaper of ours to configure: the lifeline, labels and sweep do its job.
+ */
+export function createArgv(image: string, runId: string, fifo: string, options: RunnerOptions = {}): string[] {
+  const labels = { [LABEL_RUN]: runId, [LABEL_OWNER]: String(process.pid), [LABEL_OWNER_START]: String(processStartTime(process.pid) ?? ''), ...options.labels }
+  const mounts = [
+    { source: fifo, target: LIFELINE_IN_CONTAINER, mode: 'ro' },
+    { source: process.execPath, target: NODE_IN_IMAGE, mode: 'ro' },
+    ...(options.mounts ?? []).map((m) => ({ source: m.source, target: m.target ?? m.source, mode: m.mode ?? 'rw' })),
+  ]
+  for (const m of mounts)
+    if (m.source.includes(',') || m.target.includes(','))
+      throw invalidInput(`a runner mount path cannot contain ',' (docker's --mount syntax): ${JSON.stringify(m.source)}`)
+  return [
+    'create',
+    '--rm', // Docker's own auto-remove: the container goes when PID 1 ends
+    '--network',
+    'none',
+    '--name',
+    `netspec-${runId}`,
+    ...Object.entries(labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]),
+    ...mounts.flatMap((m) => ['--mount', `type=bind,source=${m.source},target=${m.target}${m.mode === 'ro' ? ',readonly' : ''}`]),
+    ...Object.entries(options.env ?? {}).flatMap(([k, v]) => ['--env', `${k}=${v}`]),
+    ...(options.workingDir === undefined ? [] : ['--workdir', options.workingDir]),
+    ...(options.privileged === true
+      ? ['--privileged']
+      : ['--cap-add', 'NET_ADMIN', '--cap-add', 'SYS_ADMIN', '--cap-add', 'NET_RAW', '--security-opt', 'apparmor=unconfined', '--security-opt', 'seccomp=unconfined']),
+    '--entrypoint',
+    '/bin/sh',
+    image,
+    '-c',
+    pid1Script(options.service),
+  ]
+}
+
+/** Follows the container's log until every pattern has been seen; rejects with the log if it ends first or the deadline passes. */
+function waitForLog(id: string, patterns: RegExp[], timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('docker', ['logs', '--follow', id], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let log = ''
+    let done = false
+    const finish = (err?: Error) => {
+      if (done) return
+      done = true
+      clearTimeout(timer)
+      child.kill('SIGKILL')
+      if (err === undefined) resolve()
+      else reject(err)
+    }
+    const timer = setTimeout(() => finish(new Error(`the runner did not print ${patterns.map(String).join(' and ')} within ${timeoutMs} ms; its log:\n${log}`)), timeoutMs)
+    const eat = (c: Buffer) => {
+      log += c.toString()
+      if (patterns.every((p) => p.test(log))) finish()
+    }
+    child.stdout.on('data', eat)
+    child.stderr.on('data', eat)
+    child.on('error', (e) => finish(e))
+    child.on('close', () => finish(new Error(`the runner ended before it was ready; its log:\n${log}`)))
+  })
 }
 
 /** Starts a runner container and waits until PID 1 is ready. */
@@ -107,62 +153,38 @@ export async function startRunner(options: RunnerOptions = {}): Promise<Runner> 
     rmSync(fifo, { force: true })
   }
 
-  const { RunnerContainer, Wait } = await runnerContainerClass()
-  const rc = new RunnerContainer(image)
-  let gc: GenericContainer = rc
-    .withAutoCleanup(false) // no Ryuk reaper (it needs a registry): lifeline + labels + sweep instead
-    .withNetworkMode('none')
-    .withName(`netspec-${runId}`)
-    .withLabels({ [LABEL_RUN]: runId, [LABEL_OWNER]: String(process.pid), [LABEL_OWNER_START]: String(processStartTime(process.pid) ?? ''), ...options.labels })
-    .withBindMounts([
-      { source: fifo, target: LIFELINE_IN_CONTAINER, mode: 'ro' },
-      { source: process.execPath, target: NODE_IN_IMAGE, mode: 'ro' },
-      ...(options.mounts ?? []).map((m) => ({ source: m.source, target: m.target ?? m.source, mode: m.mode ?? ('rw' as const) })),
-    ])
-    .withEntrypoint(['/bin/sh', '-c'])
-    .withCommand([pid1Script(options.service)])
-    .withWaitStrategy(options.ready === undefined ? Wait.forLogMessage(READY_LINE) : Wait.forAll([Wait.forLogMessage(READY_LINE), Wait.forLogMessage(options.ready)]))
-    .withStartupTimeout(options.startupTimeoutMs ?? 30_000)
-  if (options.env !== undefined) gc = gc.withEnvironment(options.env)
-  if (options.workingDir !== undefined) gc = gc.withWorkingDir(options.workingDir)
-  gc =
-    options.privileged === true
-      ? gc.withPrivilegedMode()
-      : gc.withAddedCapabilities('NET_ADMIN', 'SYS_ADMIN', 'NET_RAW').withSecurityOpt('apparmor=unconfined', 'seccomp=unconfined')
-
-  // dockerd --bridge=none has no 'bridge' network, where testcontainers looks for the host's address;
-  // runners use --network none and map no ports, so localhost is right. No Ryuk (it needs a registry).
-  process.env.TESTCONTAINERS_HOST_OVERRIDE ??= 'localhost'
-  process.env.TESTCONTAINERS_RYUK_DISABLED ??= 'true'
-  let container: StartedTestContainer
+  let id: string | undefined
   try {
-    container = await gc.start()
+    id = (await dockerChecked(createArgv(image, runId, fifo, options), `could not create a runner container from ${image}`)).trim()
+    await dockerChecked(['start', id], `could not start runner container ${id.slice(0, 12)}`)
+    const ready = [new RegExp(`^${READY_LINE}$`, 'm'), ...(options.ready === undefined ? [] : [options.ready])]
+    await waitForLog(id, ready, options.startupTimeoutMs ?? 30_000)
   } catch (e) {
     release()
-    if (rc.createdId !== undefined) await docker(['rm', '-f', '-v', rc.createdId])
+    if (id !== undefined) await docker(['rm', '-f', '-v', id])
     await removeRun(runId) // a failed start leaves a container in state Created that auto-remove never touches
     throw startFailed(e, image, options.privileged === true)
   }
-  const pid = Number((await docker(['inspect', '-f', '{{.State.Pid}}', container.getId()])).stdout.trim())
+  const pid = Number((await docker(['inspect', '-f', '{{.State.Pid}}', id])).stdout.trim())
+  const runnerId = id
   return {
-    id: container.getId(),
-    name: container.getName().replace(/^\//, ''),
+    id: runnerId,
+    name: `netspec-${runId}`,
     runId,
-    container,
     pid,
     async stop() {
       release()
-      await waitGone(container.getId())
+      await waitGone(runnerId)
     },
   }
 }
 
 function startFailed(e: unknown, image: string, privileged: boolean): NetspecError {
-  const text = e instanceof Error ? e.message : String(e)
+  const text = isNetspecError(e) ? [e.message, e.stderr].filter(Boolean).join(': ') : e instanceof Error ? e.message : String(e)
   const hint = dockerHint(text) ?? (privileged ? dockerHint('privileged') : undefined)
   return new NetspecError('container', `could not start a runner container from ${image}${privileged ? ' (--privileged)' : ''}`, {
     stderr: text,
-    hint: hint ?? 'check `docker info`; start an engine with: sh scripts/dockerd.sh start',
+    hint: hint ?? `check \`docker info\`; ${START_ENGINE_HINT}`,
     cause: e,
   })
 }

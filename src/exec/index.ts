@@ -9,10 +9,30 @@ export { TOOL_PACKAGES, toolHint } from './tools.js'
 
 let current: Executor | undefined
 
-/** The executor labs use unless they are given one: local, unless a container back end was installed. */
-export function defaultExecutor(): Executor {
+/**
+ * The executor labs use unless they are given one: local, unless a container back end was installed.
+ * For a lab (`purpose: 'lab'`), NETSPEC_EXECUTOR must agree with what was installed: a run that asked for
+ * the container back end never silently builds its labs on the host.
+ */
+export function defaultExecutor(purpose: 'lab' | 'tool' = 'tool'): Executor {
+  if (purpose === 'lab') checkRequestedExecutor(process.env.NETSPEC_EXECUTOR, current?.kind)
   current ??= createLocalExecutor()
   return current
+}
+
+/** Throws unless NETSPEC_EXECUTOR (unset, 'local' or 'container') matches the installed back end. */
+export function checkRequestedExecutor(requested: string | undefined, installed: string | undefined): void {
+  if (requested === undefined || requested === '' || requested === 'local') return
+  if (requested !== 'container')
+    throw new NetspecError('invalid-input', `NETSPEC_EXECUTOR=${JSON.stringify(requested)} is not a known executor`, {
+      hint: "use NETSPEC_EXECUTOR=container (kernel commands inside a runner container) or leave it unset (on this machine)",
+    })
+  if (installed === 'container') return
+  throw new NetspecError('invalid-input', 'NETSPEC_EXECUTOR=container is set, but the container back end is not installed in this process, so this lab would run on the host', {
+    hint:
+      "add netspec's setup file to your Vitest config: test: { setupFiles: ['netspec/container-setup'] } " +
+      "(outside Vitest: Lab.create({ executor: createContainerExecutor() })); or unset NETSPEC_EXECUTOR to run on this machine",
+  })
 }
 
 export function setDefaultExecutor(executor: Executor | undefined): void {

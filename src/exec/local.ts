@@ -1,12 +1,20 @@
 import { spawn as spawnChild, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { constants } from 'node:os'
-import { execa, type ResultPromise } from 'execa'
+import { accessSync, constants as fsConstants } from 'node:fs'
+import { createRequire } from 'node:module'
+import type { ResultPromise } from 'execa'
 import { NetspecError } from '../errors.js'
 import { ProcessOutput, spawnedHandle } from './output.js'
 import { displayCommand } from './quote.js'
 import { toolHint } from './tools.js'
 import type { Executor, RunOptions, RunResult, SpawnOptions, SpawnedProcess } from './types.js'
+
+// execa is loaded on the first spawn of a long-lived process, not at import: loading it is most of what
+// `import('netspec')` used to cost (~80 of ~100 ms), and one-shot commands never need it. Synchronous
+// (spawn() returns its handle at once) through require of an ES module, which Node ^20.19 || >=22.12 has.
+let execaFn: typeof import('execa').execa | undefined
+const loadExeca = () => (execaFn ??= (createRequire(import.meta.url)('execa') as typeof import('execa')).execa)
 
 const DEFAULT_TIMEOUT_MS = 30_000
 const DEFAULT_MAX_BUFFER = 64 * 1024
@@ -32,8 +40,25 @@ function execFailed(stderr: string): boolean {
   return /^exec of "[^"]+" failed: No such file or directory\n?$/.test(stderr)
 }
 
+// The built-in local executors: their commands run with this process's PATH (preflight can look `ip` up there).
+const builtins = new WeakSet<Executor>()
+export const isBuiltinLocal = (executor: Executor): boolean => builtins.has(executor)
+
+/** Is `name` an executable file in one of PATH's directories? (what spawn would find, without spawning) */
+export function onPath(name: string, path = process.env.PATH ?? ''): boolean {
+  return path.split(':').some((dir) => {
+    if (dir === '') return false
+    try {
+      accessSync(`${dir}/${name}`, fsConstants.X_OK)
+      return true
+    } catch {
+      return false
+    }
+  })
+}
+
 export function createLocalExecutor(): Executor {
-  return {
+  const executor: Executor = {
     kind: 'local',
 
     async run(argv: readonly string[], options: RunOptions = {}): Promise<RunResult> {
@@ -59,7 +84,7 @@ export function createLocalExecutor(): Executor {
 
     spawn(argv: readonly string[], options: SpawnOptions = {}): SpawnedProcess {
       const full = withNetns(argv, options.netns)
-      const child = execa(full[0]!, full.slice(1), {
+      const child = loadExeca()(full[0]!, full.slice(1), {
         cancelSignal: options.signal,
         env: options.env,
         reject: false,
@@ -71,6 +96,8 @@ export function createLocalExecutor(): Executor {
       return trackSpawned(child, argv, options)
     },
   }
+  builtins.add(executor)
+  return executor
 }
 
 /**

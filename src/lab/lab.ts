@@ -1,4 +1,5 @@
 // A Lab owns one test's world: its namespaces, links, bridges and processes, and their teardown.
+import type { Exposed, ExposeOptions } from '../expose/expose.js'
 import { NetspecError, callSite, invalidInput, isNetspecError, type NetspecErrorContext } from '../errors.js'
 import { commandFailed, defaultExecutor, type Executor, type SpawnedProcess } from '../exec/index.js'
 import { IpBatcher } from '../kernel/batcher.js'
@@ -222,7 +223,7 @@ export class Lab implements LabInternals, AsyncDisposable {
   /** Checks privileges and tools (once per process), then returns an empty lab. */
   static async create(options: LabOptions = {}): Promise<Lab> {
     checkKeys(options, ['label', 'signal', 'executor'], 'Lab.create')
-    const executor = options.executor ?? defaultExecutor()
+    const executor = options.executor ?? defaultExecutor('lab')
     await preflight(executor)
     if (executor.kind === 'local') ensureReaper() // removes this process's labs if it dies (src/reaper)
     reserveDescriptor() // for teardown, should the build use up every descriptor (src/lab/teardown.ts)
@@ -519,6 +520,16 @@ export class Lab implements LabInternals, AsyncDisposable {
   /** Adopts a running container's network namespace (testcontainers' StartedTestContainer, or a Docker id or name): src/container/adopt.ts. */
   adopt(container: AdoptableContainer, label?: string): Promise<Namespace> {
     return adoptContainer(this, container, label)
+  }
+
+  /**
+   * A service of `ns` at http://127.0.0.1:<free port> for this machine's own tools (a browser, curl, Playwright):
+   * a user-space proxy whose upstream connections open inside `ns`; nothing in this machine's routes, addresses or
+   * firewall changes; closed at teardown. src/expose/expose.ts.
+   */
+  async expose(ns: Namespace, port: number, options?: ExposeOptions): Promise<Exposed> {
+    if (ns.lab !== this) throw invalidInput(`expose: namespace '${ns.label}' belongs to another lab`, { lab: this.label })
+    return (await import('../expose/expose.js')).expose(ns, port, options)
   }
 
   /**

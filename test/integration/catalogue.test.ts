@@ -10,7 +10,7 @@ import { execa } from 'execa'
 import { requireEngine } from '../../src/container/docker.js'
 import { leaseEngine } from '../../src/container/engine.js'
 import { startRunner } from '../../src/container/runner.js'
-import { buildDist, DIST_INDEX } from '../fixtures/dist.js'
+import { distForAnyone, type AnyoneCopy } from '../fixtures/anyone.js'
 import { labIsGone, netnsNames } from '../fixtures/kernel.js'
 
 const run = promisify(execFile)
@@ -230,14 +230,18 @@ describe('the catalogue: refused with the cause and the fix, nothing created, no
 })
 
 describe('the catalogue, outside the lab: not root, missing tools, no container engine', () => {
-  beforeAll(buildDist, 180_000)
+  let copy: AnyoneCopy // dist/ where uid 65534 can read it, wherever the checkout lives
+  beforeAll(async () => {
+    copy = await distForAnyone()
+  }, 180_000)
+  afterAll(() => copy?.remove())
 
   const createIn = async (cmd: string[], env: NodeJS.ProcessEnv) => {
     const script = `
-      import { Lab } from ${JSON.stringify(DIST_INDEX)}
+      import { Lab } from ${JSON.stringify(copy.index)}
       try { const lab = await Lab.create(); await lab.namespace('ns1'); await lab.destroy(); console.log(JSON.stringify({ created: true })) }
       catch (e) { console.log(JSON.stringify({ kind: e.kind, message: e.message, hint: e.hint })) }`
-    const { stdout } = await run(cmd[0]!, [...cmd.slice(1), process.execPath, '--input-type=module', '-e', script], { env, timeout: 20_000 })
+    const { stdout } = await run(cmd[0]!, [...cmd.slice(1), process.execPath, '--input-type=module', '-e', script], { env, timeout: 20_000, cwd: copy.dir })
     return JSON.parse(stdout) as { kind?: string; message?: string; hint?: string; created?: boolean }
   }
   let before: string[]
@@ -275,7 +279,7 @@ describe('the catalogue, outside the lab: not root, missing tools, no container 
       )
       expect(isNetspecError(e, 'container')).toBe(true)
       expect(e!.message).toMatch(/no Docker engine answers/)
-      expect(e!.hint).toMatch(/start a Docker engine: sh scripts\/dockerd\.sh start/)
+      expect(e!.hint).toMatch(/start a Docker engine: npx netspec engine start/)
     } finally {
       if (saved === undefined) delete process.env.DOCKER_HOST
       else process.env.DOCKER_HOST = saved
@@ -306,7 +310,7 @@ if (process.env.NETSPEC_CATALOGUE_TABLE === '1') {
   const extra = [
     ['not root', '`npx vitest run` as a normal user', '`not-permitted`', 'run as root: `sudo -E env "PATH=$PATH" npx vitest run`, or a container with NET_ADMIN + SYS_ADMIN'],
     ['missing tools', '`ip` not installed / not on PATH', '`missing-tool`', '`apt-get install -y iproute2` (the hint names the package; `npx netspec doctor` lists all)'],
-    ['container engine absent', 'container mode with no Docker daemon', '`container`', 'start a Docker engine (`sh scripts/dockerd.sh start`), or `apt-get install -y docker.io`'],
+    ['container engine absent', 'container mode with no Docker daemon', '`container`', 'start a Docker engine (`npx netspec engine start`), or `apt-get install -y docker.io`'],
     ['container image missing', 'a runner with an image that was never built', '`container`', 'build it: `npx netspec image build`'],
   ]
   const lines = [

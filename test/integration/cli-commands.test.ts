@@ -1,7 +1,7 @@
 // The netspec binary against the real machine: doctor, sweep and graph, run as a user would run them.
 // The CLI is compiled into a private directory (not dist/), so parallel test files never read a
 // half-written build; sweeps use their own NETSPEC_STATE_DIR, so they never see other runs' labs.
-import { spawn } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -38,6 +38,7 @@ beforeAll(async () => {
   writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n')
   symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'))
   cli = await compileCliInto(dir)
+  execFileSync('chmod', ['-R', 'a+rX', dir]) // whatever the umask of this checkout's user
 }, 120_000)
 
 afterAll(async () => {
@@ -103,6 +104,7 @@ describe('netspec doctor', () => {
   test('without root: exit 1, names the missing capabilities and how to get them', async () => {
     const r = await execa('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', process.execPath, cli, 'doctor'], {
       env: env(),
+      cwd: dir, // not the checkout: it may live in a directory uid 65534 cannot enter
       reject: false,
       all: true,
     })

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process'
 import { existsSync, readdirSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { execa } from 'execa'
-import { isNetspecError } from 'netspec'
+import { isNetspecError, Lab, reachable } from 'netspec'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { runInContainer } from '../../src/container/cli.js'
 import { leaseEngine } from '../../src/container/engine.js'
@@ -55,6 +55,9 @@ describe.skipIf(!lease.ok)(title, { timeout: 60_000 }, () => {
       expect(inspect.HostConfig.CapAdd).toEqual(expect.arrayContaining(['CAP_NET_ADMIN', 'CAP_SYS_ADMIN', 'CAP_NET_RAW'].map((c) => expect.stringMatching(new RegExp(`^(CAP_)?${c.slice(4)}$`)))))
       expect(inspect.Config.Labels[LABEL_RUN]).toBe(runner.runId)
       expect(inspect.Config.Labels[LABEL_OWNER]).toBe(String(process.pid))
+      expect(inspect.HostConfig.AutoRemove).toBe(true)
+      // Nothing through the process environment: a user's own testcontainers here keeps Ryuk and host detection.
+      expect(Object.keys(process.env).filter((k) => k.startsWith('TESTCONTAINERS_'))).toEqual([])
       // Behaviour: a namespace inside, forwarding set in it, NAT rules accepted, only lo in the container.
       const script = [
         'ip -j link show | grep -o "\\"ifname\\":\\"[^\\"]*\\"" | tr "\\n" " "; echo',
@@ -111,6 +114,31 @@ const r = await startRunner(); console.log('ID ' + r.id); setInterval(() => {}, 
     expect((err as { hint?: string }).hint).toMatch(/leave `privileged` off/)
     const left = (await docker(['ps', '-aq', '--filter', `label=${LABEL_OWNER}=${process.pid}`])).stdout
     expect(left).toBe('')
+  })
+
+  test("a user's own testcontainers container in the same process is adopted into a lab, with its settings untouched", async () => {
+    const { GenericContainer } = await import('testcontainers')
+    // The user's own setting, as this machine needs it (dockerd --bridge=none inside a container: testcontainers
+    // cannot find the host's address). netspec neither sets nor needs it.
+    const userHadOverride = 'TESTCONTAINERS_HOST_OVERRIDE' in process.env
+    process.env.TESTCONTAINERS_HOST_OVERRIDE ??= 'localhost'
+    const before = { ...process.env }
+    // withAutoCleanup(false): Ryuk's image needs a registry, which this machine does not have (a user's choice, not ours).
+    const web = await new GenericContainer(LATEST).withNetworkMode('none').withAutoCleanup(false).withEntrypoint(['sleep']).withCommand(['60']).start()
+    try {
+      {
+        await using lab = await Lab.create({ label: 'adopt testcontainers' })
+        const webNs = await lab.adopt(web, 'web')
+        const client = await lab.namespace('client')
+        await lab.veth([client, 'eth0', '10.0.77.1/24'], [webNs, 'eth1', '10.0.77.2/24'])
+        expect((await reachable(client, '10.0.77.2')).verdict).toBe('replied')
+      }
+      expect((await docker(['inspect', '-f', '{{.State.Running}}', web.getId()])).stdout).toBe('true') // adopted, not owned
+    } finally {
+      await web.stop()
+    }
+    expect(process.env).toEqual(before)
+    if (!userHadOverride) delete process.env.TESTCONTAINERS_HOST_OVERRIDE
   })
 
   test('a missing image names the command that builds it', async () => {

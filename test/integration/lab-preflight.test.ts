@@ -3,24 +3,28 @@
 // (a restricted container), and with `ip` missing from PATH.
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
-import { beforeAll, describe, expect, test } from 'vitest'
+import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { Lab, createLocalExecutor, isNetspecError, type Executor } from 'netspec'
-import { buildDist, DIST_INDEX } from '../fixtures/dist.js'
+import { distForAnyone, type AnyoneCopy } from '../fixtures/anyone.js'
 
 const run = promisify(execFile)
+let copy: AnyoneCopy // dist/ where uid 65534 can read it, wherever the checkout lives
 
 // Lab.create() from the built package in a process with fewer privileges; prints the error it got.
 async function createLabAs(setpriv: string[]): Promise<{ kind?: string; message?: string; created?: boolean }> {
   const script = `
-    import { Lab } from ${JSON.stringify(DIST_INDEX)}
+    import { Lab } from ${JSON.stringify(copy.index)}
     try { const lab = await Lab.create(); await lab.destroy(); console.log(JSON.stringify({ created: true })) }
     catch (e) { console.log(JSON.stringify({ kind: e.kind, message: e.message })) }`
-  const { stdout } = await run('setpriv', [...setpriv, 'node', '--input-type=module', '-e', script], { timeout: 20_000 })
+  const { stdout } = await run('setpriv', [...setpriv, 'node', '--input-type=module', '-e', script], { timeout: 20_000, cwd: copy.dir })
   return JSON.parse(stdout) as { kind?: string; message?: string }
 }
 
 describe('privileges', () => {
-  beforeAll(buildDist, 180_000)
+  beforeAll(async () => {
+    copy = await distForAnyone()
+  }, 180_000)
+  afterAll(() => copy?.remove())
 
   test('an unprivileged user is told that netspec needs root, and how to run it', async () => {
     const r = await createLabAs(['--reuid=65534', '--regid=65534', '--clear-groups'])

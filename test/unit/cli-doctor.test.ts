@@ -119,3 +119,14 @@ describe('sweep rendering', () => {
     expect(renderSweep({ removed: [], kept: [], live: [], bad: [], lookalikes: [], failed: [] }, { force: true, kept: true })).toBe('nothing to sweep')
   })
 })
+
+describe('the Node.js version doctor accepts (package.json engines)', () => {
+  test('^20.19.0 || >=22.12.0, as Vitest 4 needs', async () => {
+    const { nodeSupported, NODE_RANGE } = await import('../../src/cli/doctor.js')
+    const { readFileSync } = await import('node:fs')
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { engines: { node: string } }
+    expect(pkg.engines.node).toBe(NODE_RANGE)
+    for (const v of ['20.19.0', '20.20.2', '22.12.0', '22.21.1', '24.11.0', '25.0.0']) expect(nodeSupported(v), v).toBe(true)
+    for (const v of ['18.20.0', '20.5.0', '20.18.9', '21.7.3', '22.11.0']) expect(nodeSupported(v), v).toBe(false)
+  })
+})

@@ -31,7 +31,7 @@ describe('PID 1 of a runner', () => {
 
 describe('dockerHint', () => {
   test('names the fix for each usual complaint', () => {
-    expect(dockerHint('Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?')).toContain('sh scripts/dockerd.sh start')
+    expect(dockerHint('Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?')).toContain('npx netspec engine start')
     expect(dockerHint('OCI runtime create failed: unable to apply caps: operation not permitted')).toMatch(/leave `privileged` off/)
     expect(dockerHint('Error: No such image: netspec-runner:latest')).toContain('npx netspec image build')
     expect(dockerHint('something else')).toBeUndefined()

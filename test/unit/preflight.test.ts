@@ -35,3 +35,11 @@ test('the not-permitted error says what is missing and how to run', () => {
 test("this machine's own status parses", () => {
   expect(typeof effectiveCaps()).toBe('bigint')
 })
+
+test("onPath finds 'ip' as spawn would, without starting a process", async () => {
+  const { onPath } = await import('../../src/exec/local.js')
+  expect(onPath('ip')).toBe(true)
+  expect(onPath('ip', '/nonexistent:')).toBe(false)
+  expect(onPath('sh', '/nonexistent:/bin')).toBe(true)
+  expect(onPath('passwd-is-not-a-dir', '/etc')).toBe(false)
+})

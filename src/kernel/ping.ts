@@ -1,0 +1,24 @@
+// iputils ping: the argv netspec runs on the process path (containers, NETSPEC_NO_NETLINK=1) and a parser
+// for what it prints. Owned here rather than reached through the `ping` package's private files.
+
+export interface PingSummary {
+  /** Echo replies received (the statistics line's "N received"; reply lines when it is missing). */
+  received: number
+  /** Average round trip in ms (the rtt line), else the first reply's `time=`. */
+  rttMs?: number
+}
+
+/** `ping -n -c 1 -s 56 [-6] -W <s> ADDRESS`: one echo, numeric output, a wait in seconds (iputils takes fractions). */
+export function pingArgv(address: string, family: 4 | 6, waitSeconds: number): string[] {
+  return ['ping', '-n', '-c', '1', '-s', '56', ...(family === 6 ? ['-6'] : []), '-W', waitSeconds.toFixed(2), '--', address]
+}
+
+/** Reads iputils ping's output (any locale-independent parts: numbers and the fixed English statistics words). */
+export function parsePing(stdout: string): PingSummary {
+  const stats = /(\d+) packets transmitted, (\d+) (?:packets )?received/.exec(stdout)
+  const replies = [...stdout.matchAll(/^\d+ bytes from .*time[=<]([\d.]+) ?ms/gm)]
+  const received = stats !== null ? Number(stats[2]) : replies.length
+  const rtt = /^(?:rtt|round-trip) min\/avg\/max(?:\/(?:mdev|stddev))? = [\d.]+\/([\d.]+)\//m.exec(stdout)
+  const rttMs = rtt !== null ? Number(rtt[1]) : replies[0] !== undefined ? Number(replies[0][1]) : undefined
+  return received > 0 && rttMs !== undefined ? { received, rttMs } : { received }
+}

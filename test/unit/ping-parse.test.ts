@@ -1,0 +1,58 @@
+// The iputils ping parser (src/kernel/ping.ts) against output captured from iputils 20221126 (Debian 12).
+import { describe, expect, test } from 'vitest'
+import { parsePing, pingArgv } from '../../src/kernel/ping.js'
+
+const V4_REPLY = `PING 127.0.0.1 (127.0.0.1) 56(84) bytes of data.
+64 bytes from 127.0.0.1: icmp_seq=1 ttl=64 time=0.127 ms
+
+--- 127.0.0.1 ping statistics ---
+1 packets transmitted, 1 received, 0% packet loss, time 0ms
+rtt min/avg/max/mdev = 0.127/0.127/0.127/0.000 ms
+`
+const V6_REPLY = `PING ::1(::1) 56 data bytes
+64 bytes from ::1: icmp_seq=1 ttl=64 time=0.030 ms
+
+--- ::1 ping statistics ---
+1 packets transmitted, 1 received, 0% packet loss, time 0ms
+rtt min/avg/max/mdev = 0.030/0.030/0.030/0.000 ms
+`
+const NO_REPLY = `PING 10.2.0.2 (10.2.0.2) 56(84) bytes of data.
+
+--- 10.2.0.2 ping statistics ---
+1 packets transmitted, 0 received, 100% packet loss, time 0ms
+
+`
+const HOST_UNREACHABLE = `PING 10.2.0.2 (10.2.0.2) 56(84) bytes of data.
+From 10.2.0.1 icmp_seq=1 Destination Host Unreachable
+From 10.2.0.1 icmp_seq=2 Destination Host Unreachable
+
+--- 10.2.0.2 ping statistics ---
+2 packets transmitted, 0 received, +2 errors, 100% packet loss, time 1028ms
+pipe 2
+`
+
+describe('parsePing', () => {
+  test('an IPv4 reply: one received, the rtt line\'s average', () => {
+    expect(parsePing(V4_REPLY)).toEqual({ received: 1, rttMs: 0.127 })
+  })
+  test('an IPv6 reply', () => {
+    expect(parsePing(V6_REPLY)).toEqual({ received: 1, rttMs: 0.03 })
+  })
+  test('no reply and ICMP errors: nothing received, no rtt', () => {
+    expect(parsePing(NO_REPLY)).toEqual({ received: 0 })
+    expect(parsePing(HOST_UNREACHABLE)).toEqual({ received: 0 })
+  })
+  test('output cut before the statistics (the deadline killed ping): the reply lines count', () => {
+    expect(parsePing(V4_REPLY.split('\n').slice(0, 2).join('\n'))).toEqual({ received: 1, rttMs: 0.127 })
+  })
+  test('empty output (ping missing or killed at once)', () => {
+    expect(parsePing('')).toEqual({ received: 0 })
+  })
+})
+
+describe('pingArgv', () => {
+  test('one numeric echo, -6 for IPv6, the wait in seconds, the address after --', () => {
+    expect(pingArgv('10.0.0.1', 4, 0.5)).toEqual(['ping', '-n', '-c', '1', '-s', '56', '-W', '0.50', '--', '10.0.0.1'])
+    expect(pingArgv('fd00::1', 6, 1)).toEqual(['ping', '-n', '-c', '1', '-s', '56', '-6', '-W', '1.00', '--', 'fd00::1'])
+  })
+})
