@@ -4,13 +4,14 @@ import { createRequire } from 'node:module'
 import { checkKeys } from '../lab/validate.js'
 import type { Namespace } from '../lab/namespace.js'
 import { routeDecision } from './routes.js'
+import { refusalVerdict, type DecidedBy } from './route-verdict.js'
 import { dropsBetween, readRuleset } from '../kernel/nft.js'
 import type { Neighbor, RouteDecision } from '../kernel/types.js'
 import { namespaceOwning } from './owners.js'
 import { PROBE_SCRIPT } from './scripts.js'
 import { parseTarget, type Target, type TargetObject } from './target.js'
 
-export type Verdict = 'replied' | 'refused' | 'no-route' | 'unresolved' | 'filtered' | 'timed-out'
+export type Verdict = 'replied' | 'refused' | 'no-route' | 'blackholed' | 'unreachable' | 'prohibited' | 'unresolved' | 'filtered' | 'timed-out'
 
 export interface ReachableOptions {
   /** Give up after this long (default 3 s; 500 ms with `expectFailure`). */
@@ -34,6 +35,8 @@ export interface Reachability {
   evidence: {
     route?: RouteDecision
     routeError?: string
+    /** When the kernel refused at once: the route (or rule) that decided, found from the namespace's rules and routes. */
+    decidedBy?: DecidedBy
     neighbor?: Neighbor
     /** The next hop's neighbour state before the probe, when the kernel had already given up on it (['FAILED']). */
     neighborBefore?: string[]
@@ -68,14 +71,13 @@ export async function reachable(from: Namespace, target: string | TargetObject, 
   await from.lab.settle()
   const { decision, error } = await routeDecision(from, t.address)
   if (decision === undefined || ['unreachable', 'blackhole', 'prohibit', 'throw'].includes(decision.type)) {
-    const why = error ?? `route type ${decision?.type}`
-    const hasDefault = from.lab.netlink?.hasDefaultRoute(from.name, t.family) ?? (await from.routes()).some((r) => r.dst === 'default' && r.family === t.family)
-    return finish({
-      verdict: decision?.type === 'prohibit' ? 'filtered' : 'no-route',
-      attempts: 0,
-      detail: `${from.label} has no route to ${t.address}: ip route get says "${why}"${hasDefault ? '' : ` (no IPv${t.family} default route; main table lookup failed)`}`,
-      evidence: { route: decision, routeError: error },
-    })
+    const noDefault = async () => {
+      const hasDefault = from.lab.netlink?.hasDefaultRoute(from.name, t.family) ?? (await from.routes()).some((r) => r.dst === 'default' && r.family === t.family)
+      return hasDefault ? '' : ` (no IPv${t.family} default route; main table lookup failed)`
+    }
+    // The route or rule that decided, named (route-verdict.ts): blackholed, unreachable, prohibited or no-route.
+    const refused = await refusalVerdict(from, { dst: t.address }, decision, error, noDefault)
+    return finish({ verdict: refused.verdict, attempts: 0, detail: refused.detail, evidence: { route: decision, routeError: error, decidedBy: refused.decidedBy } })
   }
 
   // 2. Real traffic, retried until the deadline (single pings flake). A check that expects no answer, towards

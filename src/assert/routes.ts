@@ -5,6 +5,7 @@ import type { Route, RouteDecision } from '../kernel/types.js'
 import { describeRoute } from '../lab/format.js'
 import type { Namespace } from '../lab/namespace.js'
 import { checkKeys, parseAddress, parseDestination } from '../lab/validate.js'
+import { decidedBy as describeDecision, findDecidingRoute, type DecidedBy } from './route-verdict.js'
 
 export interface RouteMatch {
   via?: string
@@ -64,6 +65,8 @@ export interface RouteGetResult {
   decision?: RouteDecision
   /** What the kernel said when it had no route (e.g. "Network is unreachable"). */
   error?: string
+  /** Which route (and rule) decided, and its type: from the kernel's decision, or, when it refused, from the namespace's rules and routes. */
+  decidedBy?: DecidedBy
   detail: string
 }
 
@@ -91,12 +94,19 @@ export async function routeGet(ns: Namespace, address: string, selectors: RouteG
   await ns.lab.settle()
   const { decision, error } = await routeDecision(ns, a.address, sel)
   const withSel = sel.length > 0 ? ` (${sel.join(' ')})` : ''
-  if (decision === undefined) return { ok: false, error, detail: `${ns.label} has no route to ${a.address}${withSel}: ${error}` }
+  // The route that decided, from the namespace's rules and routes (the kernel names none when it refuses).
+  const flow = { dst: a.address, src: selectors.from === undefined ? undefined : parseAddress(selectors.from).address, iif: selectors.iif, oif: selectors.oif, fwmark: selectors.mark }
+  const by = describeDecision(await findDecidingRoute(ns, flow))
+  if (decision === undefined) {
+    const named = by.route !== undefined || by.rule !== undefined ? ` (decided by ${by.text})` : ''
+    return { ok: false, error, decidedBy: by, detail: `${ns.label} has no route to ${a.address}${withSel}: ${error}${named}` }
+  }
   const ok = !['unreachable', 'blackhole', 'prohibit', 'throw'].includes(decision.type)
   return {
     ok,
     decision,
-    detail: `${ns.label} sends ${a.address}${withSel} ${decision.gateway === undefined ? 'directly' : `via ${decision.gateway}`}${decision.dev === undefined ? '' : ` out of ${decision.dev}`}${decision.type === 'unicast' ? '' : ` (type ${decision.type})`}`,
+    decidedBy: by,
+    detail: `${ns.label} sends ${a.address}${withSel} ${decision.gateway === undefined ? 'directly' : `via ${decision.gateway}`}${decision.dev === undefined ? '' : ` out of ${decision.dev}`}${decision.type === 'unicast' ? '' : ` (type ${decision.type})`}${by.route === undefined ? '' : `, by ${by.text}`}`,
   }
 }
 
