@@ -45,7 +45,7 @@ export function describeRule(r: Rule): string {
 const isDefaultRule = (r: Rule | undefined) =>
   r === undefined || (r.from === 'all' && r.to === 'all' && r.action === 'lookup' && r.iif === undefined && r.oif === undefined && r.fwmark === undefined && !r.not && ((r.priority === 0 && r.table === 'local') || (r.priority === 32766 && r.table === 'main') || (r.priority === 32767 && r.table === 'default')))
 
-const article = (type: string) => (/^[aeiou]/.test(type) ? 'an' : 'a')
+const article = (type: string) => (/^[aeiou]/.test(type) && !type.startsWith('uni') ? 'an' : 'a')
 
 /** "a blackhole route 192.0.2.0/24 (table main)", naming the rule too when it is not one of the kernel's defaults. */
 export function decidedBy(result: LookupResult): DecidedBy {
