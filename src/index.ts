@@ -21,7 +21,9 @@ export type {
   VlanOptions,
 } from './lab/index.js'
 export type { BridgeVlan } from './kernel/bridge-vlan.js'
-export type { Link, Address, Route, Neighbor, RouteDecision, Family } from './kernel/types.js'
+export type { Link, Address, Route, Neighbor, RouteDecision, Family, Rule } from './kernel/types.js'
+export type { RuleOptions, RuleAction, RouteType } from './lab/rules-validate.js'
+export type { DecidedBy } from './assert/route-verdict.js'
 export { NetspecError, isNetspecError, type NetspecErrorKind } from './errors.js'
 export { impair, partition, type Impairment, type ImpairOptions, type ImpairState, type Partition, type PartitionOptions } from './impair/index.js'
 export { diagram, type Diagram } from './topology/diagram.js'

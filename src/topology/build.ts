@@ -6,6 +6,8 @@ import type { Bridge, Lab } from '../lab/lab.js'
 import type { Namespace } from '../lab/namespace.js'
 import type { BridgeOptions, NamespaceOptions, RouteOptions } from '../lab/types.js'
 import { checkIfName, checkKeys, checkLabel, checkMac, checkMtu, parseAddress, parseCidr, parseDestination } from '../lab/validate.js'
+import { routeLine } from '../lab/namespace.js'
+import { ruleArgs, type RuleOptions } from '../lab/rules-validate.js'
 
 export interface TopologyEnd {
   /** Namespace label. */
@@ -33,6 +35,8 @@ export interface Topology {
   links?: readonly (readonly [TopologyEnd, TopologyEnd])[]
   /** Routes by namespace label. */
   routes?: Record<string, readonly TopologyRoute[]>
+  /** Policy routing rules by namespace label (added after the routes). */
+  rules?: Record<string, readonly RuleOptions[]>
 }
 
 export interface BuiltTopology {
@@ -42,7 +46,7 @@ export interface BuiltTopology {
 
 /** Checks the whole description (keys, references) without touching the kernel. */
 export function validateTopology(t: Topology): void {
-  checkKeys(t, ['namespaces', 'bridges', 'links', 'routes'], 'topology')
+  checkKeys(t, ['namespaces', 'bridges', 'links', 'routes', 'rules'], 'topology')
   if (typeof t.namespaces !== 'object' || t.namespaces === null || Object.keys(t.namespaces).length === 0)
     throw invalidInput('topology needs at least one namespace in `namespaces`', { hint: "e.g. { namespaces: { ns1: {}, ns2: {} } }" })
   const labels = new Set(Object.keys(t.namespaces))
@@ -81,11 +85,18 @@ export function validateTopology(t: Topology): void {
   for (const [label, routes] of Object.entries(t.routes ?? {})) {
     known(label, 'routes')
     for (const r of routes) {
-      checkKeys(r, ['to', 'via', 'dev', 'metric', 'table', 'src', 'onlink'], `route in ${label}`)
+      checkKeys(r, ['to', 'via', 'dev', 'metric', 'table', 'src', 'onlink', 'type', 'mtu'], `route in ${label}`)
       parseDestination(r.to, { namespace: label })
       if (r.via !== undefined) parseAddress(r.via, { namespace: label })
       if (r.dev !== undefined) checkIfName(r.dev, { namespace: label })
+      const { to, ...o } = r
+      routeLine(to, o, { namespace: label }) // every other check routeAdd makes
     }
+  }
+  for (const [label, rules] of Object.entries(t.rules ?? {})) {
+    known(label, 'rules')
+    if (!Array.isArray(rules)) throw invalidInput(`topology: rules.${label} must be an array of rules`)
+    for (const r of rules) ruleArgs('add', r, { namespace: label })
   }
 }
 
@@ -108,6 +119,12 @@ export async function build(lab: Lab, t: Topology): Promise<BuiltTopology> {
   await Promise.all((t.links ?? []).map(([a, b]) => lab.veth(end(a), end(b))))
   await Promise.all(
     Object.entries(t.routes ?? {}).flatMap(([label, routes]) => routes.map(({ to, ...o }) => namespaces[label]!.routeAdd(to, o))),
+  )
+  // In the order given per namespace: without priorities the kernel numbers rules by when they were added.
+  await Promise.all(
+    Object.entries(t.rules ?? {}).map(async ([label, rules]) => {
+      for (const r of rules) await namespaces[label]!.ruleAdd(r)
+    }),
   )
   return { namespaces, bridges }
 }
