@@ -21,6 +21,7 @@ export type {
   VlanOptions,
 } from './lab/index.js'
 export type { BridgeVlan } from './kernel/bridge-vlan.js'
+export type { BridgePort, BridgeFdbEntry, FdbOptions } from './lab/bridge-ports.js'
 export type { Link, Address, Route, Neighbor, RouteDecision, Family, Rule } from './kernel/types.js'
 export type { RuleOptions, RuleAction, RouteType } from './lab/rules-validate.js'
 export type { DecidedBy } from './assert/route-verdict.js'
