@@ -5,15 +5,16 @@ import { checkKeys } from '../lab/validate.js'
 import type { Namespace } from '../lab/namespace.js'
 import { routeDecision } from './routes.js'
 import { refusalVerdict, type DecidedBy } from './route-verdict.js'
+import { checkSize, kernelSaidTooBig, packetBytes, parsePingTooBig, routerSaidTooBig, silentPeerTooBig, type SizeOptions, type TooBig } from './path-mtu.js'
 import { dropsBetween, readRuleset } from '../kernel/nft.js'
 import type { Neighbor, RouteDecision } from '../kernel/types.js'
 import { namespaceOwning } from './owners.js'
 import { PROBE_SCRIPT } from './scripts.js'
 import { parseTarget, type Target, type TargetObject } from './target.js'
 
-export type Verdict = 'replied' | 'refused' | 'no-route' | 'blackholed' | 'unreachable' | 'prohibited' | 'unresolved' | 'filtered' | 'timed-out'
+export type Verdict = 'replied' | 'refused' | 'no-route' | 'blackholed' | 'unreachable' | 'prohibited' | 'unresolved' | 'filtered' | 'too-big' | 'timed-out'
 
-export interface ReachableOptions {
+export interface ReachableOptions extends SizeOptions {
   /** Give up after this long (default 3 s; 500 ms with `expectFailure`). */
   timeoutMs?: number
   /** The caller expects no answer (`not.toReach`): use the short default deadline. */
@@ -37,6 +38,8 @@ export interface Reachability {
     routeError?: string
     /** When the kernel refused at once: the route (or rule) that decided, found from the namespace's rules and routes. */
     decidedBy?: DecidedBy
+    /** For 'too-big': the packet's size, the MTU that refused it and who said so (src/assert/path-mtu.ts). */
+    tooBig?: TooBig
     neighbor?: Neighbor
     /** The next hop's neighbour state before the probe, when the kernel had already given up on it (['FAILED']). */
     neighborBefore?: string[]
@@ -54,8 +57,9 @@ const pingParserFactory = require('ping/lib/parser/factory.js') as {
 }
 
 export async function reachable(from: Namespace, target: string | TargetObject, options: ReachableOptions = {}): Promise<Reachability> {
-  checkKeys(options, ['timeoutMs', 'expectFailure'], 'reachable')
+  checkKeys(options, ['timeoutMs', 'expectFailure', 'size', 'dontFragment'], 'reachable')
   const t = parseTarget(target)
+  const sized = checkSize(options, t.proto)
   const started = performance.now()
   let deadline = started + (options.timeoutMs ?? (options.expectFailure === true ? 500 : 3000))
   const base = { from: from.label, target: t.text, proto: t.proto }
@@ -94,13 +98,13 @@ export async function reachable(from: Namespace, target: string | TargetObject, 
   }
   let attempts = 0
   let output = ''
-  let failure: { verdict: Verdict; detail: string } | undefined
+  let failure: ProbeResult['failure']
   while (performance.now() < deadline) {
     from.lab.assertAlive(from)
     attempts += 1
     // A process-based probe needs a whole -W step; the in-process one can wait exactly what is left.
     const left = Math.max(from.lab.netlink === undefined ? 100 : 10, deadline - performance.now())
-    const probe = t.proto === 'icmp' ? await icmp(from, t, left) : await socketProbe(from, t, left)
+    const probe = t.proto === 'icmp' ? await icmp(from, t, left, sized) : await socketProbe(from, t, left)
     output = probe.output
     if (probe.replied) {
       return finish({
@@ -113,6 +117,21 @@ export async function reachable(from: Namespace, target: string | TargetObject, 
     }
     failure = probe.failure
     if (failure !== undefined && failure.verdict !== 'timed-out') break // the network answered: no use retrying
+  }
+
+  // 2b. Too big (reachable(…, { size })): a router's "Frag needed", the kernel's "message too long", or a silent peer.
+  if (sized !== undefined) {
+    const bytes = packetBytes(sized.size, t.family)
+    const said = failure?.tooBig
+    const big =
+      failure?.verdict === 'too-big' && said !== undefined
+        ? said.by === 'local'
+          ? await kernelSaidTooBig(from, t.address, bytes, said.mtu)
+          : await routerSaidTooBig(from, t.address, bytes, said.by, said.mtu, said.words)
+        : failure?.verdict === 'timed-out'
+          ? await silentPeerTooBig(from, hop, decision.dev, bytes)
+          : undefined
+    if (big !== undefined) return finish({ verdict: 'too-big', attempts, detail: big.detail, evidence: { route: decision, tooBig: big.tooBig, output } })
   }
 
   // 3. Why not: a neighbour that never answered, a firewall that drops, or silence.
@@ -159,17 +178,18 @@ export async function reachable(from: Namespace, target: string | TargetObject, 
 interface ProbeResult {
   replied: boolean
   rttMs?: number
-  failure?: { verdict: Verdict; detail: string }
+  failure?: { verdict: Verdict; detail: string; tooBig?: { by: string; mtu?: number; words: string } }
   output: string
 }
 
-async function icmp(from: Namespace, t: Target, leftMs: number): Promise<ProbeResult> {
-  if (from.lab.netlink !== undefined) return icmpInProcess(from, t, leftMs)
+async function icmp(from: Namespace, t: Target, leftMs: number, sized?: { size: number; dontFragment: boolean }): Promise<ProbeResult> {
+  if (from.lab.netlink !== undefined) return icmpInProcess(from, t, leftMs, sized)
   const wait = Math.min(1, leftMs / 1000)
+  const size = sized === undefined ? [] : ['-M', sized.dontFragment ? 'do' : 'dont', '-s', String(sized.size)]
   const args = pingBuilder.getCommandArguments(t.address, {
     timeout: false,
     min_reply: 1,
-    extra: [...(t.family === 6 ? ['-6'] : []), '-W', wait.toFixed(2)],
+    extra: [...(t.family === 6 ? ['-6'] : []), '-W', wait.toFixed(2), ...size],
   })
   const r = await from.exec(['ping', ...args], { timeoutMs: Math.ceil(leftMs) + 1000 })
   const parser = pingParserFactory.createParser(t.address, 'linux', {})
@@ -177,6 +197,8 @@ async function icmp(from: Namespace, t: Target, leftMs: number): Promise<ProbeRe
   const parsed = parser.getResult()
   const output = `${r.stdout}${r.stderr}`
   if (r.exitCode === 0 && parsed.alive) return { replied: true, rttMs: typeof parsed.time === 'number' ? parsed.time : undefined, output }
+  const big = parsePingTooBig(output)
+  if (big !== undefined) return { replied: false, failure: { verdict: 'too-big', detail: `${big.by} said "${big.words}" (mtu ${big.mtu})`, tooBig: big }, output }
   const from_ = /From (\S+) icmp_seq=\d+ (.+)/.exec(r.stdout)
   if (from_ !== null) {
     const [, who, what] = from_
@@ -196,6 +218,8 @@ const ICMP_ERRORS: Record<string, [Verdict, string]> = {
   '4:3:10': ['filtered', 'Destination Host Prohibited'],
   '4:3:13': ['filtered', 'Packet filtered'],
   '4:11:0': ['no-route', 'Time to live exceeded'],
+  '4:3:4': ['too-big', 'Frag needed and DF set'],
+  '6:2:0': ['too-big', 'Packet too big'],
   '6:1:0': ['no-route', 'Destination unreachable: No route'],
   '6:1:1': ['filtered', 'Destination unreachable: Administratively prohibited'],
   '6:1:3': ['unresolved', 'Destination unreachable: Address unreachable'],
@@ -205,16 +229,20 @@ const ICMP_ERRORS: Record<string, [Verdict, string]> = {
 }
 
 // ENETUNREACH, EHOSTUNREACH, EPERM (what an nftables output drop gives a raw socket).
-const SEND_ERRORS: Record<number, Verdict> = { 101: 'no-route', 113: 'unresolved', 1: 'filtered' }
+const SEND_ERRORS: Record<number, Verdict> = { 101: 'no-route', 113: 'unresolved', 1: 'filtered', 90: 'too-big' }
 
 /** One echo request from a raw socket held in the namespace (kernel/icmp.ts): no process per probe. */
-async function icmpInProcess(from: Namespace, t: Target, leftMs: number): Promise<ProbeResult> {
-  const o = await from.lab.netlink!.icmp.echo(from.name, t.address, t.family, Math.min(1000, leftMs))
+async function icmpInProcess(from: Namespace, t: Target, leftMs: number, sized?: { size: number; dontFragment: boolean }): Promise<ProbeResult> {
+  const o = await from.lab.netlink!.icmp.echo(from.name, t.address, t.family, Math.min(1000, leftMs), sized ?? {})
   switch (o.kind) {
     case 'reply':
       return { replied: true, rttMs: o.rttMs, output: `echo reply from ${o.from}: time=${o.rttMs.toFixed(3)} ms` }
     case 'error': {
       const [verdict, words] = ICMP_ERRORS[`${o.family}:${o.type}:${o.code}`] ?? ['timed-out', `ICMP type ${o.type} code ${o.code}`]
+      // As ping words them: "Frag needed and DF set (mtu = 1400)", "Packet too big: mtu=1400".
+      const said = verdict !== 'too-big' ? words : o.family === 4 ? `${words} (mtu = ${o.mtu})` : `${words}: mtu=${o.mtu}`
+      if (verdict === 'too-big')
+        return { replied: false, failure: { verdict, detail: `${o.from} said "${said}"`, tooBig: { by: o.from, mtu: o.mtu, words: said } }, output: `From ${o.from}: ${said}` }
       const output = `From ${o.from}: ${words}`
       const detail =
         verdict === 'unresolved' ? `${o.from} reports "${words}" for ${t.address}: no neighbour answered`
@@ -225,6 +253,7 @@ async function icmpInProcess(from: Namespace, t: Target, leftMs: number): Promis
     }
     case 'send-failed': {
       const verdict = SEND_ERRORS[o.errno] ?? 'timed-out'
+      if (verdict === 'too-big') return { replied: false, failure: { verdict, detail: `${from.label} cannot send: ${o.message}`, tooBig: { by: 'local', words: o.message } }, output: `sendto: ${o.message}` }
       const detail =
         verdict === 'filtered' ? `sending to ${t.address} was refused locally in ${from.label} (${o.message}: an output filter)`
         : `${from.label} cannot send to ${t.address}: ${o.message}`
