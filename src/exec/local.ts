@@ -85,14 +85,18 @@ function releaseAfterExit(child: ResultPromise | ChildProcess, quietMs = 100): v
   child.stdout?.on('data', touch)
   child.stderr?.on('data', touch)
   child.once('exit', () => {
+    touch() // quiet from the exit on, not from the spawn: a slow command's output is still on its way
     const check = () => {
       const open = [child.stdout, child.stderr].filter((s) => s !== null && !s.readableEnded && !s.destroyed)
       if (open.length === 0) return
       const idle = performance.now() - last
       if (idle >= quietMs) for (const s of open) s!.destroy()
-      else setTimeout(check, quietMs - idle).unref()
+      else setTimeout(later, quietMs - idle).unref()
     }
-    setTimeout(check, quietMs).unref() // the open pipes keep Node alive while it matters
+    // Timers run before the poll phase reads the pipes: after a blocked event loop, output that already arrived
+    // would be destroyed unread (measured: `ip -j route show` exiting 0 with empty stdout). Look after one poll.
+    const later = () => setImmediate(check).unref()
+    setTimeout(later, quietMs).unref() // the open pipes keep Node alive while it matters
   })
 }
 
