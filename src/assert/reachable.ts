@@ -4,7 +4,7 @@ import { createRequire } from 'node:module'
 import { checkKeys } from '../lab/validate.js'
 import type { Namespace } from '../lab/namespace.js'
 import { routeDecision } from './routes.js'
-import { refusalVerdict, type DecidedBy } from './route-verdict.js'
+import { refusalVerdict, refusedByRouter, type DecidedBy } from './route-verdict.js'
 import { checkSize, kernelSaidTooBig, packetBytes, parsePingTooBig, routerSaidTooBig, silentPeerTooBig, type SizeOptions, type TooBig } from './path-mtu.js'
 import { dropsBetween, readRuleset } from '../kernel/nft.js'
 import type { Neighbor, RouteDecision } from '../kernel/types.js'
@@ -119,6 +119,14 @@ export async function reachable(from: Namespace, target: string | TargetObject, 
     if (failure !== undefined && failure.verdict !== 'timed-out') break // the network answered: no use retrying
   }
 
+  // 2a. A router on the way refused with a typed route or rule: a blackhole there is silence here, an unreachable route
+  // comes back as "Host Unreachable", a prohibit route as "Packet filtered"; its own kernel is asked (route-verdict.ts).
+  const refuser = failure?.by ?? (failure?.verdict === 'timed-out' ? decision.gateway : undefined)
+  if (refuser !== undefined && refuser !== t.address && ['timed-out', 'unresolved', 'filtered'].includes(failure!.verdict)) {
+    const r = await refusedByRouter(from, t.address, refuser, decision.prefsrc)
+    if (r !== undefined) return finish({ verdict: r.verdict, attempts, detail: r.detail, evidence: { route: decision, decidedBy: r.decidedBy, output } })
+  }
+
   // 2b. Too big (reachable(…, { size })): a router's "Frag needed", the kernel's "message too long", or a silent peer.
   if (sized !== undefined) {
     const bytes = packetBytes(sized.size, t.family)
@@ -178,7 +186,8 @@ export async function reachable(from: Namespace, target: string | TargetObject, 
 interface ProbeResult {
   replied: boolean
   rttMs?: number
-  failure?: { verdict: Verdict; detail: string; tooBig?: { by: string; mtu?: number; words: string } }
+  /** `by`: the address that sent an ICMP error about the probe. */
+  failure?: { verdict: Verdict; detail: string; tooBig?: { by: string; mtu?: number; words: string }; by?: string }
   output: string
 }
 
@@ -202,9 +211,9 @@ async function icmp(from: Namespace, t: Target, leftMs: number, sized?: { size: 
   const from_ = /From (\S+) icmp_seq=\d+ (.+)/.exec(r.stdout)
   if (from_ !== null) {
     const [, who, what] = from_
-    if (/Host Unreachable|Address unreachable/i.test(what!)) return { replied: false, failure: { verdict: 'unresolved', detail: `${who} reports "${what}" for ${t.address}: no neighbour answered` }, output }
-    if (/Net Unreachable|No route/i.test(what!)) return { replied: false, failure: { verdict: 'no-route', detail: `${who} has no route to ${t.address} ("${what}")` }, output }
-    if (/prohibited|filtered/i.test(what!)) return { replied: false, failure: { verdict: 'filtered', detail: `${who} rejects traffic to ${t.address} ("${what}")` }, output }
+    if (/Host Unreachable|Address unreachable/i.test(what!)) return { replied: false, failure: { verdict: 'unresolved', detail: `${who} reports "${what}" for ${t.address}: no neighbour answered`, by: who }, output }
+    if (/Net Unreachable|No route/i.test(what!)) return { replied: false, failure: { verdict: 'no-route', detail: `${who} has no route to ${t.address} ("${what}")`, by: who }, output }
+    if (/prohibited|filtered/i.test(what!)) return { replied: false, failure: { verdict: 'filtered', detail: `${who} rejects traffic to ${t.address} ("${what}")`, by: who }, output }
   }
   return { replied: false, failure: { verdict: 'timed-out', detail: `no ICMP echo reply from ${t.address}` }, output }
 }
@@ -249,7 +258,7 @@ async function icmpInProcess(from: Namespace, t: Target, leftMs: number, sized?:
         : verdict === 'no-route' ? `${o.from} has no route to ${t.address} ("${words}")`
         : verdict === 'filtered' ? `${o.from} rejects traffic to ${t.address} ("${words}")`
         : `${o.from} answered ${words} for ${t.address}`
-      return { replied: false, failure: { verdict, detail }, output }
+      return { replied: false, failure: { verdict, detail, by: o.from }, output }
     }
     case 'send-failed': {
       const verdict = SEND_ERRORS[o.errno] ?? 'timed-out'

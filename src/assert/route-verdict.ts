@@ -91,3 +91,31 @@ export async function refusalVerdict(
   const owner = found.rule !== undefined && found.route === undefined ? `${ns.label}'s ${found.text.replace(/^an? /, '')}` : `${ns.label} has ${found.text}`
   return { verdict, detail: `${owner}: ${CONSEQUENCE[verdict]}${thrown}`, decidedBy: found }
 }
+
+/**
+ * A router on the way refused the destination with a typed route or rule: a blackhole there is silence here, an
+ * unreachable route comes back as ICMP "Host Unreachable" (which looks like a neighbour that never answered), a
+ * prohibit route as "Packet filtered" (which looks like a firewall). `router` is the next hop or the sender of the
+ * ICMP error; the router's own kernel is asked (`ip route get … from SRC iif DEV`, as for a forwarded packet) and,
+ * if it refuses, the route that decided is named.
+ */
+export async function refusedByRouter(
+  from: Namespace,
+  target: string,
+  router: string,
+  src: string | undefined,
+): Promise<{ verdict: Exclude<RefusalVerdict, 'no-route'>; detail: string; decidedBy: DecidedBy; router: string } | undefined> {
+  const { namespaceOwning } = await import('./owners.js')
+  const owner = await namespaceOwning(from.lab.namespaces.filter((n) => n !== from), router)
+  if (owner === undefined) return undefined
+  const iif = (await owner.addresses()).find((a) => a.address === router)?.dev
+  const { routeDecision } = await import('./routes.js')
+  const selectors = [...(src === undefined ? [] : ['from', src]), ...(iif === undefined || src === undefined ? [] : ['iif', iif])]
+  const { decision, error } = await routeDecision(owner, target, selectors)
+  const verdict = error === undefined ? BY_TYPE[decision?.type ?? ''] : BY_WORDS[error]
+  if (verdict === undefined || verdict === 'no-route') return undefined
+  const found = decidedBy(await findDecidingRoute(owner, { dst: target, src, iif }))
+  const what = found.route !== undefined || found.rule !== undefined ? found.text : `a ${verdict} route`
+  const consequence = verdict === 'blackholed' ? 'it discards the packet, and nothing comes back' : CONSEQUENCE[verdict].replace('the kernel', 'its kernel')
+  return { verdict, detail: `router ${owner.label} (${router}) has ${what}: ${consequence}`, decidedBy: found, router: owner.label }
+}

@@ -124,4 +124,27 @@ describe('typed routes', () => {
     const via = await routeGet(a, '192.0.2.9')
     expect(via.detail).toBe('a sends 192.0.2.9 via 10.0.0.2 out of eth0, by a unicast route default (table main)')
   })
+
+  test('a router on the way with a typed route: named, not mistaken for silence, a neighbour or a firewall', async ({ lab }) => {
+    const { a, b } = await pair(lab)
+    await b.forwarding(true)
+    await a.routeAdd('default', { via: '10.0.0.2' })
+    await b.routeAdd('192.0.2.0/24', { type: 'blackhole' })
+    await b.routeAdd('198.51.100.0/24', { type: 'unreachable' })
+    await b.routeAdd('203.0.113.0/24', { type: 'prohibit' })
+    // What plain ping sees from a: nothing, "Destination Host Unreachable", "Packet filtered" — and what b's kernel says.
+    const seen = async (dst: string) => (await a.exec(['ping', '-c1', '-W1', dst])).stdout
+    expect(await seen('198.51.100.1')).toContain('From 10.0.0.2 icmp_seq=1 Destination Host Unreachable')
+    expect(await seen('203.0.113.1')).toContain('From 10.0.0.2 icmp_seq=1 Packet filtered')
+    expect((await b.exec(['ip', 'route', 'get', '192.0.2.1', 'from', '10.0.0.1', 'iif', 'eth0'])).stderr).toContain('Invalid argument')
+    const cases = [
+      ['192.0.2.1', 'blackholed', 'router b (10.0.0.2) has a blackhole route 192.0.2.0/24 (table main): it discards the packet, and nothing comes back'],
+      ['198.51.100.1', 'unreachable', 'router b (10.0.0.2) has an unreachable route 198.51.100.0/24 (table main): its kernel refuses with "No route to host"'],
+      ['203.0.113.1', 'prohibited', 'router b (10.0.0.2) has a prohibit route 203.0.113.0/24 (table main): an administrative refusal: its kernel answers "Permission denied"'],
+    ] as const
+    for (const [dst, verdict, detail] of cases) {
+      const r = await reachable(a, dst, { timeoutMs: 600 })
+      expect({ verdict: r.verdict, detail: r.detail }, dst).toEqual({ verdict, detail })
+    }
+  })
 })
