@@ -15,6 +15,10 @@ export interface RouteMatch {
   metric?: number
   proto?: string
   scope?: string
+  /** 'unicast', 'blackhole', 'unreachable', 'prohibit', 'throw', … */
+  type?: string
+  /** The route's MTU metric. */
+  mtu?: number
 }
 
 export interface HasRouteResult {
@@ -26,7 +30,7 @@ export interface HasRouteResult {
   detail: string
 }
 
-const MATCH_KEYS = ['via', 'dev', 'src', 'table', 'metric', 'proto', 'scope'] as const
+const MATCH_KEYS = ['via', 'dev', 'src', 'table', 'metric', 'proto', 'scope', 'type', 'mtu'] as const
 
 /** Is there an entry for `destination` (any table, IPv4 or IPv6) matching every given field? */
 export async function hasRoute(ns: Namespace, destination: string, match: RouteMatch = {}): Promise<HasRouteResult> {
@@ -41,7 +45,9 @@ export async function hasRoute(ns: Namespace, destination: string, match: RouteM
     (match.table === undefined || r.table === String(match.table)) &&
     (match.metric === undefined || r.metric === match.metric) &&
     (match.proto === undefined || r.protocol === match.proto) &&
-    (match.scope === undefined || r.scope === match.scope)
+    (match.scope === undefined || r.scope === match.scope) &&
+    (match.type === undefined || r.type === match.type) &&
+    (match.mtu === undefined || r.mtu === match.mtu)
   const matches = same.filter(fits)
   const want = describeMatch(dst, match)
   const detail =

@@ -64,6 +64,9 @@ describe('typed routes', () => {
       expect.stringMatching(/^6 main unicast fd08::\/64 via=fd00::2 .*mtu=1300 /),
     ]))
     expect(want.some((r) => r.includes('10.7.0.0/16'))).toBe(false)
+    await expect(y).toHaveRoute('192.0.2.0/24', { type: 'blackhole', table: 'main' })
+    await expect(y).toHaveRoute('10.8.0.0/16', { via: '10.0.0.2', mtu: 1400 })
+    await expect(y).not.toHaveRoute('192.0.2.0/24', { type: 'prohibit' })
     expect(await routesOf(y)).toEqual(want)
   })
 
