@@ -3,7 +3,9 @@
 // rules named by reachable(), rules in a declarative topology, and the README's table-100 example made true.
 import { describe, expect, test } from 'netspec/vitest'
 import { reachable, type Namespace } from 'netspec'
+import { rmSync } from 'node:fs'
 import { lookup } from '../../src/assert/fib-lookup.js'
+import { attachDiagnostics } from '../../src/vitest/diagnostics.js'
 
 async function rawRules(ns: Namespace, family: 4 | 6): Promise<Record<string, unknown>[]> {
   return JSON.parse((await ns.exec(['ip', '-j', `-${family}`, 'rule', 'show'], { check: true })).stdout) as Record<string, unknown>[]
@@ -135,5 +137,21 @@ describe('rules', () => {
     // Without the rule nothing selects table 100: the kernel has no route.
     await ns1.ruleDel({ to: '10.9.0.0/16', table: 100, priority: 100 })
     await expect(ns1).not.toRouteVia('10.9.1.1', { gateway: '10.0.12.2', dev: 'veth1' })
+  })
+
+  test("a failed test's diagnostics show a namespace's rules when it has more than the kernel's own", async ({ lab }) => {
+    const a = await lab.namespace('a')
+    const plain = await lab.namespace('plain')
+    void plain
+    await a.ruleAdd({ from: '10.0.0.2', table: 100, priority: 100 })
+    await a.ruleAdd({ family: 6, fwmark: 7, table: 200, priority: 200 })
+    const task = { name: `rules-${process.pid}`, fullName: `policy rules diagnostics ${process.pid}`, meta: {} } as never as Parameters<typeof attachDiagnostics>[0]
+    await attachDiagnostics(task, lab)
+    const { diagnostics, file } = task.meta.netspec!
+    const v4 = (await a.exec(['ip', '-4', 'rule', 'show'], { check: true })).stdout.trimEnd().split('\n').map((l) => `   ${l}`).join('\n')
+    expect(diagnostics).toContain(`── a: ip -4 rule\n${v4}`)
+    expect(diagnostics).toMatch(/── a: ip -6 rule\n[\s\S]*200:\s+from all fwmark 0x7 lookup 200/)
+    expect(diagnostics).not.toContain('── plain: ip')
+    rmSync(file)
   })
 })
