@@ -7,7 +7,7 @@ import { routeDecision } from './routes.js'
 import { refusalVerdict, refusedByRouter, type DecidedBy } from './route-verdict.js'
 import { checkSize, kernelSaidTooBig, packetBytes, parsePingTooBig, routerSaidTooBig, silentPeerTooBig, type SizeOptions, type TooBig } from './path-mtu.js'
 import { dropsBetween, readRuleset } from '../kernel/nft.js'
-import type { Neighbor, RouteDecision } from '../kernel/types.js'
+import type { Neighbor, Route, RouteDecision } from '../kernel/types.js'
 import { namespaceOwning } from './owners.js'
 import { PROBE_SCRIPT } from './scripts.js'
 import { parseTarget, type Target, type TargetObject } from './target.js'
@@ -75,12 +75,15 @@ export async function reachable(from: Namespace, target: string | TargetObject, 
   await from.lab.settle()
   const { decision, error } = await routeDecision(from, t.address)
   if (decision === undefined || ['unreachable', 'blackhole', 'prohibit', 'throw'].includes(decision.type)) {
+    let routes: Promise<Route[]> | undefined
+    const ours = () => (routes ??= from.routes())
     const noDefault = async () => {
-      const hasDefault = from.lab.netlink?.hasDefaultRoute(from.name, t.family) ?? (await from.routes()).some((r) => r.dst === 'default' && r.family === t.family)
+      const hasDefault = from.lab.netlink?.hasDefaultRoute(from.name, t.family) ?? (await ours()).some((r) => r.dst === 'default' && r.family === t.family && r.table === 'main')
       return hasDefault ? '' : ` (no IPv${t.family} default route; main table lookup failed)`
     }
+    const mayHaveThrown = async () => from.lab.netlink?.hasRouteType(from.name, t.family, 'throw') ?? (await ours()).some((r) => r.type === 'throw' && r.family === t.family)
     // The route or rule that decided, named (route-verdict.ts): blackholed, unreachable, prohibited or no-route.
-    const refused = await refusalVerdict(from, { dst: t.address }, decision, error, noDefault)
+    const refused = await refusalVerdict(from, { dst: t.address }, decision, error, noDefault, mayHaveThrown)
     return finish({ verdict: refused.verdict, attempts: 0, detail: refused.detail, evidence: { route: decision, routeError: error, decidedBy: refused.decidedBy } })
   }
 

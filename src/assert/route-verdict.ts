@@ -73,7 +73,11 @@ export async function refusalVerdict(
   decision: RouteDecision | undefined,
   error: string | undefined,
   noDefault: () => Promise<string>,
+  mayHaveThrown: () => Promise<boolean> = async () => true,
 ): Promise<{ verdict: RefusalVerdict; detail: string; decidedBy: DecidedBy }> {
+  // The common "no route" needs no lookup (reading rules and routes costs processes): only a throw route would add to it.
+  if (error === 'Network is unreachable' && !(await mayHaveThrown()))
+    return { verdict: 'no-route', detail: `${ns.label} has no route to ${flow.dst}: ip route get says "${error}"${await noDefault()}`, decidedBy: { thrown: [], text: 'no route' } }
   const found = decidedBy(await findDecidingRoute(ns, flow))
   const type = found.route?.type ?? found.rule?.action
   const said = error ?? `route type ${decision?.type}`

@@ -263,6 +263,16 @@ export class NetlinkEngine {
     })
   }
 
+  /** Whether any table holds a route of this family and type (e.g. 'throw'): one dump, no process. */
+  hasRouteType(netns: string, family: 4 | 6, type: string): boolean {
+    const fd = this.#socket(netns)
+    const want = nl.ROUTE_TYPES.indexOf(type)
+    return this.#dump(fd, nl.dumpRoutes(this.#seq++, family), nl.RTM_NEWROUTE).some((body) => {
+      const r = nl.decodeRoute(body)
+      return r.family === family && r.type === want
+    })
+  }
+
   /** One neighbour entry as `ip -j neigh` gives it (state ['FAILED'], ['REACHABLE'], …), or undefined if there is none. */
   neighbor(netns: string, dev: string, address: string): Neighbor | undefined {
     const fd = this.#socket(netns)
