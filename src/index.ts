@@ -23,7 +23,10 @@ export type {
   VlanOptions,
 } from './lab/index.js'
 export type { BridgeVlan } from './kernel/bridge-vlan.js'
-export type { Link, LinkTunnel, Address, Route, Neighbor, RouteDecision, Family } from './kernel/types.js'
+export type { BridgePort, BridgeFdbEntry, FdbOptions } from './lab/bridge-ports.js'
+export type { Link, LinkTunnel, Address, Route, Neighbor, RouteDecision, Family, Rule } from './kernel/types.js'
+export type { RuleOptions, RuleAction, RouteType } from './lab/rules-validate.js'
+export type { DecidedBy } from './assert/route-verdict.js'
 export { NetspecError, isNetspecError, type NetspecErrorKind } from './errors.js'
 export { impair, partition, type Impairment, type ImpairOptions, type ImpairState, type Partition, type PartitionOptions } from './impair/index.js'
 export { diagram, type Diagram } from './topology/diagram.js'

@@ -3,17 +3,19 @@
 import { checkKeys } from '../lab/validate.js'
 import type { Namespace } from '../lab/namespace.js'
 import { routeDecision } from './routes.js'
+import { refusalVerdict, refusedByRouter, type DecidedBy } from './route-verdict.js'
+import { checkSize, kernelSaidTooBig, packetBytes, parsePingTooBig, routerSaidTooBig, silentPeerTooBig, type SizeOptions, type TooBig } from './path-mtu.js'
 import { dropsBetween, readRuleset, withRuleTexts } from '../kernel/nft.js'
-import type { Neighbor, RouteDecision } from '../kernel/types.js'
+import type { Neighbor, Route, RouteDecision } from '../kernel/types.js'
 import { namespaceOwning } from './owners.js'
 import { PROBE_SCRIPT } from './scripts.js'
 import { listenerAt, recorded } from './listen.js'
 import { parseTarget, type Target, type TargetObject } from './target.js'
 import { parsePing, pingArgv } from '../kernel/ping.js'
 
-export type Verdict = 'replied' | 'refused' | 'no-route' | 'unresolved' | 'filtered' | 'timed-out'
+export type Verdict = 'replied' | 'refused' | 'no-route' | 'blackholed' | 'unreachable' | 'prohibited' | 'unresolved' | 'filtered' | 'too-big' | 'timed-out'
 
-export interface ReachableOptions {
+export interface ReachableOptions extends SizeOptions {
   /** Give up after this long (default 3 s; 500 ms with `expectFailure`). */
   timeoutMs?: number
   /** The caller expects no answer (`not.toReach`): use the short default deadline. */
@@ -35,6 +37,10 @@ export interface Reachability {
   evidence: {
     route?: RouteDecision
     routeError?: string
+    /** When the kernel refused at once: the route (or rule) that decided, found from the namespace's rules and routes. */
+    decidedBy?: DecidedBy
+    /** For 'too-big': the packet's size, the MTU that refused it and who said so (src/assert/path-mtu.ts). */
+    tooBig?: TooBig
     neighbor?: Neighbor
     /** The next hop's neighbour state before the probe, when the kernel had already given up on it (['FAILED']). */
     neighborBefore?: string[]
@@ -45,8 +51,9 @@ export interface Reachability {
 }
 
 export async function reachable(from: Namespace, target: string | TargetObject, options: ReachableOptions = {}): Promise<Reachability> {
-  checkKeys(options, ['timeoutMs', 'expectFailure'], 'reachable')
+  checkKeys(options, ['timeoutMs', 'expectFailure', 'size', 'dontFragment'], 'reachable')
   const t = parseTarget(target)
+  const sized = checkSize(options, t.proto)
   const started = performance.now()
   let deadline = started + (options.timeoutMs ?? (options.expectFailure === true ? 500 : 3000))
   const base = { from: from.label, target: t.text, proto: t.proto }
@@ -62,14 +69,16 @@ export async function reachable(from: Namespace, target: string | TargetObject, 
   await from.lab.settle()
   const { decision, error } = await routeDecision(from, t.address)
   if (decision === undefined || ['unreachable', 'blackhole', 'prohibit', 'throw'].includes(decision.type)) {
-    const why = error ?? `route type ${decision?.type}`
-    const hasDefault = from.lab.netlink?.hasDefaultRoute(from.name, t.family) ?? (await from.routes()).some((r) => r.dst === 'default' && r.family === t.family)
-    return finish({
-      verdict: decision?.type === 'prohibit' ? 'filtered' : 'no-route',
-      attempts: 0,
-      detail: `${from.label} has no route to ${t.address}: ip route get says "${why}"${hasDefault ? '' : ` (no IPv${t.family} default route; main table lookup failed)`}`,
-      evidence: { route: decision, routeError: error },
-    })
+    let routes: Promise<Route[]> | undefined
+    const ours = () => (routes ??= from.routes())
+    const noDefault = async () => {
+      const hasDefault = from.lab.netlink?.hasDefaultRoute(from.name, t.family) ?? (await ours()).some((r) => r.dst === 'default' && r.family === t.family && r.table === 'main')
+      return hasDefault ? '' : ` (no IPv${t.family} default route; main table lookup failed)`
+    }
+    const mayHaveThrown = async () => from.lab.netlink?.hasRouteType(from.name, t.family, 'throw') ?? (await ours()).some((r) => r.type === 'throw' && r.family === t.family)
+    // The route or rule that decided, named (route-verdict.ts): blackholed, unreachable, prohibited or no-route.
+    const refused = await refusalVerdict(from, { dst: t.address }, decision, error, noDefault, mayHaveThrown)
+    return finish({ verdict: refused.verdict, attempts: 0, detail: refused.detail, evidence: { route: decision, routeError: error, decidedBy: refused.decidedBy } })
   }
 
   // 2. Real traffic, retried until the deadline (single pings flake). A check that expects no answer, towards
@@ -86,13 +95,13 @@ export async function reachable(from: Namespace, target: string | TargetObject, 
   }
   let attempts = 0
   let output = ''
-  let failure: { verdict: Verdict; detail: string } | undefined
+  let failure: ProbeResult['failure']
   while (performance.now() < deadline) {
     from.lab.assertAlive(from)
     attempts += 1
     // A process-based probe needs a whole -W step; the in-process one can wait exactly what is left.
     const left = Math.max(from.lab.netlink === undefined ? 100 : 10, deadline - performance.now())
-    const probe = t.proto === 'icmp' ? await icmp(from, t, left) : await socketProbe(from, t, left)
+    const probe = t.proto === 'icmp' ? await icmp(from, t, left, sized) : await socketProbe(from, t, left)
     output = probe.output
     if (probe.replied) {
       // A netspec listener recorded this peer before answering: wait for its line, so listener.peers() has it.
@@ -107,6 +116,29 @@ export async function reachable(from: Namespace, target: string | TargetObject, 
     }
     failure = probe.failure
     if (failure !== undefined && failure.verdict !== 'timed-out') break // the network answered: no use retrying
+  }
+
+  // 2a. A router on the way refused with a typed route or rule: a blackhole there is silence here, an unreachable route
+  // comes back as "Host Unreachable", a prohibit route as "Packet filtered"; its own kernel is asked (route-verdict.ts).
+  const refuser = failure?.by ?? (failure?.verdict === 'timed-out' ? decision.gateway : undefined)
+  if (refuser !== undefined && refuser !== t.address && ['timed-out', 'unresolved', 'filtered'].includes(failure!.verdict)) {
+    const r = await refusedByRouter(from, t.address, refuser, decision.prefsrc)
+    if (r !== undefined) return finish({ verdict: r.verdict, attempts, detail: r.detail, evidence: { route: decision, decidedBy: r.decidedBy, output } })
+  }
+
+  // 2b. Too big (reachable(…, { size })): a router's "Frag needed", the kernel's "message too long", or a silent peer.
+  if (sized !== undefined) {
+    const bytes = packetBytes(sized.size, t.family)
+    const said = failure?.tooBig
+    const big =
+      failure?.verdict === 'too-big' && said !== undefined
+        ? said.by === 'local'
+          ? await kernelSaidTooBig(from, t.address, bytes, said.mtu)
+          : await routerSaidTooBig(from, t.address, bytes, said.by, said.mtu, said.words)
+        : failure?.verdict === 'timed-out'
+          ? await silentPeerTooBig(from, hop, decision.dev, bytes)
+          : undefined
+    if (big !== undefined) return finish({ verdict: 'too-big', attempts, detail: big.detail, evidence: { route: decision, tooBig: big.tooBig, output } })
   }
 
   // 3. Why not: a neighbour that never answered, a firewall that drops, or silence.
@@ -155,23 +187,26 @@ interface ProbeResult {
   /** How a netspec listener saw this probe (its greeting or reply), so its record can be awaited. */
   seen?: { address: string; port: number }
   rttMs?: number
-  failure?: { verdict: Verdict; detail: string }
+  /** `by`: the address that sent an ICMP error about the probe. */
+  failure?: { verdict: Verdict; detail: string; tooBig?: { by: string; mtu?: number; words: string }; by?: string }
   output: string
 }
 
-async function icmp(from: Namespace, t: Target, leftMs: number): Promise<ProbeResult> {
-  if (from.lab.netlink !== undefined) return icmpInProcess(from, t, leftMs)
+async function icmp(from: Namespace, t: Target, leftMs: number, sized?: { size: number; dontFragment: boolean }): Promise<ProbeResult> {
+  if (from.lab.netlink !== undefined) return icmpInProcess(from, t, leftMs, sized)
   const wait = Math.min(1, leftMs / 1000)
-  const r = await from.exec(pingArgv(t.address, t.family, wait), { timeoutMs: Math.ceil(leftMs) + 1000 })
+  const r = await from.exec(pingArgv(t.address, t.family, wait, sized), { timeoutMs: Math.ceil(leftMs) + 1000 })
   const parsed = parsePing(r.stdout)
   const output = `${r.stdout}${r.stderr}`
   if (r.exitCode === 0 && parsed.received > 0) return { replied: true, rttMs: parsed.rttMs, output }
+  const big = parsePingTooBig(output)
+  if (big !== undefined) return { replied: false, failure: { verdict: 'too-big', detail: `${big.by} said "${big.words}" (mtu ${big.mtu})`, tooBig: big }, output }
   const from_ = /From (\S+) icmp_seq=\d+ (.+)/.exec(r.stdout)
   if (from_ !== null) {
     const [, who, what] = from_
-    if (/Host Unreachable|Address unreachable/i.test(what!)) return { replied: false, failure: { verdict: 'unresolved', detail: `${who} reports "${what}" for ${t.address}: no neighbour answered` }, output }
-    if (/Net Unreachable|No route/i.test(what!)) return { replied: false, failure: { verdict: 'no-route', detail: `${who} has no route to ${t.address} ("${what}")` }, output }
-    if (/prohibited|filtered/i.test(what!)) return { replied: false, failure: { verdict: 'filtered', detail: `${who} rejects traffic to ${t.address} ("${what}")` }, output }
+    if (/Host Unreachable|Address unreachable/i.test(what!)) return { replied: false, failure: { verdict: 'unresolved', detail: `${who} reports "${what}" for ${t.address}: no neighbour answered`, by: who }, output }
+    if (/Net Unreachable|No route/i.test(what!)) return { replied: false, failure: { verdict: 'no-route', detail: `${who} has no route to ${t.address} ("${what}")`, by: who }, output }
+    if (/prohibited|filtered/i.test(what!)) return { replied: false, failure: { verdict: 'filtered', detail: `${who} rejects traffic to ${t.address} ("${what}")`, by: who }, output }
   }
   return { replied: false, failure: { verdict: 'timed-out', detail: `no ICMP echo reply from ${t.address}` }, output }
 }
@@ -185,6 +220,8 @@ const ICMP_ERRORS: Record<string, [Verdict, string]> = {
   '4:3:10': ['filtered', 'Destination Host Prohibited'],
   '4:3:13': ['filtered', 'Packet filtered'],
   '4:11:0': ['no-route', 'Time to live exceeded'],
+  '4:3:4': ['too-big', 'Frag needed and DF set'],
+  '6:2:0': ['too-big', 'Packet too big'],
   '6:1:0': ['no-route', 'Destination unreachable: No route'],
   '6:1:1': ['filtered', 'Destination unreachable: Administratively prohibited'],
   '6:1:3': ['unresolved', 'Destination unreachable: Address unreachable'],
@@ -194,26 +231,31 @@ const ICMP_ERRORS: Record<string, [Verdict, string]> = {
 }
 
 // ENETUNREACH, EHOSTUNREACH, EPERM (what an nftables output drop gives a raw socket).
-const SEND_ERRORS: Record<number, Verdict> = { 101: 'no-route', 113: 'unresolved', 1: 'filtered' }
+const SEND_ERRORS: Record<number, Verdict> = { 101: 'no-route', 113: 'unresolved', 1: 'filtered', 90: 'too-big' }
 
 /** One echo request from a raw socket held in the namespace (kernel/icmp.ts): no process per probe. */
-async function icmpInProcess(from: Namespace, t: Target, leftMs: number): Promise<ProbeResult> {
-  const o = await from.lab.netlink!.icmp.echo(from.name, t.address, t.family, Math.min(1000, leftMs))
+async function icmpInProcess(from: Namespace, t: Target, leftMs: number, sized?: { size: number; dontFragment: boolean }): Promise<ProbeResult> {
+  const o = await from.lab.netlink!.icmp.echo(from.name, t.address, t.family, Math.min(1000, leftMs), sized ?? {})
   switch (o.kind) {
     case 'reply':
       return { replied: true, rttMs: o.rttMs, output: `echo reply from ${o.from}: time=${o.rttMs.toFixed(3)} ms` }
     case 'error': {
       const [verdict, words] = ICMP_ERRORS[`${o.family}:${o.type}:${o.code}`] ?? ['timed-out', `ICMP type ${o.type} code ${o.code}`]
+      // As ping words them: "Frag needed and DF set (mtu = 1400)", "Packet too big: mtu=1400".
+      const said = verdict !== 'too-big' ? words : o.family === 4 ? `${words} (mtu = ${o.mtu})` : `${words}: mtu=${o.mtu}`
+      if (verdict === 'too-big')
+        return { replied: false, failure: { verdict, detail: `${o.from} said "${said}"`, tooBig: { by: o.from, mtu: o.mtu, words: said } }, output: `From ${o.from}: ${said}` }
       const output = `From ${o.from}: ${words}`
       const detail =
         verdict === 'unresolved' ? `${o.from} reports "${words}" for ${t.address}: no neighbour answered`
         : verdict === 'no-route' ? `${o.from} has no route to ${t.address} ("${words}")`
         : verdict === 'filtered' ? `${o.from} rejects traffic to ${t.address} ("${words}")`
         : `${o.from} answered ${words} for ${t.address}`
-      return { replied: false, failure: { verdict, detail }, output }
+      return { replied: false, failure: { verdict, detail, by: o.from }, output }
     }
     case 'send-failed': {
       const verdict = SEND_ERRORS[o.errno] ?? 'timed-out'
+      if (verdict === 'too-big') return { replied: false, failure: { verdict, detail: `${from.label} cannot send: ${o.message}`, tooBig: { by: 'local', words: o.message } }, output: `sendto: ${o.message}` }
       const detail =
         verdict === 'filtered' ? `sending to ${t.address} was refused locally in ${from.label} (${o.message}: an output filter)`
         : `${from.label} cannot send to ${t.address}: ${o.message}`

@@ -5,6 +5,7 @@ import type { Route, RouteDecision } from '../kernel/types.js'
 import { describeRoute } from '../lab/format.js'
 import type { Namespace } from '../lab/namespace.js'
 import { checkKeys, parseAddress, parseDestination } from '../lab/validate.js'
+import { decidedBy as describeDecision, findDecidingRoute, type DecidedBy } from './route-verdict.js'
 
 export interface RouteMatch {
   via?: string
@@ -14,6 +15,10 @@ export interface RouteMatch {
   metric?: number
   proto?: string
   scope?: string
+  /** 'unicast', 'blackhole', 'unreachable', 'prohibit', 'throw', … */
+  type?: string
+  /** The route's MTU metric. */
+  mtu?: number
 }
 
 export interface HasRouteResult {
@@ -25,7 +30,7 @@ export interface HasRouteResult {
   detail: string
 }
 
-const MATCH_KEYS = ['via', 'dev', 'src', 'table', 'metric', 'proto', 'scope'] as const
+const MATCH_KEYS = ['via', 'dev', 'src', 'table', 'metric', 'proto', 'scope', 'type', 'mtu'] as const
 
 /** Is there an entry for `destination` (any table, IPv4 or IPv6) matching every given field? */
 export async function hasRoute(ns: Namespace, destination: string, match: RouteMatch = {}): Promise<HasRouteResult> {
@@ -40,7 +45,9 @@ export async function hasRoute(ns: Namespace, destination: string, match: RouteM
     (match.table === undefined || r.table === String(match.table)) &&
     (match.metric === undefined || r.metric === match.metric) &&
     (match.proto === undefined || r.protocol === match.proto) &&
-    (match.scope === undefined || r.scope === match.scope)
+    (match.scope === undefined || r.scope === match.scope) &&
+    (match.type === undefined || r.type === match.type) &&
+    (match.mtu === undefined || r.mtu === match.mtu)
   const matches = same.filter(fits)
   const want = describeMatch(dst, match)
   const detail =
@@ -64,6 +71,8 @@ export interface RouteGetResult {
   decision?: RouteDecision
   /** What the kernel said when it had no route (e.g. "Network is unreachable"). */
   error?: string
+  /** Which route (and rule) decided, and its type: from the kernel's decision, or, when it refused, from the namespace's rules and routes. */
+  decidedBy?: DecidedBy
   detail: string
 }
 
@@ -91,12 +100,19 @@ export async function routeGet(ns: Namespace, address: string, selectors: RouteG
   await ns.lab.settle()
   const { decision, error } = await routeDecision(ns, a.address, sel)
   const withSel = sel.length > 0 ? ` (${sel.join(' ')})` : ''
-  if (decision === undefined) return { ok: false, error, detail: `${ns.label} has no route to ${a.address}${withSel}: ${error}` }
+  // The route that decided, from the namespace's rules and routes (the kernel names none when it refuses).
+  const flow = { dst: a.address, src: selectors.from === undefined ? undefined : parseAddress(selectors.from).address, iif: selectors.iif, oif: selectors.oif, fwmark: selectors.mark }
+  const by = describeDecision(await findDecidingRoute(ns, flow))
+  if (decision === undefined) {
+    const named = by.route !== undefined || by.rule !== undefined ? ` (decided by ${by.text})` : ''
+    return { ok: false, error, decidedBy: by, detail: `${ns.label} has no route to ${a.address}${withSel}: ${error}${named}` }
+  }
   const ok = !['unreachable', 'blackhole', 'prohibit', 'throw'].includes(decision.type)
   return {
     ok,
     decision,
-    detail: `${ns.label} sends ${a.address}${withSel} ${decision.gateway === undefined ? 'directly' : `via ${decision.gateway}`}${decision.dev === undefined ? '' : ` out of ${decision.dev}`}${decision.type === 'unicast' ? '' : ` (type ${decision.type})`}`,
+    decidedBy: by,
+    detail: `${ns.label} sends ${a.address}${withSel} ${decision.gateway === undefined ? 'directly' : `via ${decision.gateway}`}${decision.dev === undefined ? '' : ` out of ${decision.dev}`}${decision.type === 'unicast' ? '' : ` (type ${decision.type})`}${by.route === undefined ? '' : `, by ${by.text}`}`,
   }
 }
 

@@ -13,6 +13,7 @@ import type { Namespace } from '../lab/namespace.js'
 import { makeProbe } from './probe.js'
 import { traceProbe, type ProbeTrace } from './trace.js'
 import { describeStop, type TraceEvent } from './trace-parse.js'
+import { decidedBy, findDecidingRoute } from '../assert/route-verdict.js'
 
 export interface Hop {
   namespace: string
@@ -177,6 +178,10 @@ async function walk(from: Namespace, t: Target): Promise<Walk> {
     namespaces: all.map((ns, i) => ({ label: ns.label, name: ns.name, links: links[i]!, addresses: held[i]!, routes: [], neighbors: [] })),
   }
   const w: Walk = { hops: [], at: [], next: new Map(), arrived: false, verdict: '', leaves: false, snap }
+  // The interface a forwarded packet arrives on (the one holding the previous hop's next-hop address): the rules' iif.
+  const devOf = new Map<string, string>()
+  all.forEach((_, i) => held[i]!.forEach((a) => devOf.set(a.address, a.dev)))
+  let iif: string | undefined
   const hop = (ns: Namespace, h: Omit<Hop, 'namespace'>) => {
     w.hops.push({ namespace: ns.label, ...h })
     w.at.push(ns)
@@ -186,8 +191,15 @@ async function walk(from: Namespace, t: Target): Promise<Walk> {
   for (let i = 0; i < 16; i++) {
     const r = await cur.exec(['ip', '-j', t.family === 6 ? '-6' : '-4', 'route', 'get', to])
     if (r.exitCode !== 0) {
+      const said = r.stderr.trim().replace(/^RTNETLINK answers: /, '')
+      // The kernel answers a blackhole/unreachable/prohibit route with its errno only: name the route that decided.
+      const by = decidedBy(await findDecidingRoute(cur, { dst: to, src: i === 0 ? undefined : w.hops[0]?.route?.prefsrc, iif }))
+      if (by.route !== undefined || by.rule !== undefined) {
+        hop(cur, { route: { type: by.route?.type ?? by.rule?.action }, note: `${by.text.replace(/^an? /, '')}: ${said}` })
+        return stop(false, `${by.text.replace(/^an? /, '')} in ${cur.label} for ${to}: ${said}`)
+      }
       hop(cur, { note: `route get ${to}: ${r.stderr.trim()}` })
-      return stop(false, `no route in ${cur.label} for ${to}: ${r.stderr.trim().replace(/^RTNETLINK answers: /, '')}`)
+      return stop(false, `no route in ${cur.label} for ${to}: ${said}`)
     }
     const route = (JSON.parse(r.stdout) as Hop['route'][])[0] ?? {}
     if (route.type === 'local' || owners.get(to) === cur) {
@@ -218,6 +230,7 @@ async function walk(from: Namespace, t: Target): Promise<Walk> {
       return stop(false, `${t.family === 6 ? 'IPv6 forwarding' : 'ip_forward'} is 0 in ${owner.label}`)
     }
     cur = owner
+    iif = devOf.get(next)
   }
   return stop(false, 'more than 16 hops: probably a routing loop')
 }

@@ -12,8 +12,11 @@ const IPPROTO_ICMPV6 = 58
 /** What became of one echo request. */
 export type EchoOutcome =
   | { kind: 'reply'; from: string; rttMs: number }
-  /** An ICMP error about our probe, e.g. type 3 code 1 (host unreachable) from a router. */
-  | { kind: 'error'; from: string; family: 4 | 6; type: number; code: number }
+  /**
+   * An ICMP error about our probe, e.g. type 3 code 1 (host unreachable) from a router; `mtu` for "Frag needed"
+   * (type 3 code 4, next-hop MTU in bytes 6–7) and ICMPv6 "Packet too big" (type 2, MTU in bytes 4–7).
+   */
+  | { kind: 'error'; from: string; family: 4 | 6; type: number; code: number; mtu?: number }
   /** sendto() refused at once: ENETUNREACH, EHOSTUNREACH, EPERM (an output filter), … */
   | { kind: 'send-failed'; errno: number; message: string }
   | { kind: 'timeout' }
@@ -28,6 +31,9 @@ interface Waiter {
 }
 
 const SOL_RAW = 255
+const PMTUDISC_DONT = 0
+const PMTUDISC_WANT = 1 // a socket's default (net.ipv4.ip_no_pmtu_disc = 0)
+const PMTUDISC_DO = 2
 const ICMP_FILTER = 1
 const ICMP6_FILTER = 1
 
@@ -90,8 +96,9 @@ class EchoSocket {
     if (this.family === 4 ? [3, 11, 12].includes(type) : [1, 2, 3, 4].includes(type)) {
       // The error quotes our packet: its IP header, then our echo header (type, code, sum, id, seq).
       const quoted = this.family === 4 ? icmp.subarray(8 + ((icmp[8]! & 0x0f) * 4)) : icmp.subarray(8 + 40)
+      const mtu = this.family === 4 ? (type === 3 && code === 4 ? icmp.readUInt16BE(6) : undefined) : type === 2 ? icmp.readUInt32BE(4) : undefined
       if (quoted.length >= 8 && quoted[0] === (this.family === 4 ? 8 : 128))
-        this.#settle(quoted.readUInt32BE(4), () => ({ kind: 'error', from, family: this.family, type, code }))
+        this.#settle(quoted.readUInt32BE(4), () => ({ kind: 'error', from, family: this.family, type, code, ...(mtu === undefined ? {} : { mtu }) }))
     }
   }
 
@@ -118,13 +125,13 @@ export function checksum(b: Buffer): number {
   return ~sum & 0xffff
 }
 
-/** An echo request: type 8 (ICMPv6: 128), id and sequence, and a payload naming us. */
-export function echoRequest(family: 4 | 6, id: number, seq: number): Buffer {
-  const b = Buffer.alloc(8 + 16)
+/** An echo request: type 8 (ICMPv6: 128), id and sequence, and a payload naming us (`size` bytes, as `ping -s`; default 16). */
+export function echoRequest(family: 4 | 6, id: number, seq: number, size = 16): Buffer {
+  const b = Buffer.alloc(8 + Math.max(size, 0))
   b[0] = family === 4 ? 8 : 128
   b.writeUInt16BE(id, 4)
   b.writeUInt16BE(seq, 6)
-  b.write('netspec-probe', 8)
+  if (size >= 13) b.write('netspec-probe', 8)
   if (family === 4) b.writeUInt16BE(checksum(b), 2) // the kernel fills in the ICMPv6 checksum itself
   return b
 }
@@ -149,23 +156,39 @@ export class IcmpProber {
     this.#c = c
   }
 
-  /** Sends one echo request from `netns` to `address` and waits up to `timeoutMs` for what comes back. */
-  echo(netns: string, address: string, family: 4 | 6, timeoutMs: number): Promise<EchoOutcome> {
+  /**
+   * Sends one echo request from `netns` to `address` and waits up to `timeoutMs` for what comes back. With `size`
+   * (ICMP payload bytes, as `ping -s`), `dontFragment` true sets DF as `ping -M do` does (IP_MTU_DISCOVER /
+   * IPV6_MTU_DISCOVER = PMTUDISC_DO: too big for the known path MTU fails at once with EMSGSIZE), false lets it
+   * fragment (`-M dont`); the socket's default (WANT) is restored right after the send.
+   */
+  echo(netns: string, address: string, family: 4 | 6, timeoutMs: number, options: { size?: number; dontFragment?: boolean } = {}): Promise<EchoOutcome> {
     const s = this.#socket(netns, family)
     const key = (nextKey = (nextKey + 1) >>> 0)
-    const packet = echoRequest(family, key >>> 16, key & 0xffff)
+    const packet = echoRequest(family, key >>> 16, key & 0xffff, options.size)
     const to = sockaddr(family, address)
     s.drain() // what is queued now is older than this probe; a full queue would drop its reply
+    const pmtu = options.dontFragment === undefined ? undefined : options.dontFragment ? PMTUDISC_DO : PMTUDISC_DONT
     return new Promise((resolve) => {
       const sentAt = performance.now()
-      if (this.#c.sendto(s.fd, packet, packet.length, 0, to, to.length) < 0) {
-        const errno = this.#c.errno()
+      if (pmtu !== undefined) this.#pmtuDisc(s, pmtu)
+      const sent = this.#c.sendto(s.fd, packet, packet.length, 0, to, to.length)
+      const errno = sent < 0 ? this.#c.errno() : 0
+      if (pmtu !== undefined) this.#pmtuDisc(s, PMTUDISC_WANT)
+      if (sent < 0) {
         resolve({ kind: 'send-failed', errno, message: this.#c.strerror(errno) })
         return
       }
       s.waiters.set(key, { key, sentAt, deadline: sentAt + timeoutMs, resolve })
       this.#timer ??= setImmediate(() => this.#pump())
     })
+  }
+
+  #pmtuDisc(s: EchoSocket, value: number): void {
+    const v = Buffer.alloc(4)
+    v.writeInt32LE(value)
+    // IPPROTO_IP/IP_MTU_DISCOVER (10), IPPROTO_IPV6/IPV6_MTU_DISCOVER (23)
+    this.#c.setsockopt(s.fd, s.family === 4 ? 0 : 41, s.family === 4 ? 10 : 23, v, 4)
   }
 
   /** Closes every socket, for good: pending probes end as 'closed'. */

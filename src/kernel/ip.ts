@@ -105,6 +105,8 @@ export function parseRoutes(text: string, family?: Family): Route[] {
     if (num(j.metric) !== undefined) route.metric = num(j.metric)
     if (str(j.protocol) !== undefined) route.protocol = str(j.protocol)
     if (str(j.scope) !== undefined) route.scope = str(j.scope)
+    const mtu = metricsMtu(j)
+    if (mtu !== undefined) route.mtu = mtu
     return route
   })
 }
@@ -119,10 +121,16 @@ export function parseNeighbors(text: string): Neighbor[] {
   }))
 }
 
+/** `"metrics": [{ "mtu": 1400 }]` (ip prints the route's metrics, and a learned path MTU, this way). */
+function metricsMtu(j: Json): number | undefined {
+  for (const m of Array.isArray(j.metrics) ? (j.metrics as Json[]) : []) if (num(m.mtu) !== undefined) return num(m.mtu)
+  return undefined
+}
+
 export function parseRouteDecision(text: string): RouteDecision | undefined {
   const j = parseJsonArray(text)[0]
   if (j === undefined) return undefined
-  return {
+  const d: RouteDecision = {
     dst: str(j.dst) ?? '?',
     type: str(j.type) ?? 'unicast',
     dev: str(j.dev),
@@ -130,6 +138,10 @@ export function parseRouteDecision(text: string): RouteDecision | undefined {
     prefsrc: str(j.prefsrc),
     table: str(j.table) ?? 'main',
   }
+  const mtu = metricsMtu(j)
+  if (mtu !== undefined) d.mtu = mtu
+  if (num(j.expires) !== undefined) d.mtuExpires = num(j.expires)
+  return d
 }
 
 /** `ip netns list-id` inside a namespace: its ids for the other namespaces it knows, by kernel name. */

@@ -9,8 +9,10 @@ export interface PingSummary {
 }
 
 /** `ping -n -c 1 -s 56 [-6] -W <s> ADDRESS`: one echo, numeric output, a wait in seconds (iputils takes fractions). */
-export function pingArgv(address: string, family: 4 | 6, waitSeconds: number): string[] {
-  return ['ping', '-n', '-c', '1', '-s', '56', ...(family === 6 ? ['-6'] : []), '-W', waitSeconds.toFixed(2), '--', address]
+export function pingArgv(address: string, family: 4 | 6, waitSeconds: number, sized?: { size: number; dontFragment: boolean }): string[] {
+  // -M do|dont: the DF bit (IPv4) / no fragmentation by the sender (IPv6), as `ping -M do -s N` in the path-MTU tutorials.
+  const size = sized === undefined ? ['-s', '56'] : ['-M', sized.dontFragment ? 'do' : 'dont', '-s', String(sized.size)]
+  return ['ping', '-n', '-c', '1', ...size, ...(family === 6 ? ['-6'] : []), '-W', waitSeconds.toFixed(2), '--', address]
 }
 
 /** Reads iputils ping's output (any locale-independent parts: numbers and the fixed English statistics words). */

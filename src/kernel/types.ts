@@ -69,6 +69,8 @@ export interface Route {
   metric?: number
   protocol?: string
   scope?: string
+  /** The route's MTU metric (`ip route add … mtu 1400`), when it has one. */
+  mtu?: number
   flags: string[]
 }
 
@@ -89,4 +91,33 @@ export interface RouteDecision {
   gateway?: string
   prefsrc?: string
   table: string
+  /**
+   * The MTU this destination gets: the route's `mtu` metric, or a path MTU the kernel learned from a
+   * "Frag needed" / "Packet too big" (then `mtuExpires` gives the seconds the cached value still holds).
+   */
+  mtu?: number
+  mtuExpires?: number
+}
+
+/** A policy routing rule as `ip -j rule` lists it (the kernel tries rules by priority, lowest first). */
+export interface Rule {
+  family: Family
+  priority: number
+  /** 'all' or a prefix (a host is written with its length, e.g. '10.0.0.2/32'). */
+  from: string
+  /** 'all' or a prefix. */
+  to: string
+  iif?: string
+  oif?: string
+  fwmark?: number
+  /** The mask the mark is compared under (0xffffffff when none was given). */
+  fwmask?: number
+  /** `not`: the selectors are inverted. */
+  not: boolean
+  /** What a match does: look a table up, or refuse at once. */
+  action: 'lookup' | 'blackhole' | 'unreachable' | 'prohibit' | 'goto' | 'nop'
+  /** For 'lookup': the table, by name as ip prints it ('main', 'local', '100'). */
+  table?: string
+  /** Selectors this reader keeps but the lookup model does not evaluate (e.g. 'uidrange', 'ipproto'). */
+  other?: string[]
 }

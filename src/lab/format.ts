@@ -4,12 +4,13 @@ import type { LabSnapshot, NamespaceSnapshot } from './types.js'
 
 /** A route as `ip route` would print it: `10.9.0.0/16 via 10.0.12.2 dev veth1 metric 50`. */
 export function describeRoute(r: Route): string {
-  const parts = [r.dst]
+  const parts = r.type === 'unicast' ? [r.dst] : [r.type, r.dst]
   if (r.via !== undefined) parts.push(`via ${r.via}`)
   if (r.dev !== undefined) parts.push(`dev ${r.dev}`)
   if (r.src !== undefined) parts.push(`src ${r.src}`)
   if (r.metric !== undefined) parts.push(`metric ${r.metric}`)
   if (r.table !== 'main') parts.push(`table ${r.table}`)
+  if (r.mtu !== undefined) parts.push(`mtu ${r.mtu}`)
   return parts.join(' ')
 }
 

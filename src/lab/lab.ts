@@ -24,6 +24,7 @@ import type { BridgeOptions, BridgeRef, EndOptions, LabOptions, LabSnapshot, Nam
 import { applyPortVlans, bridgeVlans, createVlan, portVlans, unsupportedIfMissing } from './vlan.js'
 import { createVxlan, type Tunnel, type VxlanOptions } from './tunnel.js'
 import type { BridgeVlan } from '../kernel/bridge-vlan.js'
+import type { BridgeFdbEntry, BridgePort, FdbOptions } from './bridge-ports.js'
 import { checkIfName, checkKeys, checkLabel, checkMac, checkMtu, checkSysctlKey, parseCidr, sysctlPath } from './validate.js'
 import { checkEtcNetnsFile } from '../values/names.js'
 
@@ -148,6 +149,18 @@ export class Bridge implements BridgeRef {
   /** The VLANs of this bridge and its ports, read back from the kernel (`bridge -j vlan show`). */
   vlans(): Promise<BridgeVlan[]> {
     return bridgeVlans(this)
+  }
+
+  /** Its ports as the kernel has them (`bridge -j link`): state, where each veth leads, VLANs (src/lab/bridge-ports.ts). */
+  async ports(): Promise<BridgePort[]> {
+    const { bridgePorts } = await import('./bridge-ports.js')
+    return bridgePorts(this)
+  }
+
+  /** What it learned (`bridge -j fdb`): MACs per port; `{ all: true }` adds permanent and 'self' entries. */
+  async fdb(options: FdbOptions = {}): Promise<BridgeFdbEntry[]> {
+    const { bridgeFdb } = await import('./bridge-ports.js')
+    return bridgeFdb(this, options)
   }
 
   toString(): string {

@@ -2,7 +2,9 @@
 import { NetspecError, callSite, invalidInput } from '../errors.js'
 import { commandFailed, type RunResult, type SpawnedProcess } from '../exec/index.js'
 import { readAddresses, readLinks, readNeighbors, readRoutes } from '../kernel/ip.js'
-import type { Address, Link, Neighbor, Route } from '../kernel/types.js'
+import type { Address, Link, Neighbor, Route, Rule } from '../kernel/types.js'
+import { readRules } from '../kernel/rules.js'
+import { checkRouteMtu, checkRouteType, checkTable, ruleArgs, type RuleOptions } from './rules-validate.js'
 import type { Listener } from '../assert/listen.js'
 import type { Capture, CaptureOptions } from '../capture/capture.js'
 import type { Impairment, ImpairOptions } from '../impair/impair.js'
@@ -158,6 +160,12 @@ export class Namespace {
     return readRoutes(this.#lab.executor, this.name)
   }
 
+  /** Policy routing rules of both families, by priority (`ip -j rule`). */
+  async rules(): Promise<Rule[]> {
+    await this.#ready()
+    return readRules(this.#lab.executor, this.name)
+  }
+
   async neighbors(): Promise<Neighbor[]> {
     await this.#ready()
     return readNeighbors(this.#lab.executor, this.name)
@@ -201,6 +209,24 @@ export class Namespace {
     const line = routeLine(destination, options, ctx)
     this.#lab.assertAlive(this)
     await this.#lab.batch(this, [`route del ${line}`], ctx)
+  }
+
+  /** `ip rule add`: `ruleAdd({ from: '10.0.0.2', table: 100 })`, `ruleAdd({ fwmark: 7, table: 100, priority: 100 })`. */
+  async ruleAdd(rule: RuleOptions): Promise<void> {
+    await this.#rule('add', rule, this.#context(callSite()))
+  }
+
+  /** `ip rule del` with the same selectors (the kernel deletes the first rule they all match). */
+  async ruleDel(rule: RuleOptions): Promise<void> {
+    await this.#rule('del', rule, this.#context(callSite()))
+  }
+
+  // Rules go as argv, not through `ip -batch`: a batch line cannot carry `-6`, and a rule without selectors is IPv4 there.
+  async #rule(verb: 'add' | 'del', rule: RuleOptions, ctx: Record<string, unknown>): Promise<void> {
+    const { args } = ruleArgs(verb, rule, ctx)
+    await this.#ready()
+    const r = await this.#lab.executor.run(['ip', '-n', this.name, ...args], { signal: this.#lab.signal })
+    if (r.exitCode !== 0 || r.timedOut) throw commandFailed(r, { ...ctx, what: `ip rule ${verb} failed in ${this.label}` })
   }
 
   async linkSet(dev: string, options: LinkSetOptions): Promise<void> {
@@ -258,18 +284,25 @@ export class Namespace {
 }
 
 export function routeLine(destination: string, options: RouteOptions, ctx: Record<string, unknown>): string {
-  checkKeys(options, ['via', 'dev', 'metric', 'table', 'src', 'onlink'], 'route', ctx)
+  checkKeys(options, ['via', 'dev', 'metric', 'table', 'src', 'onlink', 'type', 'mtu'], 'route', ctx)
   const { dst, family } = parseDestination(destination, ctx)
+  const type = options.type === undefined ? 'unicast' : checkRouteType(options.type, ctx)
   const via = options.via === undefined ? undefined : parseAddress(options.via, ctx)
   if (via !== undefined && family !== undefined && via.family !== family)
     throw invalidInput(`route to ${destination} (IPv${family}) cannot go via ${options.via} (IPv${via.family})`, {
       ...ctx,
       hint: 'the gateway must be of the same address family as the destination',
     })
-  if (via === undefined && options.dev === undefined)
+  if (type !== 'unicast' && (via !== undefined || options.dev !== undefined || options.onlink !== undefined || options.src !== undefined))
+    throw invalidInput(`a ${type} route to ${destination} sends nothing anywhere: it takes no 'via', 'dev', 'src' or 'onlink'`, {
+      ...ctx,
+      hint: `routeAdd('${destination}', { type: '${type}' }), optionally with table, metric`,
+    })
+  if (type === 'unicast' && via === undefined && options.dev === undefined)
     throw invalidInput(`route to ${destination} needs 'via' (a gateway) or 'dev' (an interface)`, ctx)
   const fam = family ?? via?.family ?? 4
-  const parts = [dst === 'default' && fam === 6 ? '::/0' : dst]
+  const parts: string[] = type === 'unicast' ? [] : [type]
+  parts.push(dst === 'default' && fam === 6 ? '::/0' : dst)
   if (via !== undefined) parts.push('via', via.address)
   if (options.dev !== undefined) parts.push('dev', checkIfName(options.dev, ctx))
   if (options.src !== undefined) {
@@ -284,6 +317,7 @@ export function routeLine(destination: string, options: RouteOptions, ctx: Recor
   }
   // Always the number: ip would read a name through the machine's /etc/iproute2/rt_tables.
   if (options.table !== undefined) parts.push('table', String(parseRouteTable(options.table, ctx)))
+  if (options.mtu !== undefined) parts.push('mtu', String(checkRouteMtu(options.mtu, fam, ctx)))
   if (options.onlink === true) parts.push('onlink')
   return parts.join(' ')
 }

@@ -104,6 +104,13 @@ export interface RouteOptions {
   src?: string
   /** Accept a gateway not on a connected subnet (`onlink`). */
   onlink?: boolean
+  /**
+   * The route's type (default 'unicast'): 'blackhole' discards silently, 'unreachable' refuses with "No route to
+   * host", 'prohibit' with "Permission denied", 'throw' sends the lookup on to the next rule. Such routes take no `via`/`dev`.
+   */
+  type?: 'unicast' | 'blackhole' | 'unreachable' | 'prohibit' | 'throw'
+  /** The route's MTU metric (`mtu 1400`): packets to this destination are no larger than this. */
+  mtu?: number
 }
 
 export interface LinkSetOptions {

@@ -7,6 +7,8 @@ import type { Namespace } from '../lab/namespace.js'
 import type { BridgeOptions, NamespaceOptions, RouteOptions } from '../lab/types.js'
 import { checkIfName, checkKeys, checkLabel, checkMac, checkMtu, parseAddress, parseCidr, parseDestination } from '../lab/validate.js'
 import { planVxlan, TUNNEL_TYPES, type Tunnel, type VxlanOptions } from '../lab/tunnel.js'
+import { routeLine } from '../lab/namespace.js'
+import { ruleArgs, type RuleOptions } from '../lab/rules-validate.js'
 
 export interface TopologyEnd {
   /** Namespace label. */
@@ -47,6 +49,8 @@ export interface Topology {
   tunnels?: readonly TopologyTunnel[]
   /** Routes by namespace label. */
   routes?: Record<string, readonly TopologyRoute[]>
+  /** Policy routing rules by namespace label (added after the routes). */
+  rules?: Record<string, readonly RuleOptions[]>
 }
 
 export interface BuiltTopology {
@@ -58,7 +62,7 @@ export interface BuiltTopology {
 
 /** Checks the whole description (keys, references) without touching the kernel. */
 export function validateTopology(t: Topology): void {
-  checkKeys(t, ['namespaces', 'bridges', 'links', 'tunnels', 'routes'], 'topology')
+  checkKeys(t, ['namespaces', 'bridges', 'links', 'tunnels', 'routes', 'rules'], 'topology')
   if (typeof t.namespaces !== 'object' || t.namespaces === null || Object.keys(t.namespaces).length === 0)
     throw invalidInput('topology needs at least one namespace in `namespaces`', { hint: "e.g. { namespaces: { ns1: {}, ns2: {} } }" })
   const labels = new Set(Object.keys(t.namespaces))
@@ -110,11 +114,18 @@ export function validateTopology(t: Topology): void {
   for (const [label, routes] of Object.entries(t.routes ?? {})) {
     known(label, 'routes')
     for (const r of routes) {
-      checkKeys(r, ['to', 'via', 'dev', 'metric', 'table', 'src', 'onlink'], `route in ${label}`)
+      checkKeys(r, ['to', 'via', 'dev', 'metric', 'table', 'src', 'onlink', 'type', 'mtu'], `route in ${label}`)
       parseDestination(r.to, { namespace: label })
       if (r.via !== undefined) parseAddress(r.via, { namespace: label })
       if (r.dev !== undefined) checkIfName(r.dev, { namespace: label })
+      const { to, ...o } = r
+      routeLine(to, o, { namespace: label }) // every other check routeAdd makes
     }
+  }
+  for (const [label, rules] of Object.entries(t.rules ?? {})) {
+    known(label, 'rules')
+    if (!Array.isArray(rules)) throw invalidInput(`topology: rules.${label} must be an array of rules`)
+    for (const r of rules) ruleArgs('add', r, { namespace: label })
   }
 }
 
@@ -142,6 +153,12 @@ export async function build(lab: Lab, t: Topology): Promise<BuiltTopology> {
   )
   await Promise.all(
     Object.entries(t.routes ?? {}).flatMap(([label, routes]) => routes.map(({ to, ...o }) => namespaces[label]!.routeAdd(to, o))),
+  )
+  // In the order given per namespace: without priorities the kernel numbers rules by when they were added.
+  await Promise.all(
+    Object.entries(t.rules ?? {}).map(async ([label, rules]) => {
+      for (const r of rules) await namespaces[label]!.ruleAdd(r)
+    }),
   )
   return { namespaces, bridges, tunnels }
 }

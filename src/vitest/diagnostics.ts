@@ -152,13 +152,22 @@ async function sysctlState(lab: Lab): Promise<string[]> {
   )
 }
 
-/** nftables ruleset (with counters) and conntrack entries of one namespace, when there are any. */
+/** The kernel's own three rules of each family (`ip rule` in a fresh namespace): not worth printing. */
+const DEFAULT_RULE = /^(0:\s+from all lookup local|32766:\s+from all lookup main|32767:\s+from all lookup default)\s*$/
+
+/** nftables ruleset (with counters), conntrack entries and policy routing rules of one namespace, when there are any. */
 async function netfilterState(lab: Lab, netns: string, label: string): Promise<string> {
-  const [nft, ct] = await Promise.all([
+  const [nft, ct, rules4, rules6] = await Promise.all([
     lab.executor.run(['nft', 'list', 'ruleset'], { netns }).catch(() => undefined),
     lab.executor.run(['conntrack', '-L', '-o', 'extended'], { netns }).catch(() => undefined),
+    lab.executor.run(['ip', '-4', 'rule', 'show'], { netns }).catch(() => undefined),
+    lab.executor.run(['ip', '-6', 'rule', 'show'], { netns }).catch(() => undefined),
   ])
   const parts: string[] = []
+  for (const [family, r] of [['-4', rules4], ['-6', rules6]] as const) {
+    if (r === undefined || r.exitCode !== 0) continue
+    if (r.stdout.split('\n').some((line) => line.trim() !== '' && !DEFAULT_RULE.test(line.trim()))) parts.push(`── ${label}: ip ${family} rule\n${indent(r.stdout)}`)
+  }
   if (nft !== undefined && nft.exitCode === 0 && nft.stdout.trim() !== '') parts.push(`── ${label}: nft list ruleset\n${indent(nft.stdout)}`)
   if (ct !== undefined && ct.exitCode === 0 && ct.stdout.trim() !== '') parts.push(`── ${label}: conntrack -L\n${indent(ct.stdout)}`)
   return parts.join('\n')

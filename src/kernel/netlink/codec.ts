@@ -34,9 +34,11 @@ const IFA_ADDRESS = 1
 const IFA_LOCAL = 2
 export const IFA_F_NODAD = 0x02
 
-export const RTA = { DST: 1, OIF: 4, GATEWAY: 5, PRIORITY: 6, PREFSRC: 7, TABLE: 15 } as const
+export const RTA = { DST: 1, OIF: 4, GATEWAY: 5, PRIORITY: 6, PREFSRC: 7, METRICS: 8, CACHEINFO: 12, TABLE: 15 } as const
+const RTAX_MTU = 2
 export const RT_TABLE_MAIN = 254
 export const RTN_UNICAST = 1
+export const RTN_BLACKHOLE = 6
 export const RT_SCOPE_UNIVERSE = 0
 export const RT_SCOPE_LINK = 253
 export const RT_SCOPE_NOWHERE = 255
@@ -209,10 +211,16 @@ export interface RouteSpec {
   table: number
   src?: string
   onlink: boolean
+  /** RTN_* (default unicast): blackhole 6, unreachable 7, prohibit 8, throw 9. */
+  type?: number
+  /** The MTU metric (RTA_METRICS / RTAX_MTU). */
+  mtu?: number
 }
 
 export function route(seq: number, add: boolean, r: RouteSpec): Buffer {
-  const scope = add ? (r.gateway === undefined ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE) : RT_SCOPE_NOWHERE
+  const typed = r.type !== undefined && r.type !== RTN_UNICAST
+  // As ip chooses it: a typed route (blackhole, …) is universe; a unicast one without gateway is link-scoped.
+  const scope = add ? (r.gateway === undefined && !typed ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE) : RT_SCOPE_NOWHERE
   return message(
     add ? RTM_NEWROUTE : RTM_DELROUTE,
     NLM_F_REQUEST | NLM_F_ACK | (add ? NLM_F_CREATE | NLM_F_EXCL : 0),
@@ -223,7 +231,7 @@ export function route(seq: number, add: boolean, r: RouteSpec): Buffer {
       table: r.table,
       protocol: add ? RTPROT_BOOT : 0,
       scope,
-      type: add ? RTN_UNICAST : 0,
+      type: r.type ?? (add ? RTN_UNICAST : 0),
       flags: r.onlink ? RTNH_F_ONLINK : 0,
     }),
     [
@@ -233,6 +241,7 @@ export function route(seq: number, add: boolean, r: RouteSpec): Buffer {
       ...(r.metric === undefined ? [] : [[RTA.PRIORITY, u32(r.metric)] as Attr]),
       ...(r.src === undefined ? [] : [[RTA.PREFSRC, addressBytes(r.src)] as Attr]),
       ...(r.table > 255 ? [[RTA.TABLE, u32(r.table)] as Attr] : []),
+      ...(r.mtu === undefined ? [] : [[RTA.METRICS, [[RTAX_MTU, u32(r.mtu)]]] as Attr]),
     ],
   )
 }
@@ -345,6 +354,10 @@ export interface DecodedRoute {
   gateway?: string
   prefsrc?: string
   dst?: string
+  /** RTAX_MTU of RTA_METRICS: the route's MTU, or the path MTU the kernel learned. */
+  mtu?: number
+  /** rta_cacheinfo.rta_expires in seconds, when the kernel holds a learned (expiring) value. */
+  expires?: number
 }
 
 /** The prefix length of a route message (0 for a default route). */
@@ -365,7 +378,21 @@ export function decodeRoute(body: Buffer): DecodedRoute {
     gateway: text(RTA.GATEWAY),
     prefsrc: text(RTA.PREFSRC),
     dst: text(RTA.DST),
+    ...metricsOf(attrs),
   }
+}
+
+const USER_HZ = 100 // rta_expires is in clock ticks; ip divides by its hz (100) as here
+
+function metricsOf(attrs: Map<number, Buffer>): { mtu?: number; expires?: number } {
+  const out: { mtu?: number; expires?: number } = {}
+  const metrics = attrs.get(RTA.METRICS)
+  const mtu = metrics === undefined ? undefined : decodeAttrs(metrics).get(RTAX_MTU)
+  if (mtu !== undefined && mtu.length >= 4) out.mtu = mtu.readUInt32LE(0)
+  const ci = attrs.get(RTA.CACHEINFO)
+  // struct rta_cacheinfo: clntref, lastuse, expires (s32), error, used, id, ts, tsage
+  if (ci !== undefined && ci.length >= 12 && ci.readInt32LE(8) !== 0) out.expires = Math.trunc(ci.readInt32LE(8) / USER_HZ)
+  return out
 }
 
 /** Route types as `ip -j route get` names them. */

@@ -1,0 +1,158 @@
+// Route types against the kernel: blackhole, unreachable, prohibit and throw routes (and a route MTU) built on
+// both kernel paths give the same kernel state; reachable(), explain() and routeGet() name the route that
+// decided, while the kernel itself (`ip route get`, checked here) answers only with its errno.
+import { describe, expect, test } from 'netspec/vitest'
+import { Lab, explain, reachable, routeGet, type Namespace } from 'netspec'
+
+async function labOn(path: 'netlink' | 'ip'): Promise<Lab> {
+  const before = process.env.NETSPEC_NO_NETLINK
+  process.env.NETSPEC_NO_NETLINK = path === 'ip' ? '1' : '0'
+  try {
+    return await Lab.create({ label: `route-types ${path}` })
+  } finally {
+    if (before === undefined) delete process.env.NETSPEC_NO_NETLINK
+    else process.env.NETSPEC_NO_NETLINK = before
+  }
+}
+
+async function pair(lab: Lab): Promise<{ a: Namespace; b: Namespace }> {
+  const a = await lab.namespace('a')
+  const b = await lab.namespace('b')
+  await lab.veth([a, 'eth0', '10.0.0.1/24', 'fd00::1/64'], [b, 'eth0', '10.0.0.2/24', 'fd00::2/64'])
+  return { a, b }
+}
+
+/** Every typed route, in main and in table 100, both families, plus route MTUs; one deleted again. */
+async function typedRoutes(a: Namespace): Promise<void> {
+  await a.routeAdd('192.0.2.0/24', { type: 'blackhole' })
+  await a.routeAdd('198.51.100.0/24', { type: 'unreachable', metric: 5 })
+  await a.routeAdd('203.0.113.0/24', { type: 'prohibit', table: 100 })
+  await a.routeAdd('10.9.0.0/16', { type: 'throw', table: 100 })
+  await a.routeAdd('fd66::/64', { type: 'blackhole' })
+  await a.routeAdd('fd67::/64', { type: 'prohibit', table: 100 })
+  await a.routeAdd('10.8.0.0/16', { via: '10.0.0.2', mtu: 1400 })
+  await a.routeAdd('fd08::/64', { via: 'fd00::2', mtu: 1300 })
+  await a.routeAdd('10.7.0.0/16', { type: 'unreachable', table: 100 })
+  await a.routeDel('10.7.0.0/16', { type: 'unreachable', table: 100 })
+}
+
+/** The routes ip reads back, without what differs by nature between two labs. */
+async function routesOf(a: Namespace): Promise<string[]> {
+  return (await a.routes())
+    .filter((r) => !r.dst.startsWith('fe80') && r.table !== 'local')
+    .map((r) => `${r.family} ${r.table} ${r.type} ${r.dst} via=${r.via} dev=${r.dev} metric=${r.metric} mtu=${r.mtu} proto=${r.protocol} scope=${r.scope}`)
+    .sort()
+}
+
+describe('typed routes', () => {
+  test('both kernel paths build the same typed routes and route MTUs, as ip reads them back', async () => {
+    await using viaIp = await labOn('ip')
+    await using inProcess = await labOn('netlink')
+    const [x, y] = [(await pair(viaIp)).a, (await pair(inProcess)).a]
+    // The in-process path really carries these lines itself (not handed to ip).
+    expect(inProcess.netlink!.plan(y.name, ['route add blackhole 192.0.2.0/24', 'route add throw 10.9.0.0/16 table 100', 'route add fd08::/64 via fd00::2 mtu 1300'])).toHaveLength(3)
+    await typedRoutes(x)
+    await typedRoutes(y)
+    const want = await routesOf(x)
+    expect(want).toEqual(expect.arrayContaining([
+      expect.stringMatching(/^4 main blackhole 192\.0\.2\.0\/24 /),
+      expect.stringMatching(/^4 main unreachable 198\.51\.100\.0\/24 .*metric=5 /),
+      expect.stringMatching(/^4 100 prohibit 203\.0\.113\.0\/24 /),
+      expect.stringMatching(/^4 100 throw 10\.9\.0\.0\/16 /),
+      expect.stringMatching(/^6 main blackhole fd66::\/64 via=undefined dev=lo /),
+      expect.stringMatching(/^4 main unicast 10\.8\.0\.0\/16 via=10\.0\.0\.2 .*mtu=1400 /),
+      expect.stringMatching(/^6 main unicast fd08::\/64 via=fd00::2 .*mtu=1300 /),
+    ]))
+    expect(want.some((r) => r.includes('10.7.0.0/16'))).toBe(false)
+    await expect(y).toHaveRoute('192.0.2.0/24', { type: 'blackhole', table: 'main' })
+    await expect(y).toHaveRoute('10.8.0.0/16', { via: '10.0.0.2', mtu: 1400 })
+    await expect(y).not.toHaveRoute('192.0.2.0/24', { type: 'prohibit' })
+    expect(await routesOf(y)).toEqual(want)
+  })
+
+  test('reachable() decides at once, names the route, and the kernel said only its errno', async ({ lab }) => {
+    const { a } = await pair(lab)
+    await a.routeAdd('192.0.2.0/24', { type: 'blackhole' })
+    await a.routeAdd('198.51.100.0/24', { type: 'unreachable' })
+    await a.routeAdd('203.0.113.0/24', { type: 'prohibit' })
+    await a.routeAdd('fd66::/64', { type: 'blackhole' })
+    const cases = [
+      ['192.0.2.1', 'blackholed', 'a has a blackhole route 192.0.2.0/24 (table main): the kernel discards the packet'],
+      ['198.51.100.1', 'unreachable', 'a has an unreachable route 198.51.100.0/24 (table main): the kernel refuses with "No route to host"'],
+      ['203.0.113.1', 'prohibited', 'a has a prohibit route 203.0.113.0/24 (table main): an administrative refusal: the kernel answers "Permission denied"'],
+      ['fd66::1', 'blackholed', 'a has a blackhole route fd66::/64 (table main): the kernel discards the packet'],
+      ['10.66.0.1', 'no-route', 'a has no route to 10.66.0.1: ip route get says "Network is unreachable" (no IPv4 default route; main table lookup failed)'],
+    ] as const
+    for (const [dst, verdict, detail] of cases) {
+      const kernel = await a.exec(['ip', 'route', 'get', dst])
+      const fibmatch = await a.exec(['ip', 'route', 'get', 'fibmatch', dst])
+      expect(kernel.exitCode, dst).not.toBe(0)
+      expect(fibmatch.stderr, dst).toBe(kernel.stderr) // even fibmatch names no route: only the errno
+      const r = await reachable(a, dst)
+      expect({ verdict: r.verdict, detail: r.detail, attempts: r.attempts }, dst).toEqual({ verdict, detail, attempts: 0 })
+      expect(`RTNETLINK answers: ${r.evidence.routeError}`, dst).toBe(kernel.stderr.trim())
+    }
+  })
+
+  test('a throw route sends the lookup on to the next rule; a route in the rule\'s table decides, named with rule and table', async ({ lab }) => {
+    const { a } = await pair(lab)
+    await a.routeAdd('default', { type: 'blackhole', table: 100 })
+    await a.routeAdd('10.0.0.0/25', { type: 'throw', table: 100 })
+    await a.ruleAdd({ priority: 100, table: 100 })
+    expect((await a.exec(['ip', 'route', 'get', '10.0.0.2'])).exitCode).toBe(0) // thrown back to main: a real route
+    const ok = await reachable(a, '10.0.0.2')
+    expect(ok.verdict).toBe('replied')
+    const r = await reachable(a, '10.5.5.5')
+    expect((await a.exec(['ip', 'route', 'get', '10.5.5.5'])).stderr).toContain('Invalid argument')
+    expect(r.verdict).toBe('blackholed')
+    expect(r.detail).toBe('a has a blackhole route default (table 100, chosen by rule 100: from all lookup 100): the kernel discards the packet')
+    await a.routeAdd('10.9.0.0/16', { type: 'throw', table: 100 })
+    expect((await a.exec(['ip', 'route', 'get', '10.9.1.1'])).stderr).toContain('Network is unreachable')
+    const thrown = await reachable(a, '10.9.1.1')
+    expect(thrown).toMatchObject({ verdict: 'no-route', attempts: 0 })
+    expect(thrown.detail).toBe(`a has no route to 10.9.1.1: ip route get says "Network is unreachable" (no IPv4 default route; main table lookup failed); the throw route 10.9.0.0/16 in table 100 sent the lookup on, and no later rule's table has a route`)
+    const get = await routeGet(a, '10.0.0.2')
+    expect(get.decidedBy).toMatchObject({ route: { dst: '10.0.0.0/24', table: 'main', type: 'unicast' }, thrown: [{ dst: '10.0.0.0/25', type: 'throw', table: '100' }] })
+  })
+
+  test('explain() stops at the route and names it; routeGet() says which route decided and its type', async ({ lab }) => {
+    const { a, b } = await pair(lab)
+    await b.forwarding(true)
+    await a.routeAdd('default', { via: '10.0.0.2' })
+    await b.routeAdd('192.0.2.0/24', { type: 'prohibit' })
+    await a.routeAdd('198.51.100.0/24', { type: 'unreachable' })
+    const e = await explain(a, '198.51.100.9', { trace: false })
+    expect(e.verdict).toBe('unreachable route 198.51.100.0/24 (table main) in a for 198.51.100.9: No route to host')
+    const far = await explain(a, '192.0.2.9', { trace: false })
+    expect(far.hops.map((h) => h.namespace)).toEqual(['a', 'b'])
+    expect(far.verdict).toBe('prohibit route 192.0.2.0/24 (table main) in b for 192.0.2.9: Permission denied')
+    const g = await routeGet(a, '198.51.100.9')
+    expect(g).toMatchObject({ ok: false, error: 'No route to host', decidedBy: { route: { type: 'unreachable', dst: '198.51.100.0/24' } } })
+    expect(g.detail).toBe('a has no route to 198.51.100.9: No route to host (decided by an unreachable route 198.51.100.0/24 (table main))')
+    const via = await routeGet(a, '192.0.2.9')
+    expect(via.detail).toBe('a sends 192.0.2.9 via 10.0.0.2 out of eth0, by a unicast route default (table main)')
+  })
+
+  test('a router on the way with a typed route: named, not mistaken for silence, a neighbour or a firewall', async ({ lab }) => {
+    const { a, b } = await pair(lab)
+    await b.forwarding(true)
+    await a.routeAdd('default', { via: '10.0.0.2' })
+    await b.routeAdd('192.0.2.0/24', { type: 'blackhole' })
+    await b.routeAdd('198.51.100.0/24', { type: 'unreachable' })
+    await b.routeAdd('203.0.113.0/24', { type: 'prohibit' })
+    // What plain ping sees from a: nothing, "Destination Host Unreachable", "Packet filtered" — and what b's kernel says.
+    const seen = async (dst: string) => (await a.exec(['ping', '-c1', '-W1', dst])).stdout
+    expect(await seen('198.51.100.1')).toContain('From 10.0.0.2 icmp_seq=1 Destination Host Unreachable')
+    expect(await seen('203.0.113.1')).toContain('From 10.0.0.2 icmp_seq=1 Packet filtered')
+    expect((await b.exec(['ip', 'route', 'get', '192.0.2.1', 'from', '10.0.0.1', 'iif', 'eth0'])).stderr).toContain('Invalid argument')
+    const cases = [
+      ['192.0.2.1', 'blackholed', 'router b (10.0.0.2) has a blackhole route 192.0.2.0/24 (table main): it discards the packet, and nothing comes back'],
+      ['198.51.100.1', 'unreachable', 'router b (10.0.0.2) has an unreachable route 198.51.100.0/24 (table main): its kernel refuses with "No route to host"'],
+      ['203.0.113.1', 'prohibited', 'router b (10.0.0.2) has a prohibit route 203.0.113.0/24 (table main): an administrative refusal: its kernel answers "Permission denied"'],
+    ] as const
+    for (const [dst, verdict, detail] of cases) {
+      const r = await reachable(a, dst, { timeoutMs: 600 })
+      expect({ verdict: r.verdict, detail: r.detail }, dst).toEqual({ verdict, detail })
+    }
+  })
+})
