@@ -63,7 +63,15 @@ export async function capture(ns: Namespace, iface: string, options: CaptureOpti
     proc = await ns.spawn(argv, { ready: /listening on/, readyTimeoutMs: options.readyTimeoutMs ?? 10_000 })
   } catch (e) {
     await rm(dir, { recursive: true, force: true })
-    const stderr = isNetspecError(e) && e.stderr !== undefined ? e.stderr : e instanceof Error ? e.message : String(e)
+    // What tcpdump printed: the spawn error's last output lines (src/lab/processes.ts), else its stderr or message.
+    const stderr =
+      isNetspecError(e) && e.output !== undefined && e.output.length > 0
+        ? e.output.join('\n')
+        : isNetspecError(e) && e.stderr !== undefined
+          ? e.stderr
+          : e instanceof Error
+            ? e.message
+            : String(e)
     const said = stderr.split('\n').filter((l) => l.startsWith('tcpdump:')).join('\n')
     if (filter !== undefined && !/No such device|doesn't exist|not up|Permission denied/i.test(stderr) && /filter|syntax|parse|illegal|unknown|invalid|expression|not a valid|requires|out of range|too big/i.test(said))
       throw invalidInput(`capture: tcpdump refused the filter '${filter.length > 80 ? `${filter.slice(0, 80)}…` : filter}': ${said.replace(/^tcpdump: /gm, '') || stderr.trim()}`, {

@@ -175,7 +175,7 @@ describe.skipIf(noVxlan !== undefined)('lab.vxlan', () => {
     await expect(lab.vxlan(hv1, 'vx42', { ...ok, remote: '239.1.1.1' })).rejects.toMatchObject({ hint: "give it as { group: '239.1.1.1' }" })
     await expect(lab.vxlan(hv1, 'vx42', { ...ok, local: '10.0.0.9' })).rejects.toMatchObject({ message: expect.stringMatching(/'local' 10\.0\.0\.9 is not an address of hv1/), hint: 'hv1 has: 10.0.0.1' })
     await expect(lab.vxlan(hv1, 'vx42', { ...ok, mtu: 1451 })).rejects.toMatchObject({ message: expect.stringMatching(/MTU 1451 does not fit in eth0's 1500/), hint: expect.stringMatching(/at most 1450/) })
-    await expect(lab.vxlan(hv1, 'vx#1', ok)).rejects.toMatchObject({ kind: 'invalid-input', message: expect.stringMatching(/batch syntax/) })
+    await expect(lab.vxlan(hv1, 'vx#1', ok)).rejects.toMatchObject({ kind: 'invalid-input', message: expect.stringMatching(/would be syntax to ip or nft/) })
     await expect(lab.vxlan(hv1, 'vx42', { ...ok, vni: 42 } as never)).rejects.toMatchObject({ shortMessage: "unknown option 'vni' for vxlan" })
     expect((await hv1.links()).map((l) => l.name).sort()).toEqual(['eth0', 'lo'])
 
