@@ -143,6 +143,8 @@ export class IcmpProber {
   readonly #sockets = new Map<string, EchoSocket>()
   #timer: NodeJS.Timeout | NodeJS.Immediate | undefined
   #closed = false
+  /** Told of every echo request before it is sent (netns, address, id, sequence): the drop watcher ties drops to probes. */
+  readonly sendListeners = new Set<(netns: string, address: string, id: number, seq: number) => void>()
 
   /** `enterAs` maps a namespace name to what withNamespace enters (a held fd, or the name). */
   constructor(c: Libc, readonly enterAs: (netns: string) => string | number = (n) => n) {
@@ -156,6 +158,7 @@ export class IcmpProber {
     const packet = echoRequest(family, key >>> 16, key & 0xffff)
     const to = sockaddr(family, address)
     s.drain() // what is queued now is older than this probe; a full queue would drop its reply
+    for (const fn of this.sendListeners) fn(netns, address, key >>> 16, key & 0xffff)
     return new Promise((resolve) => {
       const sentAt = performance.now()
       if (this.#c.sendto(s.fd, packet, packet.length, 0, to, to.length) < 0) {

@@ -1,0 +1,104 @@
+// Drop reasons (issue 15): each verdict proven against the kernel's own counters and a plain ping.
+//
+//   h1 (10.0.1.1) ── gw (10.0.1.254 | 10.0.2.254) ── srv (10.0.2.1)
+//    └────────────── 10.0.3.1 ── 10.0.3.2 (srv's second link: the asymmetric way back) ──┘
+import { readFileSync } from 'node:fs'
+import { describe, expect, test } from 'netspec/vitest'
+import { reachable } from 'netspec'
+import type { Lab, Namespace } from 'netspec'
+import { dropsSupport, dropWatcherInfo } from '../../src/drops/watcher.js'
+
+const support = dropsSupport()
+const on = support.on
+
+async function line(lab: Lab, opts: { forwarding?: boolean } = {}): Promise<{ h1: Namespace; gw: Namespace; srv: Namespace }> {
+  const h1 = await lab.namespace('h1')
+  const gw = await lab.namespace('gw', { forwarding: opts.forwarding ?? true })
+  const srv = await lab.namespace('srv')
+  await lab.veth([h1, 'eth0', '10.0.1.1/24'], [gw, 'eth0', '10.0.1.254/24'])
+  await lab.veth([gw, 'eth1', '10.0.2.254/24'], [srv, 'eth0', '10.0.2.1/24'])
+  await h1.routeAdd('default', { via: '10.0.1.254' })
+  await srv.routeAdd('default', { via: '10.0.2.254' })
+  return { h1, gw, srv }
+}
+
+/** A counter of the namespace's /proc/net/snmp or /proc/net/netstat ('Ip', 'InAddrErrors'), read inside it. */
+async function counter(ns: Namespace, file: 'snmp' | 'netstat', group: string, name: string): Promise<number> {
+  const text = (await ns.exec(['cat', `/proc/net/${file}`], { check: true })).stdout
+  const rows = text.split('\n').filter((l) => l.startsWith(`${group}:`))
+  const keys = rows[0]!.split(/\s+/)
+  const values = rows[1]!.split(/\s+/)
+  return Number(values[keys.indexOf(name)])
+}
+
+describe.skipIf(!on)('drop reasons decide negative checks at once', () => {
+  test('forwarding off: dropped in gw by the kernel (IP_INADDRERRORS in ip_error), as InAddrErrors counts', async ({ lab }) => {
+    const { h1, gw } = await line(lab, { forwarding: false })
+    const before = await counter(gw, 'snmp', 'Ip', 'InAddrErrors')
+    const r = await reachable(h1, '10.0.2.1', { expectFailure: true })
+    expect(r).toMatchObject({ ok: false, verdict: 'dropped', evidence: { drop: { namespace: 'gw', reason: 'IP_INADDRERRORS', function: 'ip_error', direction: 'request' } } })
+    expect(r.detail).toBe('dropped in gw by the kernel: it does not forward (IP_INADDRERRORS in ip_error)')
+    expect(await counter(gw, 'snmp', 'Ip', 'InAddrErrors')).toBeGreaterThan(before)
+    expect((await h1.exec(['ping', '-n', '-c1', '-W1', '10.0.2.1'])).exitCode).toBe(1)
+    const again = await reachable(h1, '10.0.2.1', { expectFailure: true })
+    expect(again.verdict).toBe('dropped')
+    console.log(`netspec drops: forwarding off decided in ${r.durationMs.toFixed(1)} ms (first check of the process), then ${again.durationMs.toFixed(1)} ms; watcher ${JSON.stringify(dropWatcherInfo())}`)
+  })
+
+  test('strict rp_filter on an asymmetric path: dropped in srv (IP_RPFILTER), as IPReversePathFilter counts', async ({ lab }) => {
+    const { h1, srv } = await line(lab)
+    await lab.veth([h1, 'eth1', '10.0.3.1/24'], [srv, 'eth1', '10.0.3.2/24'])
+    await srv.routeAdd('10.0.1.0/24', { via: '10.0.3.1' }) // the way back is not the way in
+    await srv.sysctlSet('net.ipv4.conf.all.rp_filter', 1)
+    await srv.sysctlSet('net.ipv4.conf.eth0.rp_filter', 1)
+    const before = await counter(srv, 'netstat', 'TcpExt', 'IPReversePathFilter')
+    const r = await reachable(h1, '10.0.2.1', { expectFailure: true })
+    expect(r).toMatchObject({ verdict: 'dropped', evidence: { drop: { namespace: 'srv', reason: 'IP_RPFILTER', direction: 'request' } } })
+    expect(r.detail).toMatch(/^dropped in srv by the kernel: reverse-path filter \(IP_RPFILTER in \w+\)$/)
+    expect(await counter(srv, 'netstat', 'TcpExt', 'IPReversePathFilter')).toBeGreaterThan(before)
+    expect((await h1.exec(['ping', '-n', '-c1', '-W1', '10.0.2.1'])).exitCode).toBe(1)
+    await srv.sysctlSet('net.ipv4.conf.all.rp_filter', 0)
+    await srv.sysctlSet('net.ipv4.conf.eth0.rp_filter', 0)
+    expect((await reachable(h1, '10.0.2.1')).verdict).toBe('replied') // the same path, filter off: it was the filter
+  })
+
+  test('an nft drop rule in gw: filtered, naming the rule whose counter moved', async ({ lab }) => {
+    const { h1, gw, srv } = await line(lab)
+    await srv.listen(22)
+    await gw.exec(['nft', '-f', '-'], { check: true, input: 'table inet fw { chain forward { type filter hook forward priority 0; tcp dport 22 counter drop; }; }\n' })
+    const r = await reachable(h1, 'tcp://10.0.2.1:22', { expectFailure: true })
+    expect(r).toMatchObject({ verdict: 'filtered', evidence: { drop: { namespace: 'gw', reason: 'NETFILTER_DROP', direction: 'request' } } })
+    const handle = /\(handle (\d+)\)$/.exec(r.detail)?.[1]
+    expect(r.detail).toBe(`dropped in gw by nftables: inet fw forward, rule 'tcp dport 22 counter drop' (handle ${handle})`)
+    const rules = JSON.parse((await gw.exec(['nft', '-j', 'list', 'ruleset'], { check: true })).stdout) as { nftables: { rule?: { handle: number; expr: { counter?: { packets: number } }[] } }[] }
+    const rule = rules.nftables.find((x) => x.rule?.handle === Number(handle))!.rule!
+    expect(rule.expr.find((e) => e.counter)!.counter!.packets).toBeGreaterThanOrEqual(2) // the probe and the one that named it
+    expect(r.durationMs).toBeLessThan(500)
+    expect((await reachable(h1, '10.0.2.1')).verdict).toBe('replied') // ICMP passes: it is the rule
+  })
+
+  test('a neighbour that never answers: unresolved when the kernel drops the queued probe (NEIGH_FAILED), the entry FAILED', async ({ lab }) => {
+    const { h1 } = await line(lab)
+    const r = await reachable(h1, '10.0.1.99', { expectFailure: true, timeoutMs: 8000 })
+    expect(r).toMatchObject({ verdict: 'unresolved', evidence: { drop: { namespace: 'h1', reason: 'NEIGH_FAILED', function: 'neigh_invalidate', direction: 'request' } } })
+    expect(r.detail).toMatch(/^dropped in h1 by the kernel: the next hop never answered ARP\/ND.*\(NEIGH_FAILED in neigh_invalidate\)$/)
+    const entry = (await h1.neighbors()).find((n) => n.dst === '10.0.1.99')
+    expect(entry?.state).toEqual(['FAILED'])
+    expect(r.durationMs).toBeLessThan(7000) // the kernel's own timers (3 probes, 1 s apart), not our deadline
+    const ping = await h1.exec(['ping', '-n', '-c1', '-W4', '10.0.1.99'])
+    expect(ping.stdout).toMatch(/Destination Host Unreachable/)
+  })
+
+  test('NETSPEC_DROPS=off: today\'s verdicts, decided as before', async ({ lab }) => {
+    const { h1 } = await line(lab, { forwarding: false })
+    process.env.NETSPEC_DROPS = 'off'
+    try {
+      const r = await reachable(h1, '10.0.2.1', { expectFailure: true })
+      expect(r.verdict).toBe('timed-out')
+      expect(r.detail).toContain('the next hop 10.0.1.254 is gw, which does not forward (net.ipv4.ip_forward = 0)')
+      expect(r.evidence.drop).toBeUndefined()
+    } finally {
+      delete process.env.NETSPEC_DROPS
+    }
+  })
+})
