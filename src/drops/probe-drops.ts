@@ -77,7 +77,7 @@ export async function watchDrops(from: Namespace, t: Target, expectFailure: bool
   if (lab.executor.kind !== 'local') return undefined
   const w = dropWatcher()
   if (w === undefined) return undefined
-  if (expectFailure && w.startupMs === undefined) await Promise.race([w.ready, delay(15_000, undefined, { ref: false })])
+  if (expectFailure && w.startupMs === undefined) await w.ready
   if (w.failure !== undefined) return undefined
   watchLab(w, lab)
   const started = performance.now()
@@ -132,7 +132,7 @@ export async function watchDrops(from: Namespace, t: Target, expectFailure: bool
       const first = await Promise.race([probe.then((outcome) => ({ outcome })), next(-Infinity)])
       if (!('outcome' in first)) return first
       if (evidenceDue?.(first.outcome) !== true) return first.outcome
-      return (await Promise.race([next(-Infinity), delay(50, undefined, { ref: false })])) ?? first.outcome
+      return (await Promise.race([next(-Infinity), delay(50)])) ?? first.outcome
     },
     async decide(hit, reprobe) {
       const d = hit.drop

@@ -37,6 +37,9 @@ export interface DropEvent {
 
 export type DropsSupport = { on: true } | { on: false; why: string; fix?: string }
 
+/** bpftrace compiles its program with LLVM at start: ~0.8 s on an idle 2-core machine, seen up to ~4 s under load. */
+const START_LIMIT_MS = 20_000
+
 const dropsOff = (env: NodeJS.ProcessEnv) => /^(off|0|false|no)$/i.test(env.NETSPEC_DROPS ?? '')
 
 const TRACEFS = '/sys/kernel/tracing'
@@ -123,8 +126,11 @@ export class DropWatcher {
     })
     this.pid = this.#child.pid
     this.spawnMs = performance.now() - started
+    // Never keeps this process alive, except while someone awaits its start (else Node would exit mid-await).
     this.#child.unref()
-    for (const s of [this.#child.stdout, this.#child.stderr]) (s as unknown as { unref?: () => void } | null)?.unref?.()
+    const unref = () => {
+      for (const s of [this.#child.stdout, this.#child.stderr]) (s as unknown as { unref?: () => void } | null)?.unref?.()
+    }
     this.#child.stderr!.setEncoding('utf8')
     this.#child.stderr!.on('data', (s: string) => {
       // bpftrace warns that it cannot raise RLIMIT_MEMLOCK; newer kernels account BPF memory without it.
@@ -137,9 +143,16 @@ export class DropWatcher {
         if (line.startsWith('print fmt')) this.#reasons = parseReasons(line)
         else if (line === 'ready') {
           this.startupMs = performance.now() - started
+          clearTimeout(tooSlow)
+          unref()
           resolve(true)
         }
       })
+      const tooSlow = setTimeout(() => {
+        this.failure = `bpftrace did not attach within ${START_LIMIT_MS / 1000} s`
+        this.#child.kill('SIGKILL')
+      }, START_LIMIT_MS)
+      tooSlow.unref()
       this.#child.on('error', (e) => {
         this.failure = `cannot start bpftrace: ${e.message}`
         resolve(false)
@@ -147,6 +160,8 @@ export class DropWatcher {
       this.#child.on('exit', (code, signal) => {
         const words = this.#stderr.trim().split('\n').filter(Boolean).slice(-3).join(' / ')
         this.failure ??= `bpftrace exited (${signal ?? `code ${code}`})${words === '' ? '' : `: ${words}`}`
+        clearTimeout(tooSlow)
+        unref()
         resolve(false)
       })
     })

@@ -2,11 +2,15 @@
 //
 //   h1 (10.0.1.1) ── gw (10.0.1.254 | 10.0.2.254) ── srv (10.0.2.1)
 //    └────────────── 10.0.3.1 ── 10.0.3.2 (srv's second link: the asymmetric way back) ──┘
+import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
+import { createInterface } from 'node:readline'
+import { beforeAll } from 'vitest'
 import { describe, expect, test } from 'netspec/vitest'
 import { reachable } from 'netspec'
 import type { Lab, Namespace } from 'netspec'
 import { dropsSupport, dropWatcherInfo } from '../../src/drops/watcher.js'
+import { buildDist, ROOT } from '../fixtures/dist.js'
 
 const support = dropsSupport()
 const on = support.on
@@ -101,4 +105,45 @@ describe.skipIf(!on)('drop reasons decide negative checks at once', () => {
       delete process.env.NETSPEC_DROPS
     }
   })
+})
+
+// The watcher never outlives its owner: a plain Node script (the published dist) starts it, is SIGKILLed, and
+// the kernel kills bpftrace with it (pdeathsig), judged by that PID and its start time only.
+describe.skipIf(!on)('the drop watcher dies with its owner', () => {
+  beforeAll(buildDist, 180_000)
+
+  const startTime = (pid: number): string | undefined => {
+    try {
+      const s = readFileSync(`/proc/${pid}/stat`, 'utf8')
+      const f = s.slice(s.lastIndexOf(')') + 2).split(' ')
+      return f[0] === 'Z' ? undefined : f[19]
+    } catch {
+      return undefined
+    }
+  }
+
+  for (const how of ['SIGKILL', 'exit'] as const) {
+    test(`owner ends by ${how}: bpftrace is gone`, async () => {
+      const script = `
+        import { dropWatcher } from './dist/drops/watcher.js'
+        const w = dropWatcher()
+        if (!(await w.ready)) { console.log(JSON.stringify({ failure: w.failure })); process.exit(1) }
+        console.log(JSON.stringify({ pid: w.pid }))
+        if (process.argv[1] === 'exit') setTimeout(() => process.exit(0), 100)
+        else setInterval(() => {}, 60_000)`
+      const child = spawn(process.execPath, ['--input-type=module', '-e', script, how], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] })
+      const line = await new Promise<string>((resolve, reject) => {
+        createInterface({ input: child.stdout }).once('line', resolve)
+        child.once('exit', (code) => reject(new Error(`owner exited early with ${code}`)))
+      })
+      const { pid } = JSON.parse(line) as { pid: number }
+      const started = startTime(pid)
+      expect(started).toBeDefined()
+      expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0]).toBe('bpftrace')
+      const exited = new Promise((r) => child.once('exit', r))
+      if (how === 'SIGKILL') child.kill('SIGKILL')
+      await exited
+      await expect.poll(() => startTime(pid) === started, { timeout: 5000, interval: 20 }).toBe(false)
+    })
+  }
 })
