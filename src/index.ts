@@ -80,3 +80,7 @@ export {
   type ReachabilityMatrix,
 } from './assert/index.js'
 export { validateTopology, type Topology, type TopologyEnd, type TopologyRoute, type BuiltTopology } from './topology/build.js'
+// Drop reasons (docs/drops.md): the kernel's own reason for a dropped probe, where bpftrace can watch skb:kfree_skb.
+export { isDropped, dropsAvailable, type DropCheck, type DropExpectation, type DropReason } from './drops/expect.js'
+export { dropsSupport, type DropsSupport } from './drops/watcher.js'
+export type { DropEvidence } from './drops/probe-drops.js'

@@ -8,6 +8,7 @@ import type { TargetObject } from '../assert/target.js'
 import { explain } from '../explain/explain.js'
 import type { ReachabilityMatrix } from '../assert/matrix.js'
 import { Namespace } from '../lab/namespace.js'
+import { isDropped, wantsDrop, type DropExpectation } from '../drops/expect.js'
 
 type Result = { pass: boolean; message: () => string }
 
@@ -19,6 +20,7 @@ function asNamespace(received: unknown, matcher: string): Namespace {
 expect.extend({
   async toReach(received: unknown, target: string | TargetObject, options: ReachableOptions = {}): Promise<Result> {
     const from = asNamespace(received, 'toReach')
+    if (wantsDrop(options)) return toReachDropped(this.isNot === true, from, target, options as DropExpectation)
     const r = await reachable(from, target, { ...options, expectFailure: this.isNot === true ? true : options.expectFailure })
     // A failure the caller did not expect also gets the hop-by-hop walk of explain() (none for expected failures: fast).
     const walk = !r.ok && this.isNot !== true ? await explain(from, target).then(String, () => '') : ''
@@ -86,9 +88,19 @@ expect.extend({
   },
 })
 
+// `.not.toReach(target, { droppedIn, reason })`: not reached, because the kernel dropped it there, for that reason.
+async function toReachDropped(isNot: boolean, from: Namespace, target: string | TargetObject, want: DropExpectation): Promise<Result> {
+  if (!isNot) throw new TypeError('toReach: droppedIn and reason describe a failure: use expect(ns).not.toReach(target, { droppedIn, reason })')
+  const c = await isDropped(from, target, want)
+  return { pass: !c.ok, message: () => `expected ${from.label} not to reach ${c.reachability.target}, dropped as described: ${c.detail}` }
+}
+
 interface NetspecMatchers<R = unknown> {
-  /** The namespace reaches the target: ICMP ('10.0.0.2'), TCP ('tcp://10.0.0.2:80') or UDP ('udp://…'). */
-  toReach(target: string | TargetObject, options?: ReachableOptions): Promise<R>
+  /**
+   * The namespace reaches the target: ICMP ('10.0.0.2'), TCP ('tcp://10.0.0.2:80') or UDP ('udp://…'). With `.not`,
+   * `{ droppedIn, reason }` asks that the kernel dropped the probe there, for that reason (docs/drops.md).
+   */
+  toReach(target: string | TargetObject, options?: ReachableOptions & DropExpectation): Promise<R>
   /** A routing table entry for the destination matches every given field. */
   toHaveRoute(destination: string, match?: RouteMatch): Promise<R>
   /** The kernel's own decision (`ip route get`) for the address goes out of `dev` / via `gateway`. */

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 import { beforeAll } from 'vitest'
 import { describe, expect, test } from 'netspec/vitest'
-import { reachable } from 'netspec'
+import { isDropped, reachable } from 'netspec'
 import type { Lab, Namespace } from 'netspec'
 import { dropsSupport, dropWatcherInfo } from '../../src/drops/watcher.js'
 import { buildDist, ROOT } from '../fixtures/dist.js'
@@ -146,4 +146,20 @@ describe.skipIf(!on)('the drop watcher dies with its owner', () => {
       await expect.poll(() => startTime(pid) === started, { timeout: 5000, interval: 20 }).toBe(false)
     })
   }
+})
+
+describe.skipIf(!on)('asserting on drops', () => {
+  test('not.toReach with droppedIn and reason passes only for that drop, and says what it saw otherwise', async ({ lab }) => {
+    const { h1, gw, srv } = await line(lab, { forwarding: false })
+    await expect(h1).not.toReach('10.0.2.1', { droppedIn: gw, reason: 'IP_INADDRERRORS' })
+    await expect(expect(h1).not.toReach('10.0.2.1', { droppedIn: srv })).rejects.toThrow(
+      /expected h1 not to reach 10\.0\.2\.1, dropped as described: dropped in gw by the kernel: it does not forward \(IP_INADDRERRORS in ip_error\); expected a drop in srv$/,
+    )
+    const c = await isDropped(h1, '10.0.2.1', { reason: 'IP_RPFILTER' })
+    expect(c).toMatchObject({ ok: false, reachability: { verdict: 'dropped' } })
+    expect(c.detail).toMatch(/expected a drop IP_RPFILTER$/)
+    await expect(expect(h1).toReach('10.0.2.1', { droppedIn: gw })).rejects.toThrow(/use expect\(ns\)\.not\.toReach/)
+    await gw.forwarding(true)
+    expect((await isDropped(h1, '10.0.2.1', { droppedIn: gw })).detail).toMatch(/^it arrived \(10\.0\.2\.1 replied to h1/)
+  })
 })
