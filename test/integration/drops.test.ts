@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 import { beforeAll } from 'vitest'
 import { describe, expect, test } from 'netspec/vitest'
-import { isDropped, reachable } from 'netspec'
+import { explain, isDropped, reachable } from 'netspec'
 import type { Lab, Namespace } from 'netspec'
 import { dropsSupport, dropWatcherInfo } from '../../src/drops/watcher.js'
 import { buildDist, ROOT } from '../fixtures/dist.js'
@@ -161,5 +161,30 @@ describe.skipIf(!on)('asserting on drops', () => {
     await expect(expect(h1).toReach('10.0.2.1', { droppedIn: gw })).rejects.toThrow(/use expect\(ns\)\.not\.toReach/)
     await gw.forwarding(true)
     expect((await isDropped(h1, '10.0.2.1', { droppedIn: gw })).detail).toMatch(/^it arrived \(10\.0\.2\.1 replied to h1/)
+  })
+})
+
+describe.skipIf(!on)('explain() shows the kernel’s drop on its hop', () => {
+  test('rp_filter in srv: the walk says it arrives, the kernel says it dropped it there', async ({ lab }) => {
+    const { h1, srv } = await line(lab)
+    await lab.veth([h1, 'eth1', '10.0.3.1/24'], [srv, 'eth1', '10.0.3.2/24'])
+    await srv.routeAdd('10.0.1.0/24', { via: '10.0.3.1' })
+    await srv.sysctlSet('net.ipv4.conf.all.rp_filter', 1)
+    await srv.sysctlSet('net.ipv4.conf.eth0.rp_filter', 1)
+    await expect(h1).not.toReach('10.0.2.1', { droppedIn: srv, reason: 'IP_RPFILTER' }) // starts the watcher once
+    const why = await explain(h1, '10.0.2.1')
+    expect(why.verdict).toMatch(/^dropped in srv by the kernel: reverse-path filter \(IP_RPFILTER in \w+\)$/)
+    expect(why.hops.map((h) => h.namespace)).toEqual(['h1', 'gw', 'srv'])
+    expect(why.hops[2]!.drop).toMatchObject({ namespace: 'srv', reason: 'IP_RPFILTER', direction: 'request' })
+    expect(String(why)).toContain('3. srv: 10.0.2.1 is local — dropped by the kernel: reverse-path filter (IP_RPFILTER')
+  })
+
+  test('forwarding off: the walk’s verdict stays, the hop of gw carries the kernel’s words', async ({ lab }) => {
+    const { h1 } = await line(lab, { forwarding: false })
+    await expect(h1).not.toReach('10.0.2.1')
+    const why = await explain(h1, '10.0.2.1')
+    expect(why.verdict).toBe('ip_forward is 0 in gw')
+    expect(why.hops[1]).toMatchObject({ namespace: 'gw', drop: { reason: 'IP_INADDRERRORS', function: 'ip_error' } })
+    expect(why.hops[1]!.note).toContain('dropped by the kernel: it does not forward (IP_INADDRERRORS in ip_error)')
   })
 })
