@@ -2,7 +2,7 @@
 // while it travels; a kernel drop of it is shown on the hop of the namespace that dropped it.
 import type { Target } from '../assert/target.js'
 import type { Namespace } from '../lab/namespace.js'
-import { watchLab } from './probe-drops.js'
+import { readSysctl, watchLab } from './probe-drops.js'
 import type { DropEvidence } from './probe-drops.js'
 import { isDecisive, phraseFor } from './reasons.js'
 import { dropWatcher, type DropEvent } from './watcher.js'
@@ -48,7 +48,7 @@ export async function describeDrop(
   const d = hit.drop
   const forwarding =
     ns !== undefined && (d.reason === 'IP_INADDRERRORS' || d.reason === 'IP_INNOROUTES')
-      ? await ns.sysctlGet(t.family === 4 ? 'net.ipv4.ip_forward' : 'net.ipv6.conf.all.forwarding').catch(() => undefined)
+      ? await readSysctl(ns, t.family === 4 ? 'net.ipv4.ip_forward' : 'net.ipv6.conf.all.forwarding')
       : undefined
   const by = d.reason === 'NETFILTER_DROP' ? `by netfilter (${d.reason} in ${d.function})` : `by the kernel: ${phraseFor(d.reason, d.function, forwarding)} (${d.reason} in ${d.function})`
   const label = ns?.label ?? d.netns

@@ -3,7 +3,7 @@
 import { describe, expect, test } from 'vitest'
 import { bpftraceProgram, decodePacket, parseDropLine } from '../../src/drops/program.js'
 import { isDecisive, parseReasons, phraseFor } from '../../src/drops/reasons.js'
-import { ruleLine } from '../../src/drops/probe-drops.js'
+import { parseRulesetText, ruleLine } from '../../src/drops/probe-drops.js'
 import { dropsSupport } from '../../src/drops/watcher.js'
 
 // As /sys/kernel/tracing/events/skb/kfree_skb/format prints it (kernel 6.18, shortened).
@@ -117,4 +117,20 @@ test('feature detection says why drop reasons are off, and how to get them', () 
   if (process.getuid?.() === 0) {
     expect(dropsSupport({ ...process.env, PATH: '/nonexistent' })).toEqual({ on: false, why: 'no bpftrace on PATH', fix: 'apt-get install -y bpftrace' })
   }
+})
+
+test('ruleset text: drop and reject rules with their counters, and base chains with policy drop', () => {
+  const text = [
+    'table inet filter { # handle 4',
+    '\tchain forward { # handle 1',
+    '\t\ttype filter hook forward priority filter; policy drop;',
+    '\t\tip saddr 10.0.1.1 counter packets 3 bytes 252 reject with icmp port-unreachable # handle 5',
+    '\t\tct state established accept # handle 6',
+    '\t}',
+    '}',
+  ].join('\n')
+  expect(parseRulesetText(text)).toEqual({
+    rules: [{ family: 'inet', table: 'filter', chain: 'forward', handle: 5, verdict: 'reject', packets: 3, text: 'ip saddr 10.0.1.1 counter reject with icmp port-unreachable' }],
+    policyDrops: [{ family: 'inet', table: 'filter', chain: 'forward', hook: 'forward' }],
+  })
 })
