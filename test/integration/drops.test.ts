@@ -3,7 +3,9 @@
 //   h1 (10.0.1.1) ── gw (10.0.1.254 | 10.0.2.254) ── srv (10.0.2.1)
 //    └────────────── 10.0.3.1 ── 10.0.3.2 (srv's second link: the asymmetric way back) ──┘
 import { spawn } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { beforeAll } from 'vitest'
 import { describe, expect, test } from 'netspec/vitest'
@@ -204,3 +206,36 @@ describe.skipIf(!on)('which nftables rule: a counter that moved during the check
     expect(r.evidence.filters?.[0]).toMatch(/^in gw: chain inet fw forward: rule #\d+ drop \(\d+ packets counted, [1-9]\d* during this check\)$/)
   })
 })
+
+// bpftrace absent (PATH without it, as on a machine that never installed it): today's behaviour, in a plain Node script.
+test('without bpftrace on PATH: verdicts decided as before, and doctor-style reason given', async () => {
+  await buildDist()
+  const bin = mkdtempSync(join(tmpdir(), 'netspec-drops-path-'))
+  try {
+    for (const tool of ['ip', 'nft', 'ping', 'sh', 'cat', 'bash', 'timeout', 'setpriv', 'unshare', 'mount']) {
+      const p = ['/usr/sbin', '/usr/bin', '/sbin', '/bin'].map((d) => join(d, tool)).find((x) => existsSync(x))
+      if (p !== undefined) symlinkSync(p, join(bin, tool))
+    }
+    const script = `
+      import { Lab, reachable, dropsAvailable } from './dist/index.js'
+      const lab = await Lab.create({ label: 'no bpftrace' })
+      const h1 = await lab.namespace('h1'), gw = await lab.namespace('gw', { forwarding: false }), srv = await lab.namespace('srv')
+      await lab.veth([h1, 'eth0', '10.0.1.1/24'], [gw, 'eth0', '10.0.1.254/24'])
+      await lab.veth([gw, 'eth1', '10.0.2.254/24'], [srv, 'eth0', '10.0.2.1/24'])
+      await h1.routeAdd('default', { via: '10.0.1.254' })
+      const r = await reachable(h1, '10.0.2.1', { expectFailure: true })
+      console.log(JSON.stringify({ verdict: r.verdict, detail: r.detail, drop: r.evidence.drop ?? null, available: await dropsAvailable() }))
+      await lab.destroy()`
+    const out = await new Promise<string>((resolve, reject) => {
+      const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT, env: { ...process.env, PATH: bin }, stdio: ['ignore', 'pipe', 'inherit'] })
+      let text = ''
+      child.stdout.on('data', (b: Buffer) => (text += b.toString()))
+      child.once('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`exit ${code}: ${text}`))))
+    })
+    const r = JSON.parse(out.trim().split('\n').pop()!) as { verdict: string; detail: string; drop: unknown; available: unknown }
+    expect(r).toMatchObject({ verdict: 'timed-out', drop: null, available: { on: false, why: 'no bpftrace on PATH', fix: 'apt-get install -y bpftrace' } })
+    expect(r.detail).toContain('the next hop 10.0.1.254 is gw, which does not forward (net.ipv4.ip_forward = 0)')
+  } finally {
+    rmSync(bin, { recursive: true, force: true })
+  }
+}, 240_000)
