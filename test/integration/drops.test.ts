@@ -239,3 +239,21 @@ test('without bpftrace on PATH: verdicts decided as before, and doctor-style rea
     rmSync(bin, { recursive: true, force: true })
   }
 }, 240_000)
+
+describe.skipIf(!on)('IPv6', () => {
+  test('forwarding off in an IPv6 router: dropped in gw, the kernel’s reason and function named', async ({ lab }) => {
+    const h1 = await lab.namespace('h1')
+    const gw = await lab.namespace('gw', { forwarding: false })
+    const srv = await lab.namespace('srv')
+    await lab.veth([h1, 'eth0', 'fd00:1::1/64'], [gw, 'eth0', 'fd00:1::fe/64'])
+    await lab.veth([gw, 'eth1', 'fd00:2::fe/64'], [srv, 'eth0', 'fd00:2::1/64'])
+    await h1.routeAdd('default', { via: 'fd00:1::fe' })
+    const inAddrErrors = async () => Number(/^Ip6InAddrErrors\s+(\d+)$/m.exec((await gw.exec(['cat', '/proc/net/snmp6'], { check: true })).stdout)![1])
+    const before = await inAddrErrors()
+    const r = await reachable(h1, 'fd00:2::1', { expectFailure: true })
+    expect(r.detail).toBe('dropped in gw by the kernel: it does not forward (IP_INADDRERRORS in ip6_forward)')
+    expect(await inAddrErrors()).toBeGreaterThan(before)
+    expect(r).toMatchObject({ verdict: 'dropped', evidence: { drop: { namespace: 'gw', direction: 'request', packet: { family: 6, dst: 'fd00:2::1', proto: 'icmp', icmpType: 128 } } } })
+    expect((await h1.exec(['ping', '-6', '-n', '-c1', '-W1', 'fd00:2::1'])).exitCode).not.toBe(0)
+  })
+})
