@@ -98,7 +98,7 @@ export async function reachable(from: Namespace, target: string | TargetObject, 
   let failure: { verdict: Verdict; detail: string } | undefined
   // The kernel's drop reasons, where on: a drop of this check's packet in a lab namespace decides at once.
   const waitedFrom = performance.now()
-  drops = await watchDrops(from, t, options.expectFailure === true)
+  drops = await watchDrops(from, t, options.expectFailure === true, decision.prefsrc)
   deadline += performance.now() - waitedFrom // the watcher's one-time start (~1 s per process) is no probing time
   while (performance.now() < deadline) {
     from.lab.assertAlive(from)

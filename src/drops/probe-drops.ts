@@ -71,9 +71,11 @@ export function watchLab(w: DropWatcher, lab: LabInternals): void {
 /**
  * The drop watch of one reachable() check, or undefined where drop reasons are off (no bpftrace, container
  * executor, NETSPEC_DROPS=off, …): then the check decides as it always did. A check expecting failure waits for
- * the watcher to attach (once per process, ~1 s); any other check uses it only once it runs.
+ * the watcher to attach (once per process, ~1 s); any other check uses it only once it runs. `source` is the
+ * address the kernel chose for the probe (the route's prefsrc): where no echo id ties a drop to the probe, the
+ * drop's addresses must be the probe's own (a translated packet, after NAT, is not claimed: decided as before).
  */
-export async function watchDrops(from: Namespace, t: Target, expectFailure: boolean): Promise<ProbeDrops | undefined> {
+export async function watchDrops(from: Namespace, t: Target, expectFailure: boolean, source?: string): Promise<ProbeDrops | undefined> {
   const lab = from.lab
   if (lab.executor.kind !== 'local') return undefined
   const w = dropWatcher()
@@ -90,6 +92,7 @@ export async function watchDrops(from: Namespace, t: Target, expectFailure: bool
   const icmp = lab.netlink?.icmp
   icmp?.sendListeners.add(onSend)
 
+  const ours = (address: string) => source === undefined || address === source
   const direction = (p: DroppedPacket): 'request' | 'reply' | undefined => {
     if (p.family !== t.family) return undefined
     if (t.proto === 'icmp') {
@@ -100,11 +103,11 @@ export async function watchDrops(from: Namespace, t: Target, expectFailure: bool
         if (!ids.has(p.id * 65536 + p.seq!)) return undefined
         return req ? 'request' : rep ? 'reply' : undefined
       }
-      return req && p.dst === t.address ? 'request' : rep && p.src === t.address ? 'reply' : undefined
+      return req && p.dst === t.address && ours(p.src) ? 'request' : rep && p.src === t.address && ours(p.dst) ? 'reply' : undefined
     }
     if (p.proto !== t.proto) return undefined
-    if (p.dst === t.address && p.dport === t.port) return 'request'
-    if (p.src === t.address && p.sport === t.port) return 'reply'
+    if (p.dst === t.address && p.dport === t.port && ours(p.src)) return 'request'
+    if (p.src === t.address && p.sport === t.port && ours(p.dst)) return 'reply'
     return undefined
   }
 
