@@ -16,6 +16,9 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { accessSync, closeSync, constants, existsSync, fstatSync, openSync, readFileSync, statSync } from 'node:fs'
 import { delimiter, join } from 'node:path'
 import { createInterface } from 'node:readline'
+import { EventEmitter } from 'node:events'
+import { connect } from 'node:net'
+import { PassThrough } from 'node:stream'
 import { bpftraceProgram, parseDropLine, type DroppedPacket } from './program.js'
 import { parseReasons } from './reasons.js'
 
@@ -94,6 +97,61 @@ t=${TRACEFS}
 grep '^print fmt' $t/events/skb/kfree_skb/format || { echo "skb:kfree_skb has no print fmt" >&2; exit 5; }
 exec bpftrace -B line -e "$2"`
 
+/** bpftrace under its wrapper, owned by this process (the kernel kills it when this process dies). */
+export function spawnBpftrace(env: NodeJS.ProcessEnv): ChildProcess {
+  const own = statSync('/proc/self/ns/net').ino
+  return spawn('setpriv', ['--pdeathsig', 'KILL', '--', 'unshare', '--mount', '--propagation', 'private', '--', 'sh', '-c', WRAPPER, 'netspec-drops', String(process.pid), bpftraceProgram(own)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: '/',
+    env: { PATH: env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' },
+  })
+}
+
+/** What the watcher needs of its bpftrace: its own child process, or the run's hub (src/drops/hub.ts) over a socket. */
+type BpftraceSource = Pick<ChildProcess, 'pid' | 'stdout' | 'stderr' | 'exitCode' | 'signalCode' | 'unref' | 'kill' | 'on'>
+
+/**
+ * The lines of the run's one bpftrace (started by Vitest's global setup, src/drops/hub.ts) instead of a process of
+ * our own: the same protocol (print fmt, ready, D lines), plus 'E <why>' before the hub closes. When it closes,
+ * this "process" exits, and checks are decided as before.
+ */
+function hubClient(path: string): BpftraceSource {
+  const events = new EventEmitter()
+  const stdout = new PassThrough()
+  const stderr = new PassThrough()
+  const sock = connect(path)
+  const state = { exitCode: null as number | null }
+  sock.on('error', (e) => stderr.write(`cannot reach the run's drop watcher at ${path}: ${e.message}\n`))
+  sock.on('close', () => {
+    state.exitCode = 1
+    stdout.end()
+    events.emit('exit', 1, null)
+  })
+  createInterface({ input: sock }).on('line', (line) => {
+    if (line.startsWith('E ')) stderr.write(`${line.slice(2)}\n`)
+    else stdout.write(`${line}\n`)
+    if (line === 'ready') sock.unref() // as the watcher's own process: never keeps this one alive once running
+  })
+  return {
+    pid: undefined,
+    stdout: stdout as unknown as ChildProcess['stdout'],
+    stderr: stderr as unknown as ChildProcess['stderr'],
+    get exitCode() {
+      return state.exitCode
+    },
+    signalCode: null,
+    unref: () => {}, // only once ready (above)
+    kill: () => {
+      sock.destroy()
+      return true
+    },
+    on: ((name: string, fn: (...a: unknown[]) => void) => {
+      events.on(name, fn)
+      return undefined as unknown as ChildProcess
+    }) as ChildProcess['on'],
+  }
+}
+
 interface Held {
   fd: number
   netns: string
@@ -109,7 +167,7 @@ export class DropWatcher {
   /** How long spawning took in this process, and until bpftrace had attached (ms). */
   readonly spawnMs: number
   startupMs: number | undefined
-  readonly #child: ChildProcess
+  readonly #child: BpftraceSource
   #reasons = new Map<number, string>()
   readonly #listeners = new Set<(d: DropEvent) => void>()
   readonly #byInode = new Map<number, Held>()
@@ -118,12 +176,8 @@ export class DropWatcher {
 
   constructor(env: NodeJS.ProcessEnv = process.env) {
     const started = performance.now()
-    const own = statSync('/proc/self/ns/net').ino
-    this.#child = spawn('setpriv', ['--pdeathsig', 'KILL', '--', 'unshare', '--mount', '--propagation', 'private', '--', 'sh', '-c', WRAPPER, 'netspec-drops', String(process.pid), bpftraceProgram(own)], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      cwd: '/',
-      env: { PATH: env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' },
-    })
+    const hub = env.NETSPEC_DROPS_HUB
+    this.#child = hub !== undefined && hub !== '' ? hubClient(hub) : spawnBpftrace(env)
     this.pid = this.#child.pid
     this.spawnMs = performance.now() - started
     // Never keeps this process alive, except while someone awaits its start (else Node would exit mid-await).

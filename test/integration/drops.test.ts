@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
-import { beforeAll } from 'vitest'
+import { beforeAll, onTestFinished } from 'vitest'
 import { describe, expect, test } from 'netspec/vitest'
 import { explain, isDropped, reachable } from 'netspec'
 import type { Lab, Namespace } from 'netspec'
@@ -48,7 +48,7 @@ describe.skipIf(!on)('drop reasons decide negative checks at once', () => {
     expect((await h1.exec(['ping', '-n', '-c1', '-W1', '10.0.2.1'])).exitCode).toBe(1)
     const again = await reachable(h1, '10.0.2.1', { expectFailure: true })
     expect(again.verdict).toBe('dropped')
-    console.log(`netspec drops: forwarding off decided in ${r.durationMs.toFixed(1)} ms (first check of the process), then ${again.durationMs.toFixed(1)} ms; watcher ${JSON.stringify(dropWatcherInfo())}`)
+    console.log(`netspec drops: hub ${process.env.NETSPEC_DROPS_HUB ?? 'none'}; forwarding off decided in ${r.durationMs.toFixed(1)} ms (first check of the process), then ${again.durationMs.toFixed(1)} ms; watcher ${JSON.stringify(dropWatcherInfo())}`)
   })
 
   test('strict rp_filter on an asymmetric path: dropped in srv (IP_RPFILTER), as IPReversePathFilter counts', async ({ lab }) => {
@@ -124,6 +124,35 @@ describe.skipIf(!on)('the drop watcher dies with its owner', () => {
     }
   }
 
+  test('the run’s hub (one bpftrace for all workers) dies with the run’s main process (SIGKILL); its clients start no bpftrace and get the reason names', async () => {
+    const script = `
+      import { mkdtempSync } from 'node:fs'
+      import { startDropHub } from './dist/drops/hub.js'
+      import { DropWatcher } from './dist/drops/watcher.js'
+      const hub = await startDropHub(mkdtempSync('/tmp/netspec-drops-hub-'))
+      const w = new DropWatcher({ ...process.env, NETSPEC_DROPS_HUB: hub.path })
+      if (!(await w.ready)) { console.log(JSON.stringify({ failure: w.failure })); process.exit(1) }
+      const late = new DropWatcher({ ...process.env, NETSPEC_DROPS_HUB: hub.path }) // a worker that comes later
+      await late.ready
+      console.log(JSON.stringify({ pid: hub.pid, dir: hub.path.replace(/\\/[^/]+$/, ''), reasons: late.reasons.size, clientPid: w.pid ?? null }))
+      setInterval(() => {}, 60_000)`
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT, env: { ...process.env, NETSPEC_DROPS_HUB: '' }, stdio: ['ignore', 'pipe', 'inherit'] })
+    const line = await new Promise<string>((resolve, reject) => {
+      createInterface({ input: child.stdout }).once('line', resolve)
+      child.once('exit', (code) => reject(new Error(`hub owner exited early with ${code}`)))
+    })
+    const { pid, dir, reasons, clientPid } = JSON.parse(line) as { pid: number; dir: string; reasons: number; clientPid: number | null }
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }))
+    expect(clientPid).toBeNull() // the clients start no bpftrace of their own
+    expect(reasons).toBeGreaterThan(50) // the reason names are replayed to a client that comes later
+    const started = startTime(pid)
+    expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0]).toBe('bpftrace')
+    const exited = new Promise((r) => child.once('exit', r))
+    child.kill('SIGKILL')
+    await exited
+    await expect.poll(() => startTime(pid) === started, { timeout: 5000, interval: 20 }).toBe(false)
+  })
+
   for (const how of ['SIGKILL', 'exit'] as const) {
     test(`owner ends by ${how}: bpftrace is gone`, async () => {
       const script = `
@@ -133,7 +162,8 @@ describe.skipIf(!on)('the drop watcher dies with its owner', () => {
         console.log(JSON.stringify({ pid: w.pid }))
         if (process.argv[1] === 'exit') setTimeout(() => process.exit(0), 100)
         else setInterval(() => {}, 60_000)`
-      const child = spawn(process.execPath, ['--input-type=module', '-e', script, how], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] })
+      // Its own watcher, not the run's hub (NETSPEC_DROPS_HUB, which a child would inherit).
+      const child = spawn(process.execPath, ['--input-type=module', '-e', script, how], { cwd: ROOT, env: { ...process.env, NETSPEC_DROPS_HUB: '' }, stdio: ['ignore', 'pipe', 'inherit'] })
       const line = await new Promise<string>((resolve, reject) => {
         createInterface({ input: child.stdout }).once('line', resolve)
         child.once('exit', (code) => reject(new Error(`owner exited early with ${code}`)))
@@ -227,7 +257,7 @@ test('without bpftrace on PATH: verdicts decided as before, and doctor-style rea
       console.log(JSON.stringify({ verdict: r.verdict, detail: r.detail, drop: r.evidence.drop ?? null, available: await dropsAvailable() }))
       await lab.destroy()`
     const out = await new Promise<string>((resolve, reject) => {
-      const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT, env: { ...process.env, PATH: bin }, stdio: ['ignore', 'pipe', 'inherit'] })
+      const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT, env: { ...process.env, PATH: bin, NETSPEC_DROPS_HUB: '' }, stdio: ['ignore', 'pipe', 'inherit'] })
       let text = ''
       child.stdout.on('data', (b: Buffer) => (text += b.toString()))
       child.once('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`exit ${code}: ${text}`))))
