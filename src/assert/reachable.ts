@@ -111,7 +111,8 @@ export async function reachable(from: Namespace, target: string | TargetObject, 
       const reprobe = () => (t.proto === 'icmp' ? icmp(from, t, 100) : socketProbe(from, t, 200))
       const { verdict, detail, drop, filters } = await drops!.decide(raced, reprobe)
       from.lab.assertAlive(from)
-      return finish({ verdict, attempts, detail, evidence: { route: decision, drop, filters, output } })
+      const before = verdict === 'unresolved' && neighborBefore !== undefined ? ' (the neighbour was FAILED already before this probe)' : ''
+      return finish({ verdict, attempts, detail: `${detail}${before}`, evidence: { route: decision, drop, filters, neighborBefore, output } })
     }
     const probe = raced
     output = probe.output
