@@ -2,14 +2,15 @@
 // netspec benchmark: the same topologies built, checked and torn down by netspec (in-process, from dist/),
 // by the tutorials' one-`ip`-per-operation script, by the best batched shell script and by the floor (one C
 // process doing it all, bench/floor.c, compiled here with cc), interleaved in one run.
-// Prints medians and ratios and writes bench/results.json. Usage: npm run bench [-- --rounds N --quick]
+// Prints medians and ratios and writes bench/results.json. Usage: npm run bench [-- --rounds N --quick --drops-only]
 import { execFile, execFileSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, release, tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import { Lab, reachable } from '../dist/index.js'
+import { Lab, dropsAvailable, reachable } from '../dist/index.js'
+import { dropWatcherInfo } from '../dist/drops/watcher.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const run = promisify(execFile)
@@ -19,6 +20,7 @@ const flag = (name, dflt) => {
   return i < 0 ? dflt : Number(args[i + 1])
 }
 const quick = args.includes('--quick')
+const dropsOnly = args.includes('--drops-only') // only the drop-reason rows (docs/drops.md)
 const ROUNDS = flag('rounds', quick ? 2 : 7)
 
 const address = (i) => `10.200.${Math.floor(i / 256)}.${i % 256}`
@@ -114,6 +116,47 @@ async function negativeCheck(kind) {
   }
 }
 
+// Negative checks the kernel's drop reasons decide (docs/drops.md), timed alone, beside today's path (the same
+// check with NETSPEC_DROPS=off, which waits for the 500 ms deadline), in the same run:
+//   a ── gw ── b, and gw forwarding off / b with strict rp_filter and the way back through a second link / an nft
+//   drop rule in gw (a TCP connect to port 22, as in the issue).
+async function dropCheck(kind, drops) {
+  const lab = await Lab.create({ label: `bench drop ${kind}` })
+  try {
+    const [a, gw, b] = await Promise.all([lab.namespace('a'), lab.namespace('gw', { forwarding: kind !== 'forwarding-off' }), lab.namespace('b')])
+    await lab.veth([a, 'eth0', '10.0.1.1/24'], [gw, 'eth0', '10.0.1.254/24'])
+    await lab.veth([gw, 'eth1', '10.0.2.254/24'], [b, 'eth0', '10.0.2.1/24'])
+    await a.routeAdd('default', { via: '10.0.1.254' })
+    await b.routeAdd('default', { via: '10.0.2.254' })
+    let target = '10.0.2.1'
+    let want = kind === 'nft-drop' ? 'filtered' : 'dropped'
+    if (kind === 'rp-filter') {
+      await lab.veth([a, 'eth1', '10.0.3.1/24'], [b, 'eth1', '10.0.3.2/24'])
+      await b.routeAdd('10.0.1.0/24', { via: '10.0.3.1' })
+      await b.sysctlSet('net.ipv4.conf.all.rp_filter', '1')
+      await b.sysctlSet('net.ipv4.conf.eth0.rp_filter', '1')
+    }
+    if (kind === 'nft-drop') {
+      target = 'tcp://10.0.2.1:22'
+      await b.listen(22)
+      await gw.exec(['nft', '-f', '-'], { check: true, input: 'table inet fw { chain forward { type filter hook forward priority 0; tcp dport 22 counter drop; }; }\n' })
+    }
+    if (!drops) {
+      process.env.NETSPEC_DROPS = 'off'
+      if (kind !== 'nft-drop') want = 'timed-out'
+    }
+    try {
+      const r = await reachable(a, target, { expectFailure: true })
+      if (r.ok || r.verdict !== want) throw new Error(`netspec drop ${kind}${drops ? '' : ' (drops off)'}: got ${r.verdict}: ${r.detail}`)
+      return r.durationMs
+    } finally {
+      delete process.env.NETSPEC_DROPS
+    }
+  } finally {
+    await lab.destroy()
+  }
+}
+
 // ---- shell baselines ---------------------------------------------------------------------------
 
 async function shell(script, ...argv) {
@@ -192,6 +235,12 @@ const topologies = {
   },
   'check: no route': { netspec: () => negativeCheck('no-route'), naive: null, batched: null, rounds: ROUNDS },
   'check: neighbour FAILED': { netspec: () => negativeCheck('neighbour-failed'), naive: null, batched: null, rounds: ROUNDS },
+  'check: forwarding off (drop reasons)': { netspec: () => dropCheck('forwarding-off', true), naive: null, batched: null, rounds: ROUNDS, drops: true },
+  'check: forwarding off (today)': { netspec: () => dropCheck('forwarding-off', false), naive: null, batched: null, rounds: ROUNDS, drops: true },
+  'check: rp_filter (drop reasons)': { netspec: () => dropCheck('rp-filter', true), naive: null, batched: null, rounds: ROUNDS, drops: true },
+  'check: rp_filter (today)': { netspec: () => dropCheck('rp-filter', false), naive: null, batched: null, rounds: ROUNDS, drops: true },
+  'check: nft drop (drop reasons)': { netspec: () => dropCheck('nft-drop', true), naive: null, batched: null, rounds: ROUNDS, drops: true },
+  'check: nft drop (today)': { netspec: () => dropCheck('nft-drop', false), naive: null, batched: null, rounds: ROUNDS, drops: true },
   'all-pairs-20': {
     netspec: async () => (await netspecStar(20, { allPairs: true })).ms,
     naive: null,
@@ -214,11 +263,19 @@ const startup = {
   runs: startupRuns.length,
 }
 
-// Warm-up, not measured: the first lab of a process pays one-time costs (privilege check, reaper start).
+// Warm-up, not measured: the first lab of a process pays one-time costs (privilege check, reaper start), and the
+// first check expecting failure starts the drop watcher (bpftrace), where drop reasons are on here.
 await netspecT1()
+const drops = await dropsAvailable()
+if (drops.on) await dropCheck('forwarding-off', true)
+else {
+  process.stderr.write(`bench: no drop-reason rows (drop reasons are off here: ${drops.why})\n`)
+  for (const [name, t] of Object.entries(topologies)) if (t.drops) delete topologies[name]
+}
 
+if (dropsOnly) for (const [name, t] of Object.entries(topologies)) if (!t.drops) delete topologies[name]
 // Memory first, in a process that has not yet grown its heap for larger labs (later samples would hide the cost).
-const memory = (await netspecStar(200, { measureMemory: true })).memory
+const memory = dropsOnly ? 0 : (await netspecStar(200, { measureMemory: true })).memory
 
 const contenders = ['netspec', 'naive', 'batched', 'floor', 'floor_echo']
 const samples = {}
@@ -248,6 +305,7 @@ const result = {
   topologies: {},
   memory: { lab200_rss_delta_mb: Math.round((memory / 2 ** 20) * 10) / 10 },
   startup: Object.fromEntries(Object.entries(startup).map(([k, v]) => [k, Math.round(v * 100) / 100])),
+  drops: drops.on ? { on: true, watcher_startup_ms: Math.round(dropWatcherInfo()?.startupMs ?? 0) } : { on: false, why: drops.why },
 }
 const round1 = (x) => (x === null ? null : Math.round(x * 10) / 10)
 const rows = []
@@ -266,6 +324,11 @@ const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String
 const line = (cells) => cells.map((c, i) => String(c).padStart(widths[i])).join('  ')
 console.log(line(header))
 for (const r of rows) console.log(line(r))
+if (dropsOnly) {
+  const d = (k) => result.topologies[`check: ${k} (drop reasons)`]?.netspec_ms
+  console.log(`drop watcher start-up: ${result.drops.watcher_startup_ms ?? '–'} ms, once per process; ≤ 50 ms each: ${['forwarding off', 'rp_filter', 'nft drop'].every((k) => d(k) <= 50)}`)
+  process.exit(0)
+}
 if (result.topologies.T1.floor_echo_ms !== undefined) console.log(`T1 floor with the echo sent in-process (no ping process): ${result.topologies.T1.floor_echo_ms} ms`)
 console.log(
   `start-up (medians of ${startup.runs} fresh processes): import('netspec') ${startup.import_ms.toFixed(1)} ms; first lab ${startup.first_lab_ms.toFixed(1)} ms, ` +
@@ -298,6 +361,10 @@ result.targets = {
   'a 200-host lab adds < 50 MB': result.memory.lab200_rss_delta_mb < 50,
   [`import('netspec') ≤ 30 ms (${startup.import_ms.toFixed(1)} ms)`]: startup.import_ms <= 30,
   [`the first lab of a process ≤ 2× a warm one (${startup.first_over_warm.toFixed(2)}×)`]: startup.first_over_warm <= 2,
+}
+if (drops.on) {
+  const decided = ['forwarding off', 'rp_filter', 'nft drop'].map((k) => t[`check: ${k} (drop reasons)`].netspec_ms)
+  result.targets[`negative checks decided by drop reasons ≤ 50 ms each (${decided.join(' / ')} ms; watcher start-up ${result.drops.watcher_startup_ms} ms once per process)`] = decided.every((x) => x <= 50)
 }
 for (const [what, met] of Object.entries(result.targets)) console.log(`${met ? '✓' : '✗'} ${what}`)
 // How much of the growth is netspec's own: its cost relative to the floor's, at 50 and at 200 hosts.

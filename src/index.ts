@@ -91,3 +91,7 @@ export { resolves, resolvConfOf, type ResolveOptions, type ResolveResult, type S
 export { checkHostname, type DnsAnswer, type DnsResponse, type RrType } from './services/dns-codec.js'
 export type { SpawnRecord } from './lab/processes.js'
 export type { DhcpLease, DhcpOptions } from './services/dhcp.js'
+// Drop reasons (docs/drops.md): the kernel's own reason for a dropped probe, where bpftrace can watch skb:kfree_skb.
+export { isDropped, dropsAvailable, type DropCheck, type DropExpectation, type DropReason } from './drops/expect.js'
+export { dropsSupport, type DropsSupport } from './drops/watcher.js'
+export type { DropEvidence } from './drops/probe-drops.js'

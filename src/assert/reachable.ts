@@ -12,8 +12,10 @@ import { PROBE_SCRIPT } from './scripts.js'
 import { listenerAt, recorded } from './listen.js'
 import { parseTarget, type Target, type TargetObject } from './target.js'
 import { parsePing, pingArgv } from '../kernel/ping.js'
+import { watchDrops, type DropEvidence, type ProbeDrops } from '../drops/probe-drops.js'
 
-export type Verdict = 'replied' | 'refused' | 'no-route' | 'blackholed' | 'unreachable' | 'prohibited' | 'unresolved' | 'filtered' | 'too-big' | 'timed-out'
+/** 'dropped': the kernel dropped the probe or its reply in a lab namespace, and said why (evidence.drop; docs/drops.md). */
+export type Verdict = 'replied' | 'refused' | 'no-route' | 'blackholed' | 'unreachable' | 'prohibited' | 'unresolved' | 'filtered' | 'too-big' | 'timed-out' | 'dropped'
 
 export interface ReachableOptions extends SizeOptions {
   /** Give up after this long (default 3 s; 500 ms with `expectFailure`). */
@@ -46,6 +48,8 @@ export interface Reachability {
     neighborBefore?: string[]
     /** Where a firewall in the lab drops traffic (namespace: chain …). */
     filters?: string[]
+    /** The kernel's own drop of this check's packet (where drop reasons are on): namespace, reason, function, direction. */
+    drop?: DropEvidence
     output?: string
   }
 }
@@ -57,12 +61,11 @@ export async function reachable(from: Namespace, target: string | TargetObject, 
   const started = performance.now()
   let deadline = started + (options.timeoutMs ?? (options.expectFailure === true ? 500 : 3000))
   const base = { from: from.label, target: t.text, proto: t.proto }
-  const finish = (r: Omit<Reachability, 'durationMs' | 'from' | 'target' | 'proto' | 'ok'>): Reachability => ({
-    ...base,
-    ok: r.verdict === 'replied',
-    durationMs: performance.now() - started,
-    ...r,
-  })
+  let drops: ProbeDrops | undefined
+  const finish = (r: Omit<Reachability, 'durationMs' | 'from' | 'target' | 'proto' | 'ok'>): Reachability => {
+    drops?.close()
+    return { ...base, ok: r.verdict === 'replied', durationMs: performance.now() - started, ...r }
+  }
 
   // 1. The kernel's own decision: no route is known at once, without sending anything.
   from.lab.assertAlive(from)
@@ -96,12 +99,25 @@ export async function reachable(from: Namespace, target: string | TargetObject, 
   let attempts = 0
   let output = ''
   let failure: ProbeResult['failure']
+  // The kernel's drop reasons, where on: a drop of this check's packet in a lab namespace decides at once.
+  const waitedFrom = performance.now()
+  drops = await watchDrops(from, t, options.expectFailure === true, decision.prefsrc)
+  deadline += performance.now() - waitedFrom // the watcher's one-time start (~1 s per process) is no probing time
   while (performance.now() < deadline) {
     from.lab.assertAlive(from)
     attempts += 1
     // A process-based probe needs a whole -W step; the in-process one can wait exactly what is left.
     const left = Math.max(from.lab.netlink === undefined ? 100 : 10, deadline - performance.now())
-    const probe = t.proto === 'icmp' ? await icmp(from, t, left, sized) : await socketProbe(from, t, left)
+    const sent = t.proto === 'icmp' ? icmp(from, t, left, sized) : socketProbe(from, t, left)
+    const raced = drops === undefined ? await sent : await drops.race(sent, (p) => p.failure?.verdict === 'unresolved')
+    if ('drop' in raced) {
+      const reprobe = () => (t.proto === 'icmp' ? icmp(from, t, 100, sized) : socketProbe(from, t, 200))
+      const { verdict, detail, drop, filters } = await drops!.decide(raced, reprobe)
+      from.lab.assertAlive(from)
+      const before = verdict === 'unresolved' && neighborBefore !== undefined ? ' (the neighbour was FAILED already before this probe)' : ''
+      return finish({ verdict, attempts, detail: `${detail}${before}`, evidence: { route: decision, drop, filters, neighborBefore, output } })
+    }
+    const probe = raced
     output = probe.output
     if (probe.replied) {
       // A netspec listener recorded this peer before answering: wait for its line, so listener.peers() has it.

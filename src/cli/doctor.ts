@@ -8,6 +8,7 @@ import { effectiveCaps, missingPrivileges } from '../lab/preflight.js'
 import { sweep } from '../lab/sweep.js'
 import { sysctlPolicy } from '../values/sysctl.js'
 import { parseArgs } from './args.js'
+import { dropsCheck } from '../drops/doctor-check.js'
 import { EXIT, stdio, type Command, type Io } from './command.js'
 
 export type CheckStatus = 'ok' | 'missing' | 'warn' | 'info'
@@ -48,6 +49,7 @@ export const TOOLS: readonly (readonly [string, boolean, string])[] = [
   ['dhclient', false, 'DHCP leases (ns.dhcp)'],
   ['dnsmasq', false, 'DNS and DHCP servers in tests and specs'],
   ['bird', false, 'BGP routers in specs/19-bgp-bird'],
+  ['bpftrace', false, "the kernel's drop reasons in verdicts (docs/drops.md)"],
 ]
 
 const EXTRA_PACKAGES: Record<string, string> = { unshare: 'util-linux', nsenter: 'util-linux' }
@@ -237,15 +239,16 @@ export async function doctor(options: { executor?: Executor; path?: string } = {
   const system = systemChecks()
   const tools = toolChecks(options.path)
   const canLab = system.every((c) => c.status === 'ok') && tools.find((t) => t.name === 'ip')?.status === 'ok'
-  const [kernel, container, state, lab] = await Promise.all([
+  const [kernel, container, state, lab, drops] = await Promise.all([
     which('unshare', options.path) === undefined && which('ip', options.path) === undefined
       ? Promise.resolve<Check[]>([{ group: 'kernel', name: 'kernel', status: 'info', required: false, detail: 'features not checked: ip and unshare are missing' }])
       : Promise.all([kernelChecks(exec), sysctlCheck(exec)]).then(([k, s]) => [...k, s]),
     containerChecks(exec, options.path),
     canLab ? stateChecks(exec).catch(() => []) : Promise.resolve([]),
     canLab ? labCheck() : Promise.resolve(undefined),
+    dropsCheck(options.path).then((d): Check => ({ group: 'kernel', name: 'drop reasons', required: false, ...d })),
   ])
-  const checks = [...system, ...(lab === undefined ? [] : [lab]), ...tools, ...kernel, ...container, ...state]
+  const checks = [...system, ...(lab === undefined ? [] : [lab]), ...tools, ...kernel, drops, ...container, ...state]
   const pkgs = [...new Set(tools.filter((t) => t.status !== 'ok').map((t) => t.package!))]
   return {
     checks,
@@ -294,6 +297,7 @@ Checks everything netspec needs and says exactly how to fix what is missing:
   - every tool netspec drives, with its Debian/Ubuntu package and the install command
   - kernel features (veth, bridge, IPv6, nftables, conntrack, tbf, htb, netem, 802.1Q VLAN, dummy,
     bridge VLAN filtering, macvlan, VXLAN, IPv6 NAT), really tried in a throwaway namespace
+  - drop reasons: whether bpftrace attaches to skb:kfree_skb, and if not, why (docs/drops.md)
   - the Docker daemon and the '${RUNNER_IMAGE}' runner image (for container mode)
   - leftovers of dead runs and labs kept for debugging
 

@@ -14,6 +14,8 @@ import { makeProbe } from './probe.js'
 import { traceProbe, type ProbeTrace } from './trace.js'
 import { describeStop, type TraceEvent } from './trace-parse.js'
 import { decidedBy, findDecidingRoute } from '../assert/route-verdict.js'
+import { describeDrop, watchTracedProbe } from '../drops/explain-drops.js'
+import type { DropEvidence } from '../drops/probe-drops.js'
 
 export interface Hop {
   namespace: string
@@ -29,6 +31,8 @@ export interface Hop {
   tunnel?: HopTunnel
   /** The next hop's neighbour entry after the probe, when it did not resolve (e.g. state ['INCOMPLETE']). */
   neighbor?: { address: string; dev: string; state: string[] }
+  /** The kernel dropped the probe (or its reply) here, and said why (where drop reasons are on: docs/drops.md). */
+  drop?: DropEvidence
 }
 
 /** A tunnel on the path: its kernel record, its name and the namespace (label) it lives in. */
@@ -107,11 +111,30 @@ export async function explain(from: Namespace, to: string | TargetObject, option
   }
 
   let tr: ProbeTrace
+  const sent = makeProbe(t)
+  const drops = watchTracedProbe(from, t, sent.marker)
   try {
-    tr = await traceProbe(from, w.at, makeProbe(t), options.timeoutMs ?? 1000)
+    tr = await traceProbe(from, w.at, sent, options.timeoutMs ?? 1000)
   } catch (e) {
+    drops?.stop()
     warnings.push(`netfilter trace failed: ${(e as Error).message.split('\n')[0]}`, ...(await policyDrops(w)))
     return done(w.arrived, w.verdict)
+  }
+  // The kernel's own drop of the probe, on the hop that dropped it; it decides where the walk saw no reason to stop.
+  for (const hit of drops?.stop() ?? []) {
+    const i = w.at.findIndex((ns) => ns.name === hit.drop.netns)
+    const { words, verdict, evidence } = await describeDrop(from.lab.namespaces.find((ns) => ns.name === hit.drop.netns), t, hit)
+    if (i < 0) {
+      warnings.push(`${evidence.namespace}: ${words}`)
+      continue
+    }
+    w.hops[i]!.drop ??= evidence
+    if (hit.drop.reason !== 'NETFILTER_DROP') w.hops[i]!.note = `${w.hops[i]!.note} — ${words}` // nftables' trace names the rule
+    if (w.arrived && !tr.answered && hit.drop.reason !== 'NETFILTER_DROP' && w.verdict.startsWith('arrives')) {
+      w.hops.length = i + 1
+      w.verdict = verdict
+      w.arrived = false
+    }
   }
   warnings.push(...tr.problems)
   const probe: Explanation['probe'] = {

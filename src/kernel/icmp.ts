@@ -150,6 +150,8 @@ export class IcmpProber {
   readonly #sockets = new Map<string, EchoSocket>()
   #timer: NodeJS.Timeout | NodeJS.Immediate | undefined
   #closed = false
+  /** Told of every echo request before it is sent (netns, address, id, sequence): the drop watcher ties drops to probes. */
+  readonly sendListeners = new Set<(netns: string, address: string, id: number, seq: number) => void>()
 
   /** `enterAs` maps a namespace name to what withNamespace enters (a held fd, or the name). */
   constructor(c: Libc, readonly enterAs: (netns: string) => string | number = (n) => n) {
@@ -169,6 +171,7 @@ export class IcmpProber {
     const to = sockaddr(family, address)
     s.drain() // what is queued now is older than this probe; a full queue would drop its reply
     const pmtu = options.dontFragment === undefined ? undefined : options.dontFragment ? PMTUDISC_DO : PMTUDISC_DONT
+    for (const fn of this.sendListeners) fn(netns, address, key >>> 16, key & 0xffff)
     return new Promise((resolve) => {
       const sentAt = performance.now()
       if (pmtu !== undefined) this.#pmtuDisc(s, pmtu)

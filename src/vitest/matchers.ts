@@ -12,6 +12,7 @@ import { trackCall } from './pending.js'
 import { resolves, type ResolveOptions } from '../services/dns.js'
 import { parseAddress } from '../lab/validate.js'
 import { pollWithin, withinNote, withinOf, withoutWithin, type WithinOptions } from './within.js'
+import { isDropped, wantsDrop, type DropExpectation } from '../drops/expect.js'
 
 type Result = { pass: boolean; message: () => string }
 type State = { isNot?: boolean }
@@ -37,6 +38,7 @@ function asNamespace(received: unknown, matcher: string): Namespace {
 const matchers = {
   async toReach(this: State, received: unknown, target: string | TargetObject, options: ReachableOptions & WithinOptions = {}): Promise<Result> {
     const from = asNamespace(received, 'toReach')
+    if (wantsDrop(options)) return toReachDropped(this.isNot === true, from, target, options as DropExpectation)
     const within = withinOf(options, 'toReach')
     const opts = withoutWithin(options) ?? {}
     const polled = await pollWithin(within, this.isNot !== true, async () => {
@@ -146,6 +148,13 @@ const matchers = {
   },
 }
 
+// `.not.toReach(target, { droppedIn, reason })`: not reached, because the kernel dropped it there, for that reason.
+async function toReachDropped(isNot: boolean, from: Namespace, target: string | TargetObject, want: DropExpectation): Promise<Result> {
+  if (!isNot) throw new TypeError('toReach: droppedIn and reason describe a failure: use expect(ns).not.toReach(target, { droppedIn, reason })')
+  const c = await isDropped(from, target, want)
+  return { pass: !c.ok, message: () => `expected ${from.label} not to reach ${c.reachability.target}, dropped as described: ${c.detail}` }
+}
+
 // The receiver-constrained types below make `Matchers<MatcherState>` (what expect.extend checks against) `never`.
 expect.extend(matchers as never)
 
@@ -195,9 +204,10 @@ type On<T, Receiver, Fn> = [T] extends [never] ? never : 0 extends 1 & T ? Fn : 
 export interface NetspecMatchers<T = unknown> {
   /**
    * The namespace reaches the target: ICMP ('10.0.0.2'), TCP ('tcp://10.0.0.2:80') or UDP ('udp://…').
-   * `{ within: ms }` keeps probing until it does (or, with `.not`, until it no longer does).
+   * `{ within: ms }` keeps probing until it does (or, with `.not`, until it no longer does). With `.not`,
+   * `{ droppedIn, reason }` asks that the kernel dropped the probe there, for that reason (docs/drops.md).
    */
-  toReach: On<T, Namespace, (target: string | TargetObject, options?: ReachableOptions & WithinOptions) => Promise<void>>
+  toReach: On<T, Namespace, (target: string | TargetObject, options?: ReachableOptions & WithinOptions & DropExpectation) => Promise<void>>
   /** A routing table entry for the destination matches every given field; `{ within: ms }` waits for it (or, with `.not`, for its withdrawal). */
   toHaveRoute: On<T, Namespace, (destination: string, match?: RouteMatch, options?: WithinOptions) => Promise<void>>
   /** The kernel's own decision (`ip route get`) for the address goes via `via` and/or out of `dev`; `{ within: ms }` waits for it. */

@@ -3,7 +3,7 @@
 import { formatSweepReport, sweep, type SweepReport } from '../lab/sweep.js'
 import { effectiveCaps, missingPrivileges } from '../lab/preflight.js'
 
-export default async function setup(): Promise<void> {
+export default async function setup(): Promise<void | (() => Promise<void>)> {
   if (missingPrivileges(effectiveCaps()).length > 0) return // unit-only runs need no root; labs will say so themselves
   try {
     const text = startOfRunReport(await sweep())
@@ -17,6 +17,15 @@ export default async function setup(): Promise<void> {
     if (gone.length > 0) console.log(`netspec: removed ${gone.length} runner container(s) of dead owners`)
   } catch {
     // no container engine: nothing to sweep
+  }
+  // One drop watcher for the whole run (docs/drops.md), started only when a worker first needs it.
+  const { startDropHub } = await import('../drops/hub.js')
+  const hub = await startDropHub().catch(() => undefined)
+  if (hub === undefined) return
+  process.env.NETSPEC_DROPS_HUB = hub.path
+  return async () => {
+    delete process.env.NETSPEC_DROPS_HUB
+    await hub.close()
   }
 }
 

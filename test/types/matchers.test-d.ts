@@ -26,6 +26,10 @@ test('matchers exist with their argument types', () => {
   expectTypeOf(expect(ns).toResolve).toBeCallableWith('web.lab', { server: '10.0.0.53' })
   // @ts-expect-error within is a number of milliseconds
   void expect(ns).toHaveRoute('default', {}, { within: '20s' })
+  expectTypeOf(expect(ns).not.toReach).toBeCallableWith('10.0.2.1', { droppedIn: ns, reason: 'IP_RPFILTER' })
+  expectTypeOf(expect(ns).not.toReach).toBeCallableWith('10.0.2.1', { reason: 'A_REASON_OF_A_NEWER_KERNEL', timeoutMs: 4000 })
+  // @ts-expect-error droppedIn is a lab namespace, not its label
+  void expect(ns).not.toReach('10.0.2.1', { droppedIn: 'gw' })
   // @ts-expect-error a mapping needs `as`
   void expect(ns).toMapNat({ from: ns, to: 'tcp://10.0.1.26:80' })
 })

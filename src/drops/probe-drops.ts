@@ -1,0 +1,286 @@
+// reachable()'s use of the drop watcher: while a check probes, drops of its own packets in the lab's namespaces
+// are seen, and the first one the kernel gives a path-relevant reason for decides the check at once, with the
+// kernel's reason as evidence. Only a drop proven to be this check's packet counts: an ICMP echo by its id and
+// sequence (in-process probes), else by addresses, protocol and port.
+import { setTimeout as delay } from 'node:timers/promises'
+import type { Target } from '../assert/target.js'
+import { readFileSync } from 'node:fs'
+import { withNamespace } from '../kernel/setns.js'
+import type { LabInternals } from '../lab/lab.js'
+import type { Namespace } from '../lab/namespace.js'
+import type { DroppedPacket } from './program.js'
+import { isDecisive, phraseFor } from './reasons.js'
+import { dropWatcher, type DropEvent, type DropWatcher } from './watcher.js'
+
+/** A kernel drop of the check's own packet, as evidence. */
+export interface DropEvidence {
+  /** Label of the lab namespace where the kernel dropped it. */
+  namespace: string
+  /** enum skb_drop_reason name, e.g. 'IP_RPFILTER', 'NETFILTER_DROP', 'NEIGH_FAILED'. */
+  reason: string
+  /** The kernel function that dropped it, e.g. 'ip_rcv_finish_core'. */
+  function: string
+  /** The probe itself ('request') or the answer to it ('reply'). */
+  direction: 'request' | 'reply'
+  /** NETFILTER_DROP: the nftables rule (or chain policy) whose counter moved, as nft prints it. */
+  rule?: string
+  packet?: DroppedPacket
+  /** Milliseconds from the start of the check until the drop was seen. */
+  afterMs?: number
+}
+
+export type Decided = {
+  verdict: 'dropped' | 'filtered' | 'unresolved'
+  detail: string
+  drop: DropEvidence
+  /** 'filtered' only: the rule as reachable() names moved counters ("in fw: chain inet fw forward: rule #7 drop (…)"). */
+  filters?: string[]
+}
+
+export interface ProbeDrops {
+  /**
+   * The probe's own outcome, or the first decisive drop of this check's packets seen before it. An outcome for
+   * which `evidenceDue` holds waits up to 50 ms more for the drop that explains it: the kernel sends a failed
+   * neighbour's "host unreachable" to the local socket just before it frees the queued packet (NEIGH_FAILED).
+   */
+  race<T>(probe: Promise<T>, evidenceDue?: (outcome: T) => boolean): Promise<T | { drop: DropEvent; direction: 'request' | 'reply' }>
+  /** The verdict for a drop; `reprobe` sends one more probe (to see which nftables rule counts it). */
+  decide(d: { drop: DropEvent; direction: 'request' | 'reply' }, reprobe: () => Promise<unknown>): Promise<Decided>
+  close(): void
+}
+
+const labsWatched = new WeakMap<LabInternals, Set<string>>()
+
+/** Watches every namespace of the lab (idempotent); the fds are released when the lab is torn down. */
+export function watchLab(w: DropWatcher, lab: LabInternals): void {
+  let names = labsWatched.get(lab)
+  if (names === undefined) {
+    const mine = (names = new Set<string>())
+    labsWatched.set(lab, mine)
+    lab.defer(() => {
+      for (const n of mine) w.unwatch(n)
+      mine.clear()
+    }, 'releasing the drop watcher’s namespace fds')
+  }
+  for (const ns of lab.namespaces) {
+    if (names.has(ns.name)) continue
+    if (w.watch(ns.name) !== undefined) names.add(ns.name)
+  }
+}
+
+/**
+ * The drop watch of one reachable() check, or undefined where drop reasons are off (no bpftrace, container
+ * executor, NETSPEC_DROPS=off, …): then the check decides as it always did. A check expecting failure waits for
+ * the watcher to attach (once per process, ~1 s); any other check uses it only once it runs. `source` is the
+ * address the kernel chose for the probe (the route's prefsrc): where no echo id ties a drop to the probe, the
+ * drop's addresses must be the probe's own (a translated packet, after NAT, is not claimed: decided as before).
+ */
+export async function watchDrops(from: Namespace, t: Target, expectFailure: boolean, source?: string): Promise<ProbeDrops | undefined> {
+  const lab = from.lab
+  if (lab.executor.kind !== 'local') return undefined
+  const w = dropWatcher()
+  if (w === undefined) return undefined
+  if (expectFailure && w.startupMs === undefined) await w.ready
+  if (w.failure !== undefined) return undefined
+  watchLab(w, lab)
+  const started = performance.now()
+
+  const ids = new Set<number>()
+  const onSend = (netns: string, address: string, id: number, seq: number) => {
+    if (netns === from.name && address === t.address) ids.add(id * 65536 + seq)
+  }
+  const icmp = lab.netlink?.icmp
+  icmp?.sendListeners.add(onSend)
+
+  const ours = (address: string) => source === undefined || address === source
+  const direction = (p: DroppedPacket): 'request' | 'reply' | undefined => {
+    if (p.family !== t.family) return undefined
+    if (t.proto === 'icmp') {
+      if (p.proto !== 'icmp' || p.id === undefined) return undefined
+      const req = p.icmpType === (t.family === 4 ? 8 : 128)
+      const rep = p.icmpType === (t.family === 4 ? 0 : 129)
+      if (icmp !== undefined) {
+        if (!ids.has(p.id * 65536 + p.seq!)) return undefined
+        return req ? 'request' : rep ? 'reply' : undefined
+      }
+      return req && p.dst === t.address && ours(p.src) ? 'request' : rep && p.src === t.address && ours(p.dst) ? 'reply' : undefined
+    }
+    if (p.proto !== t.proto) return undefined
+    if (p.dst === t.address && p.dport === t.port && ours(p.src)) return 'request'
+    if (p.src === t.address && p.sport === t.port && ours(p.dst)) return 'reply'
+    return undefined
+  }
+
+  const seen: { drop: DropEvent; direction: 'request' | 'reply' }[] = []
+  const waiting = new Set<(d: { drop: DropEvent; direction: 'request' | 'reply' }) => void>()
+  const unsubscribe = w.subscribe((d) => {
+    if (d.packet === undefined || !isDecisive(d.reason)) return
+    const dir = direction(d.packet)
+    if (dir === undefined) return
+    const hit = { drop: d, direction: dir }
+    seen.push(hit)
+    for (const fn of waiting) fn(hit)
+    waiting.clear()
+  })
+  const next = (after: number) =>
+    new Promise<{ drop: DropEvent; direction: 'request' | 'reply' }>((resolve) => {
+      const ready = seen.find((s) => s.drop.at > after)
+      if (ready !== undefined) resolve(ready)
+      else waiting.add(resolve)
+    })
+
+  return {
+    async race<T>(probe: Promise<T>, evidenceDue?: (outcome: T) => boolean) {
+      probe.catch(() => {}) // a drop may win; the probe's own end (even a teardown) is then nobody's business
+      if (seen.length > 0) return seen[0]!
+      const first = await Promise.race([probe.then((outcome) => ({ outcome })), next(-Infinity)])
+      if (!('outcome' in first)) return first
+      if (evidenceDue?.(first.outcome) !== true) return first.outcome
+      return (await Promise.race([next(-Infinity), delay(50)])) ?? first.outcome
+    },
+    async decide(hit, reprobe) {
+      const d = hit.drop
+      const ns = lab.namespaces.find((n) => n.name === d.netns)
+      const label = ns?.label ?? d.netns
+      const drop: DropEvidence = { namespace: label, reason: d.reason, function: d.function, direction: hit.direction, packet: d.packet, afterMs: d.at - started }
+      const where = `${hit.direction === 'reply' ? `the reply from ${t.address} was dropped` : 'dropped'} in ${label}`
+      if (d.reason === 'NETFILTER_DROP' && ns !== undefined) {
+        const found = await ruleOf(ns, () => next(d.at), reprobe)
+        if (found !== undefined) drop.rule = found.text
+        return {
+          verdict: 'filtered',
+          detail: found === undefined ? `${where} by netfilter (NETFILTER_DROP in ${d.function})` : `${where} by nftables: ${found.text}`,
+          drop,
+          filters: found === undefined ? undefined : [`in ${label}: ${found.counted}`],
+        }
+      }
+      const forwarding =
+        ns !== undefined && (d.reason === 'IP_INADDRERRORS' || d.reason === 'IP_INNOROUTES')
+          ? await readSysctl(ns, t.family === 4 ? 'net.ipv4.ip_forward' : 'net.ipv6.conf.all.forwarding')
+          : undefined
+      const detail = `${where} by the kernel: ${phraseFor(d.reason, d.function, forwarding)} (${d.reason} in ${d.function})`
+      return { verdict: d.reason.startsWith('NEIGH_') ? 'unresolved' : 'dropped', detail, drop }
+    },
+    close() {
+      unsubscribe()
+      icmp?.sendListeners.delete(onSend)
+      waiting.clear()
+    },
+  }
+}
+
+/** A sysctl of the namespace: read in-process where the lab enters namespaces itself (~0.05 ms), else by `cat`. */
+export async function readSysctl(ns: Namespace, key: string): Promise<string | undefined> {
+  const path = `/proc/sys/${key.replace(/\./g, '/')}`
+  if (ns.lab.netlink !== undefined) {
+    try {
+      return withNamespace(ns.name, () => readFileSync(path, 'utf8')).trim()
+    } catch {
+      // fall back to the process path
+    }
+  }
+  return ns.sysctlGet(key).catch(() => undefined)
+}
+
+interface TextRule {
+  family: string
+  table: string
+  chain: string
+  handle: number
+  verdict: 'drop' | 'reject'
+  packets?: number
+  /** The rule as nft prints it, without counter values. */
+  text: string
+}
+
+interface TextRuleset {
+  rules: TextRule[]
+  /** Base chains with policy drop: "family table chain" and hook. */
+  policyDrops: { family: string; table: string; chain: string; hook: string }[]
+}
+
+/** Drop and reject rules (with counters) and policy-drop chains from `nft -a list ruleset` text: one process per reading. */
+export function parseRulesetText(text: string): TextRuleset {
+  const out: TextRuleset = { rules: [], policyDrops: [] }
+  let family = ''
+  let table = ''
+  let chain = ''
+  for (const raw of text.split('\n')) {
+    const line = raw.trim()
+    const tm = /^table (\S+) (\S+) \{( # handle \d+)?$/.exec(line)
+    if (tm !== null) {
+      ;[family, table] = [tm[1]!, tm[2]!]
+      continue
+    }
+    const cm = /^chain (\S+) \{( # handle \d+)?$/.exec(line)
+    if (cm !== null) {
+      chain = cm[1]!
+      continue
+    }
+    const pm = /^type \S+ hook (\S+) .*policy drop;$/.exec(line)
+    if (pm !== null) {
+      out.policyDrops.push({ family, table, chain, hook: pm[1]! })
+      continue
+    }
+    const rm = /^(.*) # handle (\d+)$/.exec(line)
+    if (rm === null) continue
+    const body = rm[1]!
+    const verdict = /(^| )drop( |$)/.test(body) ? 'drop' : /(^| )reject( |$)/.test(body) ? 'reject' : undefined
+    if (verdict === undefined) continue
+    const counted = /counter packets (\d+) bytes \d+/.exec(body)
+    out.rules.push({
+      family,
+      table,
+      chain,
+      handle: Number(rm[2]),
+      verdict,
+      ...(counted === null ? {} : { packets: Number(counted[1]) }),
+      text: body.replace(/counter packets \d+ bytes \d+/, 'counter').trim(),
+    })
+  }
+  return out
+}
+
+async function rulesetText(ns: Namespace): Promise<TextRuleset | undefined> {
+  const r = await ns.lab.executor.run(['nft', '-a', 'list', 'ruleset'], { netns: ns.name }).catch(() => undefined)
+  return r === undefined || r.exitCode !== 0 ? undefined : parseRulesetText(r.stdout)
+}
+
+/**
+ * Which nftables rule of `ns` dropped the probe. The kernel said netfilter dropped it there, so where the ruleset has
+ * exactly one thing that can drop (every drop/reject rule has a counter and no chain has policy drop) and only one
+ * counter is non-zero, that rule did it: one reading. Otherwise, as reachable() always did: the ruleset is read, one
+ * more probe goes out, and once the kernel has dropped it too the ruleset is read again; the rule whose counter
+ * moved is named. Without a moving counter: the one hooked chain with policy drop, if there is exactly one.
+ */
+async function ruleOf(ns: Namespace, nextDrop: () => Promise<unknown>, reprobe: () => Promise<unknown>): Promise<{ text: string; counted: string } | undefined> {
+  const before = await rulesetText(ns)
+  if (before === undefined) return undefined
+  const named = (rule: TextRule, during: string) => ({
+    text: `${rule.family} ${rule.table} ${rule.chain}, rule '${rule.text}' (handle ${rule.handle})`,
+    counted: `chain ${rule.family} ${rule.table} ${rule.chain}: rule #${rule.handle} ${rule.verdict} (${rule.packets} packets counted, ${during})`,
+  })
+  const counting = before.rules.filter((r) => (r.packets ?? 0) > 0)
+  if (before.policyDrops.length === 0 && before.rules.every((r) => r.packets !== undefined) && counting.length === 1) {
+    return named(counting[0]!, 'the only drop rule here that counted any')
+  }
+  const dropped = nextDrop()
+  reprobe().catch(() => {})
+  await Promise.race([dropped, delay(300)])
+  const after = await rulesetText(ns)
+  if (after === undefined) return undefined
+  const same = (a: TextRule, b: TextRule) => a.family === b.family && a.table === b.table && a.chain === b.chain && a.handle === b.handle
+  for (const rule of after.rules) {
+    if (rule.packets === undefined) continue
+    const prev = before.rules.find((x) => same(x, rule))?.packets ?? 0
+    if (rule.packets > prev) return named(rule, `${rule.packets - prev} during this check`)
+  }
+  if (after.policyDrops.length !== 1) return undefined
+  const c = after.policyDrops[0]!
+  return { text: `${c.family} ${c.table} ${c.chain}, policy drop (hook ${c.hook})`, counted: `chain ${c.family} ${c.table} ${c.chain}: policy drop (hook ${c.hook})` }
+}
+
+/** The rule's line in `nft -a list ruleset` text, without its counter values and handle comment. */
+export function ruleLine(text: string, rule: { family: string; table: string; chain: string; handle: number }): string | undefined {
+  return parseRulesetText(text).rules.find((r) => r.family === rule.family && r.table === rule.table && r.chain === rule.chain && r.handle === rule.handle)?.text
+}
