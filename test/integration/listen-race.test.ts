@@ -27,7 +27,7 @@ test('under load, every TCP and UDP peer (IPv4, IPv6) is in peers() as soon as r
       ] as const) {
         const before = listener.peers().filter((p) => p.address === address).length
         const r = await reachable(ns1, target, { timeoutMs: 10_000 })
-        expect(r.verdict, `${target} round ${i}`).toBe('replied')
+        expect(r.verdict, `${target} round ${i} ${r.detail} ${JSON.stringify(r.evidence.drop)}`).toBe('replied')
         // Read at once, no waitForPeers: the connection this check made is there.
         expect(listener.peers().filter((p) => p.address === address).length, `${target} round ${i}`).toBeGreaterThan(before)
       }
