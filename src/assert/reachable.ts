@@ -116,7 +116,11 @@ export async function reachable(from: Namespace, target: string | TargetObject, 
     // A process-based probe needs a whole -W step; the in-process one can wait exactly what is left.
     const left = Math.max(from.lab.netlink === undefined ? 100 : 10, deadline - performance.now())
     const sent = t.proto === 'icmp' ? icmp(from, t, left, sized) : socketProbe(from, t, left)
-    const raced = drops === undefined ? await sent : await drops.race(sent, (p) => p.failure?.verdict === 'unresolved')
+    const raced = drops === undefined ? await sent : await drops.race(
+            sent,
+            (p) => p.failure?.verdict === 'unresolved',
+            (p) => p.failure !== undefined && p.failure.verdict !== 'unresolved' && p.failure.verdict !== 'timed-out',
+          )
     if ('drop' in raced) {
       const reprobe = () => (t.proto === 'icmp' ? icmp(from, t, 100, sized) : socketProbe(from, t, 200))
       const { verdict, detail, drop, filters } = await drops!.decide(raced, reprobe)

@@ -121,7 +121,11 @@ export async function refusedByRouter(
   const verdict = error === undefined ? BY_TYPE[decision?.type ?? ''] : BY_WORDS[error]
   if (verdict === undefined || verdict === 'no-route') return undefined
   const found = decidedBy(await findDecidingRoute(owner, { dst: target, src, iif }))
-  const what = found.route !== undefined || found.rule !== undefined ? found.text : `a ${verdict} route`
+  // A forwarded packet is refused with the same errno for other reasons (forwarding off: EHOSTUNREACH, reverse-path
+  // filter: EXDEV…): name a route type only where the router's own routes or rules hold one that decides.
+  const typed = found.rule !== undefined && found.route === undefined ? BY_TYPE[found.rule.action] : BY_TYPE[found.route?.type ?? '']
+  if (typed !== verdict) return undefined
+  const what = found.text
   const consequence = verdict === 'blackholed' ? 'it discards the packet, and nothing comes back' : CONSEQUENCE[verdict].replace('the kernel', 'its kernel')
   return { verdict, detail: `router ${owner.label} (${router}) has ${what}: ${consequence}`, decidedBy: found, router: owner.label }
 }

@@ -42,12 +42,22 @@ export interface ProbeDrops {
    * The probe's own outcome, or the first decisive drop of this check's packets seen before it. An outcome for
    * which `evidenceDue` holds waits up to 50 ms more for the drop that explains it: the kernel sends a failed
    * neighbour's "host unreachable" to the local socket just before it frees the queued packet (NEIGH_FAILED).
+   * The other way round, a drop the kernel answers with an ICMP error (a router's "Frag needed" for PKT_TOO_BIG,
+   * "net unreachable" for IP_INNOROUTES) waits up to 50 ms for the probe: an outcome for which `answered` holds
+   * (the router's error reached the sender) is the better verdict, naming the router and what it said.
    */
-  race<T>(probe: Promise<T>, evidenceDue?: (outcome: T) => boolean): Promise<T | { drop: DropEvent; direction: 'request' | 'reply' }>
+  race<T>(
+    probe: Promise<T>,
+    evidenceDue?: (outcome: T) => boolean,
+    answered?: (outcome: T) => boolean,
+  ): Promise<T | { drop: DropEvent; direction: 'request' | 'reply' }>
   /** The verdict for a drop; `reprobe` sends one more probe (to see which nftables rule counts it). */
   decide(d: { drop: DropEvent; direction: 'request' | 'reply' }, reprobe: () => Promise<unknown>): Promise<Decided>
   close(): void
 }
+
+/** Drop reasons the kernel answers with an ICMP error to the sender as it drops (see race()). */
+const ANSWERED_BY_ICMP = new Set(['PKT_TOO_BIG', 'IP_INNOROUTES'])
 
 const labsWatched = new WeakMap<LabInternals, Set<string>>()
 
@@ -130,11 +140,16 @@ export async function watchDrops(from: Namespace, t: Target, expectFailure: bool
     })
 
   return {
-    async race<T>(probe: Promise<T>, evidenceDue?: (outcome: T) => boolean) {
+    async race<T>(probe: Promise<T>, evidenceDue?: (outcome: T) => boolean, answered?: (outcome: T) => boolean) {
       probe.catch(() => {}) // a drop may win; the probe's own end (even a teardown) is then nobody's business
-      if (seen.length > 0) return seen[0]!
+      const answerWins = async (hit: { drop: DropEvent; direction: 'request' | 'reply' }) => {
+        if (answered === undefined || !ANSWERED_BY_ICMP.has(hit.drop.reason)) return hit
+        const late = await Promise.race([probe.then((outcome) => ({ outcome }), () => undefined), delay(50)])
+        return late !== undefined && answered(late.outcome) ? late.outcome : hit
+      }
+      if (seen.length > 0) return answerWins(seen[0]!)
       const first = await Promise.race([probe.then((outcome) => ({ outcome })), next(-Infinity)])
-      if (!('outcome' in first)) return first
+      if (!('outcome' in first)) return answerWins(first)
       if (evidenceDue?.(first.outcome) !== true) return first.outcome
       return (await Promise.race([next(-Infinity), delay(50)])) ?? first.outcome
     },

@@ -6,7 +6,7 @@ import { IpBatcher } from '../kernel/batcher.js'
 import { NetlinkEngine } from '../kernel/netlink/engine.js'
 import { canEnterNamespaces, writeSysctlsInNamespace } from '../kernel/setns.js'
 import { Namespace, checkAlias, checkSysctlValue, tornDown } from './namespace.js'
-import { kernelName, nextLabId, processStartTime, removeMarker, writeMarker, type LabMarker } from './owner.js'
+import { kernelName, nextLabId, processStartTime, removeOwnMarker, writeMarker, type LabMarker } from './owner.js'
 import { preflight } from './preflight.js'
 import { ensureReaper } from '../reaper/index.js'
 import { writeEtcNetnsVia } from '../container/etc-netns.js'
@@ -743,7 +743,7 @@ export class Lab implements LabInternals, AsyncDisposable {
       })
       .finally(() => this.netlink?.close()) // an open socket would keep its namespace alive after the name is gone
     this.#state = 'torn-down'
-    if (result.leftover.length === 0 && result.stubborn.length === 0) removeMarker(this.id)
+    if (result.leftover.length === 0 && result.stubborn.length === 0) removeOwnMarker(this.id)
     if (errors.length > 0 || result.leftover.length > 0 || result.stubborn.length > 0) {
       throw teardownFailed(this.label, result, errors)
     }

@@ -10,13 +10,14 @@ function checkMarker(file, m) {
   if (m === null || typeof m !== 'object' || Array.isArray(m)) return 'not a JSON object'
   if (m.version !== 1) return 'unknown version ' + JSON.stringify(m.version)
   if (typeof m.labId !== 'string') return 'labId is not a string'
-  // <pid>-<tag>-<n>; also <pid>-<n>, the ids of netspec before the tag, so that their leftovers can still be swept.
-  const id = /^([1-9][0-9]{0,9})-(?:([0-9a-z]{1,13})-)?([1-9][0-9]{0,9})$/.exec(m.labId)
+  // <pid>-<tag>-<n>, nothing else: with the tag, the first three parts of a kernel name say whose it is. (The older
+  // <pid>-<n> ids are refused: 'ns-4711-123-1-x' could be lab 4711-123's '1-x' or lab 4711-123-1's 'x'.)
+  const id = /^([1-9][0-9]{0,9})-([0-9a-z]{1,13})-([1-9][0-9]{0,9})$/.exec(m.labId)
   if (id === null) return 'labId ' + JSON.stringify(m.labId.slice(0, 80)) + ' is not <pid>-<tag>-<n>'
   if (file !== m.labId + '.json') return 'file name does not match labId ' + m.labId
   if (m.ownerPid !== Number(id[1])) return 'ownerPid ' + JSON.stringify(m.ownerPid) + ' does not match labId ' + m.labId
   if (m.ownerStart !== undefined && !isInt(m.ownerStart)) return 'ownerStart is not a number of clock ticks'
-  if (m.ownerStart !== undefined && id[2] !== undefined && m.ownerStart.toString(36) !== id[2]) return 'ownerStart does not match labId ' + m.labId
+  if (m.ownerStart !== undefined && m.ownerStart.toString(36) !== id[2]) return 'ownerStart does not match labId ' + m.labId
   if (typeof m.label !== 'string' || m.label.length > 4096) return 'label is not a string'
   if (m.createdAt !== undefined && typeof m.createdAt !== 'string') return 'createdAt is not a string'
   if (m.kept !== undefined && typeof m.kept !== 'boolean') return 'kept is not a boolean'

@@ -2,8 +2,8 @@
 // /run/netspec records the owner's start time (so a reused PID is not mistaken for a live owner) and the
 // namespaces the lab creates. Sweeps act only on what a valid marker lists: never on look-alikes, and never
 // on a marker that fails the schema (src/lab/marker-check.ts).
-import { chmodSync, closeSync, constants, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs'
-import { basename, isAbsolute, join, normalize } from 'node:path'
+import { chmodSync, closeSync, constants, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync, writeSync } from 'node:fs'
+import { basename, dirname, isAbsolute, join, normalize } from 'node:path'
 import { NetspecError } from '../errors.js'
 import { MARKER_CHECK_SOURCE } from './marker-check.js'
 
@@ -90,16 +90,26 @@ export function isLabTempDir(labId: string, dir: unknown): dir is string {
   return /^[0-9a-z-]{3,40}$/.test(labId) && new RegExp(`^netspec-lab-${labId}-[A-Za-z0-9]{6}$`).test(basename(dir))
 }
 
-/** Removes the temp directory a dead lab's marker names, if it is one (a real directory, not a link). */
-export function removeMarkedTempDir(marker: Pick<LabMarker, 'labId' | 'tempDir'>): void {
+/**
+ * The temp directory a dead lab's marker names, if it can only be that lab's: named as mkdtemp named it for this
+ * lab id, its parent path free of symlinks (its real path is itself: a link in it could lead anywhere), and a real
+ * directory, not a link. Undefined otherwise (or when it is gone).
+ */
+export function markedTempDir(marker: Pick<LabMarker, 'labId' | 'tempDir'>): string | undefined {
   const dir = marker.tempDir
-  if (!isLabTempDir(marker.labId, dir)) return
+  if (!isLabTempDir(marker.labId, dir)) return undefined
   try {
-    if (!lstatSync(dir).isDirectory()) return
+    if (realpathSync(dirname(dir)) !== dirname(dir)) return undefined
+    return lstatSync(dir).isDirectory() ? dir : undefined
   } catch {
-    return // already gone
+    return undefined // already gone
   }
-  rmSync(dir, { recursive: true, force: true })
+}
+
+/** Removes the temp directory a dead lab's marker names, if it is one (markedTempDir). */
+export function removeMarkedTempDir(marker: Pick<LabMarker, 'labId' | 'tempDir'>): void {
+  const dir = markedTempDir(marker)
+  if (dir !== undefined) rmSync(dir, { recursive: true, force: true })
 }
 
 const checkMarkerFn = new Function(`${MARKER_CHECK_SOURCE}\nreturn checkMarker`)() as (file: string, m: unknown) => string | undefined
@@ -182,9 +192,19 @@ export function writeMarker(marker: LabMarker): void {
   renameSync(tmp, path)
 }
 
+/** Removes a marker file (the sweep's and the reaper's verb, for a dead owner's validated marker). */
 export function removeMarker(labId: string): void {
   written.delete(labId)
   rmSync(markerPath(labId), { force: true })
+}
+
+/**
+ * Removes this process's own marker of a lab, and only if this process wrote it: a marker that was already there
+ * when the lab tried to write its own (a kept lab's, a planted file or link) is never this lab's to remove.
+ */
+export function removeOwnMarker(labId: string): void {
+  if (!written.has(labId)) return
+  removeMarker(labId)
 }
 
 export interface MarkerFiles {

@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { defaultExecutor, type Executor } from '../exec/index.js'
 import { listNetns } from '../kernel/ip.js'
 import { ETC_NETNS } from './etc-netns.js'
-import { LABS_DIR, markerPath, ownerAlive, parseKernelName, processStartTime, readMarkerFiles, removeMarkedTempDir, removeMarker, type LabMarker } from './owner.js'
+import { LABS_DIR, markerPath, ownerAlive, parseKernelName, processStartTime, readMarkerFiles, markedTempDir, removeMarkedTempDir, removeMarker, type LabMarker } from './owner.js'
 import { destroyNamespaces, pidsIn } from './teardown.js'
 
 /** A writer killed between writing `<lab>.json.<pid>.tmp` and renaming it leaves the temp file: remove those of dead PIDs. */
@@ -51,6 +51,8 @@ export interface SweepPlan {
   etc: string[]
   /** Containers removed (`docker rm -f -v`). */
   containers: string[]
+  /** The lab's temp directory (`lab.tempDir()`), removed if it is one (isLabTempDir), on the local executor. */
+  tempDir?: string
   /** The marker file, removed last (only if nothing is left). */
   marker: string
 }
@@ -96,6 +98,7 @@ async function plan(exec: Executor, marker: LabMarker, present: ReadonlySet<stri
     processes: await pidsIn(exec, namespaces),
     etc,
     containers: marker.containers ?? [],
+    ...(exec.kind === 'local' && markedTempDir(marker) !== undefined ? { tempDir: markedTempDir(marker) } : {}),
     marker: markerPath(marker.labId),
   }
 }
@@ -132,7 +135,7 @@ export async function sweep(options: SweepOptions = {}): Promise<SweepReport> {
       if (dryRun) continue
       const result = await destroyNamespaces(exec, [...p.namespaces, ...p.adopted], new Set(p.adopted), marker.etc ?? {})
       report.failed.push(...result.leftover)
-      if (exec.kind === 'local') removeMarkedTempDir(marker) // lab.tempDir() of the dead owner
+      if (p.tempDir !== undefined) removeMarkedTempDir(marker) // lab.tempDir() of the dead owner, as the plan says
       if (p.containers.length > 0) {
         const r = await exec.run(['docker', 'rm', '-f', '-v', ...p.containers]).catch(() => undefined)
         if (r === undefined || r.exitCode !== 0) report.failed.push(...p.containers.map((c) => `container ${c}`))
@@ -161,6 +164,7 @@ export function planLines(lab: SweepPlan): string[] {
     ...lab.adopted.map((n) => `    unlink adopted namespace ${n}`),
     ...lab.etc.map((e) => `    remove ${e}`),
     ...lab.containers.map((c) => `    remove container ${c}`),
+    ...(lab.tempDir === undefined ? [] : [`    remove temp directory ${lab.tempDir}`]),
     `    remove marker ${lab.marker}`,
   ]
 }

@@ -2,7 +2,7 @@
 // leases, removed at teardown after the lab's processes are stopped, and copied beside the diagnostics when
 // the test fails (kept in place with a kept lab). Files are written by name only: a plain file name, created
 // exclusively (O_EXCL | O_NOFOLLOW), so nothing outside the directory can be reached or overwritten.
-import { closeSync, constants, mkdirSync, openSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { closeSync, constants, mkdirSync, openSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { NetspecError, invalidInput, type NetspecErrorContext } from '../errors.js'
@@ -20,13 +20,15 @@ export function existingTempDir(lab: object): string | undefined {
   return dirs.get(lab)
 }
 
-/** The lab's private directory, made on first use: `/tmp/netspec-lab-<pid>-<n>-XXXXXX`, mode 0700. */
+/** The lab's private directory, made on first use: `/tmp/netspec-lab-<lab id>-XXXXXX`, mode 0700. */
 export async function labTempDir(lab: TempDirOwner): Promise<string> {
   const known = dirs.get(lab)
   if (known !== undefined) return known
   const prefix = join(tmpdir(), `netspec-lab-${lab.id}-`)
   let dir: string
-  if (lab.executor.kind === 'local') dir = mkdtempSync(prefix) // mkdtemp makes it 0700
+  // mkdtemp makes it 0700; its real path is what the marker records (a sweep removes it only where its whole
+  // path is real: src/lab/owner.ts markedTempDir).
+  if (lab.executor.kind === 'local') dir = realpathSync(mkdtempSync(prefix))
   else {
     // Another executor runs the lab's processes elsewhere (a container): the directory must be there.
     const r = await lab.executor.run(['mktemp', '-d', `${prefix}XXXXXX`])

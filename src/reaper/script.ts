@@ -134,9 +134,10 @@ async function pass(labs) {
   }
   for (const m of labs) {
     // lab.tempDir(): the marker schema (checkMarker) let through only this lab's own mkdtemp name.
+    // Its parent path must be free of symlinks (real path is itself) and it must be a directory, not a link.
     const t = m.tempDir
     if (typeof t === 'string') {
-      try { if (fs.lstatSync(t).isDirectory()) fs.rmSync(t, { recursive: true, force: true }) } catch {}
+      try { if (fs.realpathSync(path.dirname(t)) === path.dirname(t) && fs.lstatSync(t).isDirectory()) fs.rmSync(t, { recursive: true, force: true }) } catch {}
     }
   }
   for (const m of labs) {

@@ -29,6 +29,10 @@ export const SYSCTL_DENY: readonly { pattern: RegExp; why: string }[] = [
     why: 'it is shared by every namespace of the machine (read-only inside a namespace)',
   },
   { pattern: /^net\.netfilter\.nf_log(\.|_all_netns$)/, why: 'choosing a logger may load a kernel module, a change to the whole machine' },
+  {
+    pattern: /^net\.netfilter\.nf_conntrack_log_invalid$/,
+    why: 'a non-zero value loads the nf_log_syslog kernel module where no logger is registered, a change to the whole machine',
+  },
   { pattern: /^net\.ipv4\.tcp_congestion_control$/, why: 'naming an algorithm that is not loaded loads a kernel module, a change to the whole machine' },
   { pattern: /^net\.ipv4\.tcp_(mem|available_congestion_control|allowed_congestion_control)$/, why: 'it is shared by every namespace of the machine' },
   { pattern: /^net\.ipv4\.udp_mem$/, why: 'it is shared by every namespace of the machine' },

@@ -119,7 +119,12 @@ describe('an owner that dies (SIGKILL) leaves no temp directory', () => {
     const report = await crashOwner({ ...process.env, NETSPEC_REAPER: 'off' })
     expect(existsSync(report.dir)).toBe(true)
     const { sweep } = await import('netspec')
-    await sweep()
+    const owner = Number(report.labId.split('-')[0])
+    // The dry run names the directory, as --force will remove it; only this dead owner's labs are swept.
+    const plan = await sweep({ dryRun: true, owner })
+    expect(plan.removed.find((p) => p.labId === report.labId)?.tempDir).toBe(report.dir)
+    expect(existsSync(report.dir)).toBe(true)
+    await sweep({ force: true, owner })
     expect(existsSync(report.dir)).toBe(false)
     const { leftovers } = await import('../fixtures/kernel.js')
     expect(leftovers(report.namespaces)).toEqual([])

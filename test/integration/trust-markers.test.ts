@@ -215,3 +215,26 @@ test('a symlink planted at the marker temp file is not written through; the mark
     await lab.destroy()
   }
 })
+
+// Review findings (adversarial pass): a marker's temp directory is removed only where its whole path is real,
+// and the dry run says so first.
+test('a temp directory reached through a symlinked parent is never removed, and the dry run does not list it', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'netspec-victim-'))
+  const { pid, start } = deadOwner()
+  const labId = `${pid}-${start.toString(36)}-79`
+  const real = join(root, 'real', `netspec-lab-${labId}-abcdef`)
+  mkdirSync(real, { recursive: true })
+  writeFileSync(join(real, 'precious'), 'keep me\n')
+  symlinkSync(join(root, 'real'), join(root, 'link'))
+  const marker = { version: 1, labId, label: 'forged temp dir', ownerPid: pid, ownerStart: start, createdAt: new Date().toISOString(), namespaces: [], tempDir: join(root, 'link', `netspec-lab-${labId}-abcdef`) }
+  writeFileSync(markerPath(labId), `${JSON.stringify(marker)}\n`, { flag: 'wx' })
+  try {
+    const plan = await sweep({ dryRun: true, owner: pid })
+    expect(plan.removed.find((p) => p.labId === labId)?.tempDir).toBeUndefined()
+    await sweep({ force: true, owner: pid })
+    expect(existsSync(join(real, 'precious'))).toBe(true)
+  } finally {
+    rmSync(markerPath(labId), { force: true })
+    rmSync(root, { recursive: true, force: true })
+  }
+})

@@ -83,6 +83,7 @@ test('a marker already at the lab’s path (a kept lab’s) is never overwritten
     await lab.destroy().catch(() => undefined)
   }
   expect(netnsNames()).not.toContain(kernelName(lab.id, 'a'))
+  expect(readFileSync(path, 'utf8')).toBe(kept) // nor removed at teardown: it was never this lab's
 })
 
 test('lab ids and kernel names carry the owner’s start time: an earlier process with the same PID had other ones', async () => {

@@ -66,10 +66,10 @@ describe('marker schema', () => {
   ])('refused: %j', (m, why) => {
     expect(checkMarker('4711-2s-3.json', m)).toContain(why)
   })
-  test('a marker of netspec before the tag (<pid>-<n>) is still read, with names of exactly its id', () => {
-    const legacy = { ...base, labId: '4711-3', namespaces: ['ns-4711-3-a'] }
-    expect(checkMarker('4711-3.json', legacy)).toBeUndefined()
-    expect(checkMarker('4711-3.json', { ...legacy, namespaces: ['ns-4711-2s-3-a'] })).toContain('is not a kernel name of lab 4711-3')
+  test("an id without the tag (<pid>-<n>, netspec before it) is refused: its names could be another lab's", () => {
+    // 'ns-4711-123-1-victim' is lab 4711-123-1's 'victim', and would be lab 4711-123's '1-victim'.
+    const legacy = { ...base, labId: '4711-123', namespaces: ['ns-4711-123-1-victim'] }
+    expect(checkMarker('4711-123.json', legacy)).toContain('is not <pid>-<tag>-<n>')
   })
   test('a marker whose file name is not its lab id is refused', () => {
     expect(checkMarker('4711-2s-4.json', base)).toContain('file name does not match')

@@ -173,6 +173,7 @@ describe('sysctl keys: only what the kernel keeps per network namespace', () => 
     ['net.core.rps_default_mask', /not in the families/],
     ['net.ipv4.tcp_congestion_control', /loads a kernel module/],
     ['net.netfilter.nf_log.2', /kernel module/],
+    ['net.netfilter.nf_conntrack_log_invalid', /loads the nf_log_syslog kernel module/],
     ['kernel.hostname', /only net\.\* keys/],
     ['vm.swappiness', /only net\.\* keys/],
     ['net..ipv4.ip_forward', /parts must be/],
