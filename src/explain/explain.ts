@@ -236,7 +236,9 @@ async function walk(from: Namespace, t: Target): Promise<Walk> {
       hop(cur, { note: `route get ${to}${fromSrc}: ${r.stderr.trim()}` })
       return stop(false, `no route in ${cur.label} for ${to}${fromSrc}: ${said}`)
     }
-    const route = (JSON.parse(r.stdout) as Hop['route'][])[0] ?? {}
+    const parsed = (JSON.parse(r.stdout) as Hop['route'][])[0] ?? {}
+    // Asked `from` the source, ip prints it as "from", not "prefsrc": the source stays the hop's prefsrc.
+    const route = src === undefined ? parsed : { ...parsed, prefsrc: parsed.prefsrc ?? src }
     if (route.type === 'local' || owners.get(to) === cur) {
       hop(cur, { route, note: `${to} is local` })
       w.leaves = true
