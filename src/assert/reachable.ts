@@ -2,7 +2,7 @@
 // as early as the kernel can tell (no route: at once; a neighbour that never answered: after the probe).
 import { checkKeys } from '../lab/validate.js'
 import type { Namespace } from '../lab/namespace.js'
-import { routeDecision } from './routes.js'
+import { connectDecision } from './routes.js'
 import { refusalVerdict, refusedByRouter, type DecidedBy } from './route-verdict.js'
 import { checkSize, kernelSaidTooBig, packetBytes, parsePingTooBig, routerSaidTooBig, silentPeerTooBig, type SizeOptions, type TooBig } from './path-mtu.js'
 import { dropsBetween, readRuleset, withRuleTexts } from '../kernel/nft.js'
@@ -70,8 +70,10 @@ export async function reachable(from: Namespace, target: string | TargetObject, 
   // 1. The kernel's own decision: no route is known at once, without sending anything.
   from.lab.assertAlive(from)
   await from.lab.settle()
-  const { decision, error } = await routeDecision(from, t.address)
-  if (decision === undefined || ['unreachable', 'blackhole', 'prohibit', 'throw'].includes(decision.type)) {
+  // As a connecting socket asks (routes.ts): again from the source the first lookup chose, so `from` rules apply.
+  const { decision: decided, error, src, first } = await connectDecision(from, t.address)
+  if (decided === undefined || ['unreachable', 'blackhole', 'prohibit', 'throw'].includes(decided.type)) {
+    const decision = decided
     let routes: Promise<Route[]> | undefined
     const ours = () => (routes ??= from.routes())
     const noDefault = async () => {
@@ -80,9 +82,14 @@ export async function reachable(from: Namespace, target: string | TargetObject, 
     }
     const mayHaveThrown = async () => from.lab.netlink?.hasRouteType(from.name, t.family, 'throw') ?? (await ours()).some((r) => r.type === 'throw' && r.family === t.family)
     // The route or rule that decided, named (route-verdict.ts): blackholed, unreachable, prohibited or no-route.
-    const refused = await refusalVerdict(from, { dst: t.address }, decision, error, noDefault, mayHaveThrown)
-    return finish({ verdict: refused.verdict, attempts: 0, detail: refused.detail, evidence: { route: decision, routeError: error, decidedBy: refused.decidedBy } })
+    const refused = await refusalVerdict(from, { dst: t.address, src }, decision, error, noDefault, mayHaveThrown)
+    // Refused only for the source a socket gets: say so (the sourceless lookup has a route: `ip route get` alone shows it).
+    const detail = src === undefined ? refused.detail : `${refused.detail} (for source ${src}, the address a connecting socket gets)`
+    return finish({ verdict: refused.verdict, attempts: 0, detail, evidence: { route: decision ?? first, routeError: error, decidedBy: refused.decidedBy } })
   }
+  // A socket's own lookup may differ from the sourceless one only in ways the probe does not follow (the in-process
+  // ICMP probe sends without a source): the sourceless decision stays the evidence, as before.
+  const decision = first ?? decided
 
   // 2. Real traffic, retried until the deadline (single pings flake). A check that expects no answer, towards
   // a next hop the kernel already gave up resolving (FAILED), waits 80 ms: the kernel has told us already, and
@@ -174,7 +181,9 @@ export async function reachable(from: Namespace, target: string | TargetObject, 
       evidence: { route: decision, neighbor, neighborBefore, output },
     })
   }
-  const router = decision.gateway === undefined ? undefined : await routerNotForwarding(from, decision.gateway, t.family)
+  // Only silence is blamed on a router's forwarding: never a refusal the probe got at once (e.g. EHOSTUNREACH).
+  const silent = failure === undefined || failure.verdict === 'timed-out'
+  const router = decision.gateway === undefined || !silent ? undefined : await routerNotForwarding(from, decision.gateway, t.address, t.family)
   if (router !== undefined) {
     return finish({
       verdict: 'timed-out',
@@ -354,10 +363,13 @@ async function bashConnect(from: Namespace, t: Target, leftMs: number, greeting 
   return { res: { r: 'error', code: BASH_ERRORS.find(([re]) => re.test(r.stderr))?.[1] ?? r.stderr.trim().split(': ').pop(), ms: r.durationMs }, output }
 }
 
-/** The label of the lab namespace that owns `gateway`, if it has forwarding off. */
-async function routerNotForwarding(from: Namespace, gateway: string, family: 4 | 6): Promise<string | undefined> {
-  const ns = await namespaceOwning(from.lab.namespaces.filter((n) => n !== from), gateway)
+/** The label of the lab namespace that owns `gateway`, if it has forwarding off (and `target` is not its own address). */
+async function routerNotForwarding(from: Namespace, gateway: string, target: string, family: 4 | 6): Promise<string | undefined> {
+  const others = from.lab.namespaces.filter((n) => n !== from)
+  const ns = await namespaceOwning(others, gateway)
   if (ns === undefined) return undefined
+  // The target is local there: the next hop delivers it without forwarding.
+  if ((await namespaceOwning([ns], target)) === ns) return undefined
   const key = family === 4 ? 'net.ipv4.ip_forward' : 'net.ipv6.conf.all.forwarding'
   return (await ns.sysctlGet(key).catch(() => '1')) === '0' ? ns.label : undefined
 }

@@ -33,8 +33,10 @@ const CONSEQUENCE: Record<RefusalVerdict, string> = {
 
 /** A rule as `ip rule` prints it: "100: from all fwmark 0x7 lookup 100". */
 export function describeRule(r: Rule): string {
-  const parts = [`${r.priority}:`, ...(r.not ? ['not'] : []), `from ${r.from}`]
-  if (r.to !== 'all') parts.push(`to ${r.to}`)
+  // A single address without its /32 or /128, as `ip rule` prints it.
+  const host = (p: string) => p.replace(r.family === 4 ? /\/32$/ : /\/128$/, '')
+  const parts = [`${r.priority}:`, ...(r.not ? ['not'] : []), `from ${host(r.from)}`]
+  if (r.to !== 'all') parts.push(`to ${host(r.to)}`)
   if (r.iif !== undefined) parts.push(`iif ${r.iif}`)
   if (r.oif !== undefined) parts.push(`oif ${r.oif}`)
   if (r.fwmark !== undefined) parts.push(`fwmark 0x${r.fwmark.toString(16)}${r.fwmask === 0xffffffff ? '' : `/0x${(r.fwmask ?? 0).toString(16)}`}`)

@@ -1,4 +1,5 @@
 // Routes: what the tables hold (hasRoute) and what the kernel decides for one packet (routeGet).
+import { isIP } from 'node:net'
 import { invalidInput } from '../errors.js'
 import { routeGet as kernelRouteGet } from '../kernel/ip.js'
 import type { Route, RouteDecision } from '../kernel/types.js'
@@ -81,9 +82,35 @@ export interface RouteGetResult {
  * process), else `ip route get` (also whenever selectors are given).
  */
 export async function routeDecision(ns: Namespace, address: string, selectors: readonly string[] = []): Promise<{ decision?: RouteDecision; error?: string }> {
-  if (selectors.length === 0 && ns.lab.netlink !== undefined) return ns.lab.netlink.routeGet(ns.name, address)
+  if (ns.lab.netlink !== undefined) {
+    if (selectors.length === 0) return ns.lab.netlink.routeGet(ns.name, address)
+    if (selectors.length === 2 && selectors[0] === 'from') return ns.lab.netlink.routeGet(ns.name, address, selectors[1])
+  }
   return kernelRouteGet(ns.lab.executor, ns.name, address, [...selectors])
 }
+
+const REFUSING = ['unreachable', 'blackhole', 'prohibit', 'throw']
+
+/**
+ * @internal What a connecting socket gets (IPv4): a socket without a source has connect() look the route up twice
+ * (ip4_route_connect): first without a source, which picks one (the decision's prefsrc), then again from that
+ * source, and the second answer decides, so rules selecting on `from` apply. `src` says the second lookup was made;
+ * `first` is the sourceless decision. (IPv6 picks the source inside its one lookup: `ip route get` already tells.)
+ */
+export async function connectDecision(ns: Namespace, address: string): Promise<{ decision?: RouteDecision; error?: string; src?: string; first?: RouteDecision }> {
+  const first = await routeDecision(ns, address)
+  const src = first.decision?.prefsrc
+  if (first.decision === undefined || src === undefined || isIP(address) !== 4 || REFUSING.includes(first.decision.type)) return first
+  return { ...(await routeDecision(ns, address, ['from', src])), src, first: first.decision }
+}
+
+/** Whether two decisions send the packet the same way (same route type, table, device and gateway). */
+export function sameWay(a: RouteDecision, b: RouteDecision): boolean {
+  return a.type === b.type && a.table === b.table && a.dev === b.dev && a.gateway === b.gateway
+}
+
+/** " (from 10.1.0.1, the source a connecting socket gets)" */
+export const connectSource = (src: string) => ` (from ${src}, the source a connecting socket gets)`
 
 /** The kernel's own forwarding decision for one destination (`ip route get`), with optional selectors. */
 export async function routeGet(ns: Namespace, address: string, selectors: RouteGetSelectors = {}): Promise<RouteGetResult> {
@@ -98,21 +125,24 @@ export async function routeGet(ns: Namespace, address: string, selectors: RouteG
     sel.push('mark', String(selectors.mark))
   }
   await ns.lab.settle()
-  const { decision, error } = await routeDecision(ns, a.address, sel)
-  const withSel = sel.length > 0 ? ` (${sel.join(' ')})` : ''
+  // Without selectors: what a connecting socket gets (asked again from the source the first lookup chose).
+  const { decision, error, src, first } = sel.length === 0 ? await connectDecision(ns, a.address) : { ...(await routeDecision(ns, a.address, sel)), src: undefined, first: undefined }
+  const differs = src !== undefined && (decision === undefined || first === undefined || !sameWay(first, decision))
+  const withSel = sel.length > 0 ? ` (${sel.join(' ')})` : differs ? connectSource(src) : ''
   // The route that decided, from the namespace's rules and routes (the kernel names none when it refuses).
-  const flow = { dst: a.address, src: selectors.from === undefined ? undefined : parseAddress(selectors.from).address, iif: selectors.iif, oif: selectors.oif, fwmark: selectors.mark }
+  const flow = { dst: a.address, src: selectors.from === undefined ? (differs ? src : undefined) : parseAddress(selectors.from).address, iif: selectors.iif, oif: selectors.oif, fwmark: selectors.mark }
   const by = describeDecision(await findDecidingRoute(ns, flow))
   if (decision === undefined) {
     const named = by.route !== undefined || by.rule !== undefined ? ` (decided by ${by.text})` : ''
     return { ok: false, error, decidedBy: by, detail: `${ns.label} has no route to ${a.address}${withSel}: ${error}${named}` }
   }
-  const ok = !['unreachable', 'blackhole', 'prohibit', 'throw'].includes(decision.type)
+  const ok = !REFUSING.includes(decision.type)
+  const sourceless = differs && first !== undefined ? `; without a source it would go ${first.gateway === undefined ? 'directly' : `via ${first.gateway}`}${first.dev === undefined ? '' : ` out of ${first.dev}`} (table ${first.table})` : ''
   return {
     ok,
     decision,
     decidedBy: by,
-    detail: `${ns.label} sends ${a.address}${withSel} ${decision.gateway === undefined ? 'directly' : `via ${decision.gateway}`}${decision.dev === undefined ? '' : ` out of ${decision.dev}`}${decision.type === 'unicast' ? '' : ` (type ${decision.type})`}${by.route === undefined ? '' : `, by ${by.text}`}`,
+    detail: `${ns.label} sends ${a.address}${withSel} ${decision.gateway === undefined ? 'directly' : `via ${decision.gateway}`}${decision.dev === undefined ? '' : ` out of ${decision.dev}`}${decision.type === 'unicast' ? '' : ` (type ${decision.type})`}${by.route === undefined ? '' : `, by ${by.text}`}${sourceless}`,
   }
 }
 

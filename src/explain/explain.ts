@@ -212,19 +212,33 @@ async function walk(from: Namespace, t: Target): Promise<Walk> {
   const stop = (arrived: boolean, verdict: string): Walk => Object.assign(w, { arrived, verdict })
   let cur = from
   for (let i = 0; i < 16; i++) {
-    const r = await cur.exec(['ip', '-j', t.family === 6 ? '-6' : '-4', 'route', 'get', to])
+    const get = (...from: string[]) => cur.exec(['ip', '-j', t.family === 6 ? '-6' : '-4', 'route', 'get', to, ...from])
+    let r = await get()
+    // The sender's own socket asks again from the source this lookup chose (IPv4 connect(): routes.ts connectDecision),
+    // so rules selecting on `from` apply to it: that answer decides.
+    let src: string | undefined
+    if (i === 0 && t.family === 4 && r.exitCode === 0) {
+      const first = (JSON.parse(r.stdout) as Hop['route'][])[0]
+      if (first?.prefsrc !== undefined && !['unreachable', 'blackhole', 'prohibit', 'throw'].includes(first.type ?? '')) {
+        src = first.prefsrc
+        r = await get('from', src)
+      }
+    }
     if (r.exitCode !== 0) {
       const said = r.stderr.trim().replace(/^RTNETLINK answers: /, '')
+      const fromSrc = src === undefined ? '' : ` from ${src}`
       // The kernel answers a blackhole/unreachable/prohibit route with its errno only: name the route that decided.
-      const by = decidedBy(await findDecidingRoute(cur, { dst: to, src: i === 0 ? undefined : w.hops[0]?.route?.prefsrc, iif }))
+      const by = decidedBy(await findDecidingRoute(cur, { dst: to, src: i === 0 ? src : w.hops[0]?.route?.prefsrc, iif }))
       if (by.route !== undefined || by.rule !== undefined) {
-        hop(cur, { route: { type: by.route?.type ?? by.rule?.action }, note: `${by.text.replace(/^an? /, '')}: ${said}` })
-        return stop(false, `${by.text.replace(/^an? /, '')} in ${cur.label} for ${to}: ${said}`)
+        hop(cur, { route: { type: by.route?.type ?? by.rule?.action, ...(src === undefined ? {} : { prefsrc: src }) }, note: `${by.text.replace(/^an? /, '')}${fromSrc}: ${said}` })
+        return stop(false, `${by.text.replace(/^an? /, '')} in ${cur.label} for ${to}${fromSrc}: ${said}`)
       }
-      hop(cur, { note: `route get ${to}: ${r.stderr.trim()}` })
-      return stop(false, `no route in ${cur.label} for ${to}: ${said}`)
+      hop(cur, { note: `route get ${to}${fromSrc}: ${r.stderr.trim()}` })
+      return stop(false, `no route in ${cur.label} for ${to}${fromSrc}: ${said}`)
     }
-    const route = (JSON.parse(r.stdout) as Hop['route'][])[0] ?? {}
+    const parsed = (JSON.parse(r.stdout) as Hop['route'][])[0] ?? {}
+    // Asked `from` the source, ip prints it as "from", not "prefsrc": the source stays the hop's prefsrc.
+    const route = src === undefined ? parsed : { ...parsed, prefsrc: parsed.prefsrc ?? src }
     if (route.type === 'local' || owners.get(to) === cur) {
       hop(cur, { route, note: `${to} is local` })
       w.leaves = true

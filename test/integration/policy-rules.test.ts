@@ -106,7 +106,7 @@ describe('rules', () => {
     expect((await a.exec(['ip', 'route', 'get', '10.0.0.2'])).stderr).toContain('Permission denied')
     const r = await reachable(a, '10.0.0.2')
     expect(r).toMatchObject({ verdict: 'prohibited', attempts: 0 })
-    expect(r.detail).toBe(`a's prohibit rule (50: from all to 10.0.0.2/32 prohibit): an administrative refusal: the kernel answers "Permission denied"`)
+    expect(r.detail).toBe(`a's prohibit rule (50: from all to 10.0.0.2 prohibit): an administrative refusal: the kernel answers "Permission denied"`)
     await a.ruleDel({ to: '10.0.0.2', action: 'prohibit', priority: 50 })
     expect((await reachable(a, '10.0.0.2')).verdict).toBe('replied')
   })

@@ -156,3 +156,91 @@ describe('typed routes', () => {
     }
   })
 })
+
+// A rule selecting on the source: the first lookup (no source) finds main's route, but a connecting socket asks
+// again with the source that lookup chose (the route's prefsrc), and the rule sends that lookup to table 200.
+describe('a source rule the connecting socket meets', () => {
+  async function sourceRule(lab: Lab, type: 'unreachable' | 'blackhole'): Promise<{ a: Namespace; b: Namespace }> {
+    const a = await lab.namespace('a')
+    const b = await lab.namespace('b', { forwarding: false })
+    await lab.veth([a, 'veth1', '10.1.0.1/24'], [b, 'veth2', '10.1.0.2/24'])
+    await b.addrAdd('lo', '10.64.0.9/32')
+    await a.routeAdd('10.64.0.0/16', { via: '10.1.0.2' })
+    await a.routeAdd('10.64.0.0/16', { type, table: 200 })
+    await a.ruleAdd({ from: '10.1.0.1', table: 200, priority: 30 })
+    return { a, b }
+  }
+
+  for (const path of ['netlink', 'ip'] as const) {
+    test(`${path} path: the verdict is what ping and a TCP connect get, named after table 200's route and rule 30`, async () => {
+      await using lab = await labOn(path)
+      expect(lab.netlink === undefined).toBe(path === 'ip')
+      const { a, b } = await sourceRule(lab, 'unreachable')
+      await b.listen(8080)
+      // The kernel: without a source the route is main's; with the source a socket gets, "No route to host".
+      const plain = JSON.parse((await a.exec(['ip', '-j', 'route', 'get', '10.64.0.9'], { check: true })).stdout) as { gateway?: string; prefsrc?: string }[]
+      expect(plain[0]).toMatchObject({ gateway: '10.1.0.2', prefsrc: '10.1.0.1' })
+      const sourced = await a.exec(['ip', '-j', 'route', 'get', '10.64.0.9', 'from', '10.1.0.1'])
+      expect(sourced.exitCode).not.toBe(0)
+      expect(sourced.stderr).toContain('No route to host')
+      const ping = await a.exec(['ping', '-c1', '-W1', '10.64.0.9'])
+      expect(ping.exitCode).not.toBe(0)
+      expect(ping.stderr).toContain('connect: No route to host')
+      if (lab.netlink !== undefined) {
+        // The in-process route query with a source (RTA_SRC) answers as `ip route get … from …` does.
+        expect(lab.netlink.routeGet(a.name, '10.64.0.9', '10.1.0.1')).toEqual({ error: 'No route to host' })
+        expect(lab.netlink.routeGet(a.name, '10.1.0.2', '10.1.0.1').decision).toMatchObject({ dev: 'veth1', table: 'main', type: 'unicast' })
+      }
+      const tcp = await a.exec(['bash', '-c', 'exec 3<>/dev/tcp/10.64.0.9/8080'])
+      expect(tcp.stderr).toContain('No route to host')
+      const detail = 'a has an unreachable route 10.64.0.0/16 (table 200, chosen by rule 30: from 10.1.0.1 lookup 200): the kernel refuses with "No route to host" (for source 10.1.0.1, the address a connecting socket gets)'
+      for (const target of ['10.64.0.9', 'tcp://10.64.0.9:8080']) {
+        const r = await reachable(a, target, { timeoutMs: 600 })
+        expect({ verdict: r.verdict, attempts: r.attempts, detail: r.detail }, target).toEqual({ verdict: 'unreachable', attempts: 0, detail })
+        expect(r.evidence.decidedBy?.route).toMatchObject({ type: 'unreachable', table: '200' })
+      }
+      const g = await routeGet(a, '10.64.0.9')
+      expect(g).toMatchObject({ ok: false, error: 'No route to host', decidedBy: { route: { type: 'unreachable', table: '200' }, rule: { priority: 30 } } })
+      expect(g.detail).toBe('a has no route to 10.64.0.9 (from 10.1.0.1, the source a connecting socket gets): No route to host (decided by an unreachable route 10.64.0.0/16 (table 200, chosen by rule 30: from 10.1.0.1 lookup 200))')
+      expect((await routeGet(a, '10.64.0.9', { from: '10.1.0.1' })).error).toBe('No route to host')
+      const x = await explain(a, '10.64.0.9', { trace: false })
+      expect(x.arrived).toBe(false)
+      expect(x.verdict).toBe('unreachable route 10.64.0.0/16 (table 200, chosen by rule 30: from 10.1.0.1 lookup 200) in a for 10.64.0.9 from 10.1.0.1: No route to host')
+    })
+  }
+
+  test('a source rule that picks another route: routeGet() reports the one a socket gets, as ip route get from does', async ({ lab }) => {
+    const { a } = await sourceRule(lab, 'unreachable')
+    await a.routeAdd('10.64.0.0/16', { dev: 'veth1', table: 300 })
+    await a.ruleAdd({ from: '10.1.0.1', table: 300, priority: 20 })
+    const kernel = JSON.parse((await a.exec(['ip', '-j', 'route', 'get', '10.64.0.9', 'from', '10.1.0.1'], { check: true })).stdout) as { gateway?: string; dev?: string }[]
+    expect(kernel[0]).toMatchObject({ dev: 'veth1' })
+    expect(kernel[0]!.gateway).toBeUndefined()
+    const g = await routeGet(a, '10.64.0.9')
+    expect(g).toMatchObject({ ok: true, decision: { dev: 'veth1', table: '300' } })
+    expect(g.decision!.gateway).toBeUndefined()
+    expect(g.detail).toBe('a sends 10.64.0.9 (from 10.1.0.1, the source a connecting socket gets) directly out of veth1, by a unicast route 10.64.0.0/16 (table 300, chosen by rule 20: from 10.1.0.1 lookup 300); without a source it would go via 10.1.0.2 out of veth1 (table main)')
+  })
+
+  test('a blackhole in table 200: ping says "Invalid argument", reachable() says blackholed', async ({ lab }) => {
+    const { a } = await sourceRule(lab, 'blackhole')
+    const ping = await a.exec(['ping', '-c1', '-W1', '10.64.0.9'])
+    expect(ping.exitCode).not.toBe(0)
+    expect(ping.stderr).toContain('Invalid argument')
+    expect((await a.exec(['ip', 'route', 'get', '10.64.0.9', 'from', '10.1.0.1'])).stderr).toContain('Invalid argument')
+    const r = await reachable(a, '10.64.0.9', { timeoutMs: 600 })
+    expect({ verdict: r.verdict, attempts: r.attempts }).toEqual({ verdict: 'blackholed', attempts: 0 })
+    expect(r.detail).toContain('a blackhole route 10.64.0.0/16 (table 200, chosen by rule 30: from 10.1.0.1 lookup 200)')
+  })
+
+  test('a target that is the next hop\'s own address is never blamed on its forwarding being off', async ({ lab }) => {
+    const { a, b } = await sourceRule(lab, 'unreachable')
+    await a.ruleDel({ from: '10.1.0.1', table: 200, priority: 30 })
+    // b drops what comes in for its own 10.64.0.9: silence, yet forwarding (off) plays no part, the target is local on b.
+    await b.exec(['nft', 'add table inet t; add chain inet t in { type filter hook input priority 0; policy accept; }; add rule inet t in ip daddr 10.64.0.9 drop'], { check: true })
+    const r = await reachable(a, 'tcp://10.64.0.9:8080', { timeoutMs: 600 })
+    expect(r.ok).toBe(false)
+    expect(r.detail).not.toContain('does not forward')
+    expect(['filtered', 'dropped']).toContain(r.verdict)
+  })
+})

@@ -34,7 +34,7 @@ const IFA_ADDRESS = 1
 const IFA_LOCAL = 2
 export const IFA_F_NODAD = 0x02
 
-export const RTA = { DST: 1, OIF: 4, GATEWAY: 5, PRIORITY: 6, PREFSRC: 7, METRICS: 8, CACHEINFO: 12, TABLE: 15 } as const
+export const RTA = { DST: 1, SRC: 2, OIF: 4, GATEWAY: 5, PRIORITY: 6, PREFSRC: 7, METRICS: 8, CACHEINFO: 12, TABLE: 15 } as const
 const RTAX_MTU = 2
 export const RT_TABLE_MAIN = 254
 export const RTN_UNICAST = 1
@@ -124,10 +124,11 @@ export function ifaddrmsg(family: 4 | 6, prefixLength: number, flags: number, sc
 }
 
 /** struct rtmsg (12 bytes). */
-export function rtmsg(o: { family: 4 | 6; dstLen: number; table: number; protocol?: number; scope: number; type: number; flags?: number }): Buffer {
+export function rtmsg(o: { family: 4 | 6; dstLen: number; srcLen?: number; table: number; protocol?: number; scope: number; type: number; flags?: number }): Buffer {
   const b = Buffer.alloc(12)
   b.writeUInt8(familyOf(o.family), 0)
   b.writeUInt8(o.dstLen, 1)
+  b.writeUInt8(o.srcLen ?? 0, 2)
   b.writeUInt8(Math.min(o.table, 255), 4)
   b.writeUInt8(o.protocol ?? 0, 5)
   b.writeUInt8(o.scope, 6)
@@ -253,10 +254,15 @@ export function dumpRoutes(seq: number, family: 4 | 6): Buffer {
   return message(RTM_GETROUTE, NLM_F_REQUEST | NLM_F_DUMP, seq, rtmsg({ family, dstLen: 0, table: 0, scope: 0, type: 0 }))
 }
 
-/** RTM_GETROUTE: the kernel's decision for one destination (`ip route get`). */
-export function getRoute(seq: number, family: 4 | 6, address: string): Buffer {
-  return message(RTM_GETROUTE, NLM_F_REQUEST, seq, rtmsg({ family, dstLen: family === 4 ? 32 : 128, table: 0, scope: 0, type: 0 }), [
+/** Asks the kernel to name the table the lookup found (as `ip route get` does); without it the reply says main. */
+const RTM_F_LOOKUP_TABLE = 0x1000
+
+/** RTM_GETROUTE: the kernel's decision for one destination (`ip route get [from SRC]`). */
+export function getRoute(seq: number, family: 4 | 6, address: string, src?: string): Buffer {
+  const width = family === 4 ? 32 : 128
+  return message(RTM_GETROUTE, NLM_F_REQUEST, seq, rtmsg({ family, dstLen: width, srcLen: src === undefined ? 0 : width, table: 0, scope: 0, type: 0, flags: RTM_F_LOOKUP_TABLE }), [
     [RTA.DST, addressBytes(address)],
+    ...(src === undefined ? [] : [[RTA.SRC, addressBytes(src)] as Attr]),
   ])
 }
 

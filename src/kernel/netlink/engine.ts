@@ -232,11 +232,11 @@ export class NetlinkEngine {
     return failures
   }
 
-  /** `ip route get ADDRESS` in-process: the kernel's decision, or its refusal in its words. */
-  routeGet(netns: string, address: string): { decision?: RouteDecision; error?: string } {
+  /** `ip route get ADDRESS [from SRC]` in-process: the kernel's decision, or its refusal in its words. */
+  routeGet(netns: string, address: string, src?: string): { decision?: RouteDecision; error?: string } {
     const fd = this.#socket(netns)
     const family = isIP(address) as 4 | 6
-    const r = this.#talk(fd, nl.getRoute(this.#seq++, family, address), nl.RTM_NEWROUTE)
+    const r = this.#talk(fd, nl.getRoute(this.#seq++, family, address, src), nl.RTM_NEWROUTE)
     if ('errno' in r) return { error: this.#words(r).replace(/^RTNETLINK answers: /, '') }
     const d = nl.decodeRoute(r.body)
     const dev = d.oif === undefined ? undefined : this.#linkName(fd, d.oif)
