@@ -12,12 +12,47 @@ export function parseReasons(format: string): Map<number, string> {
 }
 
 /**
- * Drops that say nothing about whether the path works, and never decide a check at once: a socket-level refusal
- * (NO_SOCKET: the host is there, nothing listens: the RST or port-unreachable that follows decides 'refused'),
- * TCP and socket state, and frames for another host that a bridge flooded to every port (OTHERHOST).
+ * The drops that decide a check at once: the kernel's verdict on the path itself, which the same packet meets again
+ * (a filter, a missing route or forwarding, the reverse-path filter, a neighbour that never answered, a packet too
+ * big, a device or tunnel that cannot carry it, tc). An allow-list: every other reason says nothing about whether the
+ * path works — socket and TCP state (QUEUE_PURGE when the probe closes a socket with the listener's greeting unread,
+ * SOCKET_*, TCP_*), NO_SOCKET (the RST or port-unreachable that follows decides 'refused'), frames for another host
+ * that a bridge flooded (OTHERHOST) — or is transient and retried by the sender (CPU_BACKLOG, QDISC_DROP,
+ * NEIGH_QUEUEFULL): those leave the check to its probes, as without drop reasons.
  */
+const DECISIVE = new Set([
+  'NETFILTER_DROP',
+  'IP_RPFILTER',
+  'IP_INNOROUTES',
+  'IP_OUTNOROUTES',
+  'IP_INADDRERRORS',
+  'IP_INVALID_SOURCE',
+  'IP_LOCAL_SOURCE',
+  'IP_INVALID_DEST',
+  'IP_LOCALNET',
+  'IP_INHDR',
+  'IP_NOPROTO',
+  'IPV6DISABLED',
+  'IPV6_BAD_EXTHDR',
+  'PKT_TOO_BIG',
+  'NEIGH_FAILED',
+  'NEIGH_CREATEFAIL',
+  'NEIGH_DEAD',
+  'DEV_READY',
+  'TC_EGRESS',
+  'TC_INGRESS',
+  'TC_DROP',
+  'XFRM_POLICY',
+  'UNICAST_IN_L2_MULTICAST',
+  'VXLAN_VNI_NOT_FOUND',
+  'VXLAN_NO_REMOTE',
+  'VXLAN_INVALID_HDR',
+  'VXLAN_INVALID_SMAC',
+  'VXLAN_ENTRY_EXISTS',
+])
+
 export function isDecisive(reason: string): boolean {
-  return !(reason === 'NO_SOCKET' || reason === 'OTHERHOST' || reason === 'NOT_SPECIFIED' || reason.startsWith('TCP_') || reason.startsWith('SOCKET_'))
+  return DECISIVE.has(reason)
 }
 
 /** What a drop reason means, in the words of a network engineer (no entry: the reason's own name says it). */
