@@ -51,8 +51,8 @@ describe('a router with typed routes and a policy rule', () => {
     await router.ruleAdd({ from: '10.0.1.2', table: 100, priority: 100 })
     expect(await router.rules()).toContainEqual(expect.objectContaining({ priority: 100, from: '10.0.1.2/32', table: '100' }))
 
-    await expect(router).toRouteVia('10.77.0.1', { gateway: '10.0.2.2', dev: 'vpn' }, { from: '10.0.1.2', iif: 'lan' })
+    await expect(router).toRouteVia('10.77.0.1', { via: '10.0.2.2', dev: 'vpn' }, { from: '10.0.1.2', iif: 'lan' })
     const g = await routeGet(router, '10.77.0.1', { from: '10.0.1.2', iif: 'lan' })
-    expect(g.decidedBy?.text).toBe('a unicast route default (table 100, chosen by rule 100: from 10.0.1.2/32 lookup 100)')
+    expect(g.decidedBy?.text).toBe('a unicast route default (table 100, chosen by rule 100: from 10.0.1.2 lookup 100)')
   })
 })
