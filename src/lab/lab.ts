@@ -757,6 +757,9 @@ export class Lab implements LabInternals, AsyncDisposable {
     const files = this.#etcPending.get(netns)
     if (files === undefined) return
     this.#etcPending.delete(netns)
+    // Once teardown has begun nothing more is written (nor the marker again): a check still running then (an
+    // un-awaited matcher) would otherwise leave /etc/netns files of a namespace that is gone, listed by no marker.
+    if (this.#state !== 'live') return
     ;(this.#marker.etc ??= {})[netns] = files.map(([f]) => f)
     const ctx = { lab: this.label, namespace: this.#byKernelName.get(netns)?.label, netns }
     try {
