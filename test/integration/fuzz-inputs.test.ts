@@ -15,6 +15,7 @@ import { Lab, isNetspecError, masquerade, portForward, snat, type Namespace } fr
 import { LABS_DIR } from '../../src/lab/owner.js'
 import { labIsGone } from '../fixtures/kernel.js'
 import { hostile } from '../fixtures/hostile.js'
+import { labOnPath } from '../fixtures/lab-path.js'
 
 const RUNS = Number(process.env.NETSPEC_FUZZ_RUNS ?? 12)
 const SEED = process.env.NETSPEC_FUZZ_SEED === undefined ? undefined : Number(process.env.NETSPEC_FUZZ_SEED)
@@ -57,16 +58,7 @@ function etcState(): { etc: string[]; netns: string[] } {
 /** Markers of this process: other processes' labs come and go on a shared machine and are not ours to judge. */
 const ownMarkers = (): string[] => (existsSync(LABS_DIR) ? readdirSync(LABS_DIR).filter((f) => f.startsWith(`${process.pid}-`)).sort() : [])
 
-async function labOn(path: 'netlink' | 'ip'): Promise<Lab> {
-  const before = process.env.NETSPEC_NO_NETLINK
-  process.env.NETSPEC_NO_NETLINK = path === 'ip' ? '1' : '0'
-  try {
-    return await Lab.create({ label: `fuzz (${path})` })
-  } finally {
-    if (before === undefined) delete process.env.NETSPEC_NO_NETLINK
-    else process.env.NETSPEC_NO_NETLINK = before
-  }
-}
+const labOn = (path: 'netlink' | 'ip'): Promise<Lab> => labOnPath(path, `fuzz (${path})`)
 
 interface World {
   lab: Lab

@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, test } from 'vitest'
 import { Lab, isNetspecError, masquerade, type Namespace } from 'netspec'
 import { labIsGone } from '../fixtures/kernel.js'
+import { labOnPath } from '../fixtures/lab-path.js'
 
 const labs: Lab[] = []
 
@@ -20,16 +21,9 @@ afterEach(async () => {
 })
 
 async function labOn(path: 'netlink' | 'ip', label: string): Promise<Lab> {
-  const before = process.env.NETSPEC_NO_NETLINK
-  process.env.NETSPEC_NO_NETLINK = path === 'ip' ? '1' : '0'
-  try {
-    const lab = await Lab.create({ label: `hostile ${label} (${path})` })
-    labs.push(lab)
-    return lab
-  } finally {
-    if (before === undefined) delete process.env.NETSPEC_NO_NETLINK
-    else process.env.NETSPEC_NO_NETLINK = before
-  }
+  const lab = await labOnPath(path, `hostile ${label} (${path})`)
+  labs.push(lab)
+  return lab
 }
 
 /** Links (name, alias, master), addresses and routes of all tables, read straight from the kernel. */

@@ -5,17 +5,9 @@ import { readdirSync, readlinkSync } from 'node:fs'
 import { describe, expect, test } from 'vitest'
 import { Lab, reachable, type Namespace } from 'netspec'
 import { routeGet } from '../../src/kernel/ip.js'
+import { labOnPath } from '../fixtures/lab-path.js'
 
-async function labOn(path: 'netlink' | 'ip'): Promise<Lab> {
-  const before = process.env.NETSPEC_NO_NETLINK
-  process.env.NETSPEC_NO_NETLINK = path === 'ip' ? '1' : '0'
-  try {
-    return await Lab.create({ label: `netlink-path ${path}` })
-  } finally {
-    if (before === undefined) delete process.env.NETSPEC_NO_NETLINK
-    else process.env.NETSPEC_NO_NETLINK = before
-  }
-}
+const labOn = (path: 'netlink' | 'ip'): Promise<Lab> => labOnPath(path, `netlink-path ${path}`)
 
 /** A little of everything the verbs do: bridge, plugs, a routed pair, IPv6, MTU/MAC, routes, a deleted link. */
 async function build(lab: Lab): Promise<void> {

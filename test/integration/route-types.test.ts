@@ -3,17 +3,9 @@
 // decided, while the kernel itself (`ip route get`, checked here) answers only with its errno.
 import { describe, expect, test } from 'netspec/vitest'
 import { Lab, explain, reachable, routeGet, type Namespace } from 'netspec'
+import { labOnPath } from '../fixtures/lab-path.js'
 
-async function labOn(path: 'netlink' | 'ip'): Promise<Lab> {
-  const before = process.env.NETSPEC_NO_NETLINK
-  process.env.NETSPEC_NO_NETLINK = path === 'ip' ? '1' : '0'
-  try {
-    return await Lab.create({ label: `route-types ${path}` })
-  } finally {
-    if (before === undefined) delete process.env.NETSPEC_NO_NETLINK
-    else process.env.NETSPEC_NO_NETLINK = before
-  }
-}
+const labOn = (path: 'netlink' | 'ip'): Promise<Lab> => labOnPath(path, `route-types ${path}`)
 
 async function pair(lab: Lab): Promise<{ a: Namespace; b: Namespace }> {
   const a = await lab.namespace('a')

@@ -8,6 +8,7 @@ import { afterEach, describe, expect, test } from 'vitest'
 import { Lab, isNetspecError } from 'netspec'
 import { sysctlPolicy } from '../../src/values/sysctl.js'
 import { labIsGone, netnsNames } from '../fixtures/kernel.js'
+import { labOnPath } from '../fixtures/lab-path.js'
 
 const labs: Lab[] = []
 afterEach(async () => {
@@ -18,16 +19,9 @@ afterEach(async () => {
 })
 
 async function labOn(path: 'netlink' | 'ip', label: string): Promise<Lab> {
-  const before = process.env.NETSPEC_NO_NETLINK
-  process.env.NETSPEC_NO_NETLINK = path === 'ip' ? '1' : '0'
-  try {
-    const lab = await Lab.create({ label: `sysctl ${label} (${path})` })
-    labs.push(lab)
-    return lab
-  } finally {
-    if (before === undefined) delete process.env.NETSPEC_NO_NETLINK
-    else process.env.NETSPEC_NO_NETLINK = before
-  }
+  const lab = await labOnPath(path, `sysctl ${label} (${path})`)
+  labs.push(lab)
+  return lab
 }
 
 const LWT = '/proc/sys/net/netfilter/nf_hooks_lwtunnel'

@@ -13,6 +13,7 @@ import { describe, expect, test } from 'netspec/vitest'
 import { Lab, explain, isNetspecError, kernelFeatureSkipReason, parsePcap, validateTopology } from 'netspec'
 import type { Namespace, NetspecError, Topology } from 'netspec'
 import { attachDiagnostics } from '../../src/vitest/diagnostics.js'
+import { labOnPath } from '../fixtures/lab-path.js'
 
 const noVxlan = await kernelFeatureSkipReason('vxlan')
 
@@ -39,16 +40,7 @@ async function overlay(lab: Lab, options: { mtu?: number; dstport?: number; farV
   return { hv1, hv2, vm1, vm2, br1, br2 }
 }
 
-async function labOn(path: 'netlink' | 'ip'): Promise<Lab> {
-  const before = process.env.NETSPEC_NO_NETLINK
-  process.env.NETSPEC_NO_NETLINK = path === 'ip' ? '1' : '0'
-  try {
-    return await Lab.create({ label: `vxlan path ${path}` })
-  } finally {
-    if (before === undefined) delete process.env.NETSPEC_NO_NETLINK
-    else process.env.NETSPEC_NO_NETLINK = before
-  }
-}
+const labOn = (path: 'netlink' | 'ip'): Promise<Lab> => labOnPath(path, `vxlan path ${path}`)
 
 async function rejection(p: Promise<unknown>): Promise<NetspecError> {
   const e = await p.then(
