@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { execa } from 'execa'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { childProject, type ChildProject } from '../fixtures/child-project.js'
+import { ROOT, buildDist } from '../fixtures/dist.js'
 
 const SHARED = `
 import { test as base, expect } from 'netspec/vitest'
@@ -125,9 +126,18 @@ describe('fileLab and workerLab', () => {
     // Kept as the file left it: the veth is still there, addressed.
     const shell = await execa('ip', ['netns', 'exec', ns[0]!, 'ip', '-br', '-4', 'addr', 'show', 'dev', 'eth0'])
     expect(shell.stdout).toMatch(/^eth0@\S+\s+UP\s+10\.77\.0\.1\/24/m)
-    // Ours to remove: the namespaces this run printed, and its marker.
-    for (const n of ns) await execa('ip', ['netns', 'del', n])
-    rmSync(join(project.dir, 'state', 'labs'), { recursive: true, force: true })
+    // Ours to remove, the way a user removes a kept lab: `netspec sweep --kept --force` on the child's state directory
+    // (its namespaces, their /etc/netns files, its marker).
+    await buildDist()
+    const swept = await execa(process.execPath, [join(ROOT, 'dist', 'cli', 'main.js'), 'sweep', '--kept', '--force'], {
+      env: { NETSPEC_STATE_DIR: join(project.dir, 'state') },
+      reject: false,
+    })
+    expect(swept.exitCode, swept.stdout + swept.stderr).toBe(0)
+    const present = await netnsList()
+    for (const n of ns) expect(present).not.toContain(n)
+    for (const n of ns) expect(existsSync(join('/etc/netns', n))).toBe(false)
+    expect(markers()).toEqual([])
   }, 240_000)
 })
 
