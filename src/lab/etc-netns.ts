@@ -63,14 +63,19 @@ function ensureEtcNetnsDir(): void {
  * anything is already there: a directory, a file or a symlink of that name is never the lab's.
  */
 export function createEtcNetns(name: string, files: readonly (readonly [string, string])[]): void {
-  ensureEtcNetnsDir()
   const dir = join(ETC_NETNS, name)
-  try {
-    mkdirSync(dir, { mode: 0o755 }) // fails with EEXIST on anything there, a symlink included: never followed
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'EEXIST')
-      throw exists(dir, name, `a leftover of another run, or someone else's; look at it (ls -la ${dir}) and remove it if it is not needed`)
-    throw e
+  // Another lab's teardown may remove an empty /etc/netns (it made it) between our check and our mkdir: start again.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      ensureEtcNetnsDir()
+      mkdirSync(dir, { mode: 0o755 }) // fails with EEXIST on anything there, a symlink included: never followed
+      break
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code
+      if (code === 'EEXIST')
+        throw exists(dir, name, `a leftover of another run, or someone else's; look at it (ls -la ${dir}) and remove it if it is not needed`)
+      if (code !== 'ENOENT' || attempt === 5) throw e
+    }
   }
   const made: string[] = []
   try {
@@ -123,7 +128,12 @@ export function removeEtcNetnsIfOurs(): void {
     const left = readdirSync(ETC_NETNS).filter((f) => f !== '.netspec-created')
     if (left.length > 0) return // other labs still have files there
     rmSync(ETC_NETNS_CREATED, { force: true })
-    rmdirSync(ETC_NETNS)
+    try {
+      rmdirSync(ETC_NETNS)
+    } catch (e) {
+      // Another lab created its directory meanwhile: /etc/netns stays, and is still netspec's to remove later.
+      if ((e as NodeJS.ErrnoException).code === 'ENOTEMPTY') writeExclusive(ETC_NETNS_CREATED, `${process.pid}\n`, 0o644)
+    }
   } catch {
     // another lab wrote meanwhile, or already gone
   }
