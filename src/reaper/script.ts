@@ -130,7 +130,8 @@ async function pass(labs) {
   for (const m of labs) removeEtc(m)
   const note = path.join(etcNetns, '.netspec-created')
   if (fs.existsSync(note) && fs.readdirSync(etcNetns).every((f) => f === '.netspec-created')) {
-    try { fs.rmSync(note, { force: true }); fs.rmdirSync(etcNetns) } catch {}
+    // A lab that created its directory meanwhile: the note goes back, so /etc/netns stays netspec's to remove later.
+    try { fs.rmSync(note, { force: true }); fs.rmdirSync(etcNetns) } catch (e) { if (e.code === 'ENOTEMPTY') { try { fs.writeFileSync(note, process.pid + '\n', { flag: 'wx' }) } catch {} } }
   }
   for (const m of labs) {
     // lab.tempDir(): the marker schema (checkMarker) let through only this lab's own mkdtemp name.
