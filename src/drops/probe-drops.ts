@@ -11,6 +11,7 @@ import type { Namespace } from '../lab/namespace.js'
 import type { DroppedPacket } from './program.js'
 import { isDecisive, phraseFor } from './reasons.js'
 import { dropWatcher, type DropEvent, type DropWatcher } from './watcher.js'
+import type { NftDropRule } from '../kernel/nft.js'
 
 /** A kernel drop of the check's own packet, as evidence. */
 export interface DropEvidence {
@@ -197,16 +198,8 @@ export async function readSysctl(ns: Namespace, key: string): Promise<string | u
   return ns.sysctlGet(key).catch(() => undefined)
 }
 
-interface TextRule {
-  family: string
-  table: string
-  chain: string
-  handle: number
-  verdict: 'drop' | 'reject'
-  packets?: number
-  /** The rule as nft prints it, without counter values. */
-  text: string
-}
+/** A drop rule (kernel/nft.ts's record) with the rule as nft prints it, without counter values. */
+type TextRule = Omit<NftDropRule, 'comment'> & { text: string }
 
 interface TextRuleset {
   rules: TextRule[]
