@@ -72,8 +72,6 @@ export interface LabMarker {
   adopted?: string[]
   /** /etc/netns/<name> directories this lab created (or is about to), with the files it wrote in each. */
   etc?: Record<string, string[]>
-  /** Containers started for this lab (ids), removed with it. */
-  containers?: string[]
   /** Kept for debugging (NETSPEC_KEEP): sweeps and reapers leave it alone until `netspec sweep --kept`. */
   kept?: boolean
   /** The lab's temp directory (`lab.tempDir()`), removed with the lab if its owner dies. */

@@ -49,8 +49,6 @@ export interface SweepPlan {
   processes: number[]
   /** /etc/netns files and directories the lab created, removed. */
   etc: string[]
-  /** Containers removed (`docker rm -f -v`). */
-  containers: string[]
   /** The lab's temp directory (`lab.tempDir()`), removed if it is one (isLabTempDir), on the local executor. */
   tempDir?: string
   /** The marker file, removed last (only if nothing is left). */
@@ -68,7 +66,7 @@ export interface SweepReport {
   bad: { file: string; reason: string }[]
   /** Namespaces named like ours that no marker lists: left alone, reported. */
   lookalikes: string[]
-  /** Namespaces (or /etc/netns entries, containers) that could not be removed. */
+  /** Namespaces (or /etc/netns entries) that could not be removed. */
   failed: string[]
 }
 
@@ -95,9 +93,8 @@ async function plan(exec: Executor, marker: LabMarker, present: ReadonlySet<stri
     ownerPid: marker.ownerPid,
     namespaces,
     adopted,
-    processes: await pidsIn(exec, namespaces),
+    processes: await pidsIn(exec, namespaces, marker.ownerStart),
     etc,
-    containers: marker.containers ?? [],
     ...(exec.kind === 'local' && markedTempDir(marker) !== undefined ? { tempDir: markedTempDir(marker) } : {}),
     marker: markerPath(marker.labId),
   }
@@ -133,13 +130,9 @@ export async function sweep(options: SweepOptions = {}): Promise<SweepReport> {
       const p = await plan(exec, marker, present)
       report.removed.push(p)
       if (dryRun) continue
-      const result = await destroyNamespaces(exec, [...p.namespaces, ...p.adopted], new Set(p.adopted), marker.etc ?? {})
+      const result = await destroyNamespaces(exec, [...p.namespaces, ...p.adopted], new Set(p.adopted), marker.etc ?? {}, marker.ownerStart)
       report.failed.push(...result.leftover)
       if (p.tempDir !== undefined) removeMarkedTempDir(marker) // lab.tempDir() of the dead owner, as the plan says
-      if (p.containers.length > 0) {
-        const r = await exec.run(['docker', 'rm', '-f', '-v', ...p.containers]).catch(() => undefined)
-        if (r === undefined || r.exitCode !== 0) report.failed.push(...p.containers.map((c) => `container ${c}`))
-      }
       const etcLeft = p.etc.filter((e) => existsSync(e) || isLink(e))
       report.failed.push(...etcLeft)
       if (result.leftover.length === 0 && etcLeft.length === 0) removeMarker(marker.labId)
@@ -163,7 +156,6 @@ export function planLines(lab: SweepPlan): string[] {
     ...lab.namespaces.map((n) => `    delete namespace ${n}`),
     ...lab.adopted.map((n) => `    unlink adopted namespace ${n}`),
     ...lab.etc.map((e) => `    remove ${e}`),
-    ...lab.containers.map((c) => `    remove container ${c}`),
     ...(lab.tempDir === undefined ? [] : [`    remove temp directory ${lab.tempDir}`]),
     `    remove marker ${lab.marker}`,
   ]

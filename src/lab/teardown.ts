@@ -7,39 +7,73 @@ import type { Executor } from '../exec/index.js'
 import { listNetns } from '../kernel/ip.js'
 import { canEnterNamespaces, removeNamespace } from '../kernel/setns.js'
 import { removeEtcNetnsFiles } from './etc-netns.js'
+import { processStartTime } from './owner.js'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-/** PIDs of processes whose network namespace is one of these (local machine: a /proc scan, no spawn). */
-export async function pidsIn(exec: Executor, names: readonly string[]): Promise<number[]> {
+// Names are untrusted (a marker may be forged; a name may have been re-bound since the lab made it, e.g. by
+// `ip netns attach NAME 1`): a name whose mount is the machine's own namespace (PID 1's) or this process's never
+// names processes to stop. Unlinking such a name is harmless; killing "its" processes would stop the machine.
+const SAFE_PIDS_SCRIPT =
+  'init=$(stat -L -c %i /proc/1/ns/net) || exit 0; self=$(stat -L -c %i /proc/self/ns/net) || exit 0; ' +
+  'for n; do i=$(stat -L -c %i "/run/netns/$n" 2>/dev/null) || continue; ' +
+  '[ "$i" = "$init" ] || [ "$i" = "$self" ] || ip netns pids "$n"; done'
+
+/** Inode links (`net:[N]`) of the namespaces whose processes are never netspec's to stop: PID 1's and this process's. */
+export function protectedNamespaces(): Set<string> {
+  const out = new Set<string>()
+  for (const p of ['/proc/1/ns/net', '/proc/self/ns/net']) {
+    try {
+      out.add(readlinkSync(p))
+    } catch {
+      // /proc/1 unreadable (hidepid): this process's own is still protected
+    }
+  }
+  return out
+}
+
+/**
+ * PIDs of processes whose network namespace is one of these (local machine: a /proc scan, no spawn), never
+ * those of the machine's own namespace or this process's, whatever name points at them. Locally, a namespace
+ * holding any process that started before the lab's owner (`ownerStart`, clock ticks since boot; this process by
+ * default) is not one the lab created (its namespaces are younger than its owner, and so is every process in
+ * them): none of its processes is returned.
+ */
+export async function pidsIn(exec: Executor, names: readonly string[], ownerStart: number | undefined = processStartTime(process.pid)): Promise<number[]> {
   if (names.length === 0) return []
   if (exec.kind !== 'local') {
-    const r = await exec.run(['ip', '-force', '-batch', '-'], { input: names.map((n) => `netns pids ${n}`).join('\n') + '\n' })
+    const r = await exec.run(['sh', '-c', SAFE_PIDS_SCRIPT, 'sh', ...names])
     return r.stdout.split(/\s+/).filter(Boolean).map(Number).filter((p) => p > 0 && p !== process.pid)
   }
   const inodes = new Set<string>()
   const nsfs = statSync('/proc/self/ns/net').dev
+  const machine = protectedNamespaces()
   for (const name of names) {
     try {
       const st = statSync(`/run/netns/${name}`)
       // Only a namespace mount counts: a plain file left by a crashed creation has an inode of /run's file
       // system, whose number could equal some namespace's and so name processes that are not the lab's.
-      if (st.dev === nsfs) inodes.add(`net:[${st.ino}]`)
+      if (st.dev === nsfs && !machine.has(`net:[${st.ino}]`)) inodes.add(`net:[${st.ino}]`)
     } catch {
       // already gone
     }
   }
   if (inodes.size === 0) return []
-  const pids: number[] = []
+  const found: { pid: number; ns: string }[] = []
+  const older = new Set<string>()
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue
     try {
-      if (inodes.has(readlinkSync(`/proc/${entry}/ns/net`))) pids.push(Number(entry))
+      const ns = readlinkSync(`/proc/${entry}/ns/net`)
+      if (!inodes.has(ns)) continue
+      found.push({ pid: Number(entry), ns })
+      const start = processStartTime(Number(entry))
+      if (ownerStart !== undefined && start !== undefined && start < ownerStart) older.add(ns)
     } catch {
       // exited meanwhile, or a kernel thread
     }
   }
-  return pids.filter((p) => p !== process.pid)
+  return found.filter((f) => !older.has(f.ns) && f.pid !== process.pid).map((f) => f.pid)
 }
 
 /** SIGKILLs these PIDs (all started by this lab) and waits until they are gone. */
@@ -88,13 +122,14 @@ export async function destroyNamespaces(
   names: readonly string[],
   adopted: ReadonlySet<string> = new Set(),
   etc: Readonly<Record<string, readonly string[]>> = {},
+  ownerStart: number | undefined = processStartTime(process.pid),
 ): Promise<DestroyResult> {
   if (names.length === 0) {
     for (const [name, files] of Object.entries(etc)) removeEtcNetnsFiles(name, files)
     return { leftover: [], stubborn: [] }
   }
   // Adopted namespaces (a container's) are only unlinked: their processes are not ours to stop.
-  const stubborn = await killAndWait(exec, await pidsIn(exec, names.filter((n) => !adopted.has(n))))
+  const stubborn = await killAndWait(exec, await pidsIn(exec, names.filter((n) => !adopted.has(n)), ownerStart))
   if (exec.kind === 'local' && canEnterNamespaces()) {
     for (const n of names) removeNamespace(n) // what `ip netns del` does, without a process; a name already gone is fine
   } else {

@@ -74,13 +74,24 @@ function removeHalfWritten() {
 // so that its inode number cannot be given to another run's new namespace meanwhile (nsfs reuses them).
 const inodes = new Set()
 const held = []
+// A namespace holding a process that started before the owner is not one the owner's lab created (its namespaces,
+// and every process in them, are younger than the owner): a re-bound name or a forged marker. It is never emptied.
+const refused = new Set()
 function pidsIn() {
-  const pids = []
+  const found = []
   for (const e of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(e) || Number(e) === process.pid) continue
-    try { if (inodes.has(fs.readlinkSync('/proc/' + e + '/ns/net'))) pids.push(Number(e)) } catch {}
+    try {
+      const ino = fs.readlinkSync('/proc/' + e + '/ns/net')
+      if (!inodes.has(ino)) continue
+      const s = stat(Number(e))
+      if (s !== undefined && ownerStart !== 'undefined' && Number(s.start) < Number(ownerStart)) {
+        inodes.delete(ino); refused.add(ino)
+        log(ino + ' holds process ' + e + ', older than the owner: not a namespace of its labs, left alone')
+      } else found.push({ pid: Number(e), ino })
+    } catch {}
   }
-  return pids
+  return found.filter((f) => inodes.has(f.ino)).map((f) => f.pid)
 }
 async function killAll() {
   for (let round = 0; round < 50; round++) {
@@ -98,6 +109,10 @@ function present() {
 // file system, whose number could equal some namespace's.
 let nsfs
 try { nsfs = fs.statSync('/proc/self/ns/net').dev } catch {}
+// A name is untrusted (a forged marker, or a name re-bound since, e.g. by 'ip netns attach NAME 1'): the machine's own
+// namespace (PID 1's) and the reaper's are never emptied, whatever name points at them; the name alone is unlinked.
+const machine = new Set()
+for (const p of ['/proc/1/ns/net', '/proc/self/ns/net']) { try { machine.add(fs.readlinkSync(p)) } catch {} }
 
 // Only what the lab created in /etc/netns: its own files, then the directory if empty (never followed).
 function removeEtc(m) {
@@ -120,7 +135,7 @@ async function pass(labs) {
     try {
       const st = fs.fstatSync(fd)
       const ino = 'net:[' + st.ino + ']'
-      if (st.dev !== nsfs || inodes.has(ino)) fs.closeSync(fd)
+      if (st.dev !== nsfs || inodes.has(ino) || refused.has(ino) || machine.has(ino)) { if (machine.has(ino)) log(n + ' is the machine\'s own namespace: its processes are left alone'); fs.closeSync(fd) }
       else { inodes.add(ino); held.push(fd) }
     } catch { fs.closeSync(fd) }
   }
@@ -140,10 +155,6 @@ async function pass(labs) {
     if (typeof t === 'string') {
       try { if (fs.realpathSync(path.dirname(t)) === path.dirname(t) && fs.lstatSync(t).isDirectory()) fs.rmSync(t, { recursive: true, force: true }) } catch {}
     }
-  }
-  for (const m of labs) {
-    const ids = m.containers || []
-    if (ids.length > 0) cp.spawnSync('docker', ['rm', '-f', '-v', ...ids], { stdio: 'ignore', timeout: 20000 })
   }
   return names.length
 }

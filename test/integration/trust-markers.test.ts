@@ -100,7 +100,8 @@ test('entries that look like our names but belong to another lab id, and adopted
     [{ namespaces: [`ns-1-abc-1-x`] }, /not a kernel name of lab/],
     [{ namespaces: [], adopted: [victimNs] }, /adopted entry/],
     [{ namespaces: [`ns-${labId}-a`], etc: { [`ns-${labId}-a`]: ['../../../tmp/x'] } }, /not a plain file name/],
-    [{ namespaces: [], containers: ['$(reboot)'] }, /not a hex container id/],
+    [{ namespaces: [], containers: ['$(reboot)'] }, /never lists containers/],
+    [{ namespaces: [], containers: ['0123456789ab'] }, /never lists containers/],
     [{ namespaces: null }, /namespaces is not a list/],
     [{ namespaces: [], ownerStart: dead.start + 1 }, /ownerStart does not match/],
   ]
@@ -140,7 +141,6 @@ test('a bad marker never stops the sweep of the others; the dry run lists exactl
     adopted: [],
     processes: [sleeper.pid],
     etc: [`/etc/netns/${name}/hosts`, `/etc/netns/${name}`],
-    containers: [],
     marker: good,
   }
   expect(dry.removed).toEqual([plan])

@@ -96,7 +96,6 @@ describe('sweep rendering', () => {
         adopted: [],
         processes: [42],
         etc: ['/etc/netns/ns-5-1-1-a/hosts', '/etc/netns/ns-5-1-1-a'],
-        containers: [],
         marker: '/run/netspec/labs/5-1-1.json',
       },
     ]

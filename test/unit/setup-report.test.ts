@@ -17,7 +17,7 @@ describe('startOfRunReport', () => {
 
   test('names what it removed and what it could not, and nothing of the live labs', () => {
     const r = empty()
-    r.removed.push({ labId: 'dead1', label: 'crashed test', ownerPid: 77, namespaces: ['ns-dead1-a', 'ns-dead1-b'], adopted: [], processes: [], etc: [], containers: [], marker: '/run/netspec/labs/dead1.json' })
+    r.removed.push({ labId: 'dead1', label: 'crashed test', ownerPid: 77, namespaces: ['ns-dead1-a', 'ns-dead1-b'], adopted: [], processes: [], etc: [], marker: '/run/netspec/labs/dead1.json' })
     r.failed.push('ns-dead1-b')
     r.live.push(marker('aaaa', 'other run', 4242))
     r.lookalikes.push('ns-cccc-x')
