@@ -1,11 +1,12 @@
 // Routes: what the tables hold (hasRoute) and what the kernel decides for one packet (routeGet).
 import { isIP } from 'node:net'
-import { invalidInput } from '../errors.js'
+import { invalidInput, NetspecError } from '../errors.js'
 import { routeGet as kernelRouteGet } from '../kernel/ip.js'
 import type { Route, RouteDecision } from '../kernel/types.js'
 import { describeRoute } from '../lab/format.js'
 import type { Namespace } from '../lab/namespace.js'
 import { checkKeys, parseAddress, parseDestination } from '../lab/validate.js'
+import { checkIfName } from '../values/names.js'
 import { decidedBy as describeDecision, findDecidingRoute, type DecidedBy } from './route-verdict.js'
 
 export interface RouteMatch {
@@ -118,13 +119,30 @@ export async function routeGet(ns: Namespace, address: string, selectors: RouteG
   const a = parseAddress(address)
   const sel: string[] = []
   if (selectors.from !== undefined) sel.push('from', parseAddress(selectors.from).address)
-  if (selectors.iif !== undefined) sel.push('iif', selectors.iif)
-  if (selectors.oif !== undefined) sel.push('oif', selectors.oif)
+  // An interface selector names a device of this namespace: a misspelt one is a wrong question (the kernel answers
+  // "Cannot find device"), never a routing verdict that a negative check would pass on.
+  for (const key of ['iif', 'oif'] as const) {
+    const dev = selectors[key]
+    if (dev === undefined) continue
+    checkIfName(dev, { namespace: ns.label, command: `routeGet(${key})` })
+    sel.push(key, dev)
+  }
   if (selectors.mark !== undefined) {
     if (!Number.isInteger(selectors.mark) || selectors.mark < 0) throw invalidInput(`routeGet: mark must be a whole number ≥ 0`)
     sel.push('mark', String(selectors.mark))
   }
   await ns.lab.settle()
+  for (const key of ['iif', 'oif'] as const) {
+    const dev = selectors[key]
+    if (dev !== undefined && (await ns.link(dev)) === undefined)
+      throw new NetspecError('invalid-input', `routeGet: ${ns.label} has no interface '${dev}' (${key})`, {
+        namespace: ns.label,
+        netns: ns.name,
+        command: `ip route get ${address} ${sel.join(' ')}`,
+        stderr: `Cannot find device "${dev}"`,
+        hint: `its interfaces: ${(await ns.links()).map((l) => l.name).join(', ')}`,
+      })
+  }
   // Without selectors: what a connecting socket gets (asked again from the source the first lookup chose).
   const { decision, error, src, first } = sel.length === 0 ? await connectDecision(ns, a.address) : { ...(await routeDecision(ns, a.address, sel)), src: undefined, first: undefined }
   const differs = src !== undefined && (decision === undefined || first === undefined || !sameWay(first, decision))
