@@ -1,5 +1,6 @@
 // Drawings of a NetGraph: plain text for terminals, Mermaid for READMEs and job summaries.
 import type { GraphEdge, GraphIface, GraphNamespace, NetGraph } from './graph-model.js'
+import { printable } from '../values/show.js'
 
 function ifaceText(i: GraphIface): string {
   const parts = [i.name]
@@ -57,7 +58,8 @@ export function renderGraphText(graph: NetGraph): string {
     for (const e of graph.edges) lines.push(`  ${edgeText(graph, e)}`)
   }
   for (const n of graph.notes) lines.push(`note: ${n}`)
-  return lines.join('\n').trimEnd()
+  // Labels come from markers and names from kernels: neither may print control characters to a terminal.
+  return lines.map(printable).join('\n').trimEnd()
 }
 
 function edgeText(graph: NetGraph, e: GraphEdge): string {
@@ -99,5 +101,5 @@ export function renderGraphMermaid(graph: NetGraph): string {
       lines.push(`  unknown${unknown}(["? ${esc(e.b.unknown)}"])`, `  ${node(e.a.key, e.a.iface)} -.- unknown${unknown}`)
     }
   }
-  return lines.join('\n')
+  return lines.map(printable).join('\n')
 }

@@ -3,6 +3,7 @@ import { parseKernelName } from '../lab/owner.js'
 import { planLines, sweep, type SweepReport } from '../lab/sweep.js'
 import { parseArgs } from './args.js'
 import { EXIT, stdio, type Command, type Io } from './command.js'
+import { printable as clean } from '../values/show.js'
 
 const HELP = `Usage: netspec sweep [--force] [--kept] [--json]
 
@@ -27,7 +28,6 @@ Examples:
 `
 
 // Labels come from marker files: never let one print control characters to a terminal.
-const clean = (s: string) => s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, '?')
 
 /** The report as text, with ready-to-paste commands for kept labs. */
 export function renderSweep(r: SweepReport, opts: { force: boolean; kept: boolean }): string {

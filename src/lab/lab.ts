@@ -27,6 +27,7 @@ import type { BridgeVlan } from '../kernel/bridge-vlan.js'
 import type { BridgeFdbEntry, BridgePort, FdbOptions } from './bridge-ports.js'
 import { checkIfName, checkKeys, checkLabel, checkMac, checkMtu, checkSysctlKey, parseCidr, sysctlPath } from './validate.js'
 import { checkEtcNetnsFile } from '../values/names.js'
+import { checkLabLabel } from '../values/show.js'
 
 /** What a Namespace handle needs from its lab. Not public API. */
 export interface LabInternals {
@@ -236,6 +237,7 @@ export class Lab implements LabInternals, AsyncDisposable {
   /** Checks privileges and tools (once per process), then returns an empty lab. */
   static async create(options: LabOptions = {}): Promise<Lab> {
     checkKeys(options, ['label', 'signal', 'executor'], 'Lab.create')
+    if (options.label !== undefined) checkLabLabel(options.label)
     const executor = options.executor ?? defaultExecutor('lab')
     await preflight(executor)
     if (executor.kind === 'local') ensureReaper() // removes this process's labs if it dies (src/reaper)

@@ -9,6 +9,7 @@ import { listNetns } from '../kernel/ip.js'
 import { ETC_NETNS } from './etc-netns.js'
 import { LABS_DIR, markerPath, ownerAlive, parseKernelName, processStartTime, readMarkerFiles, markedTempDir, removeMarkedTempDir, removeMarker, type LabMarker } from './owner.js'
 import { destroyNamespaces, pidsIn } from './teardown.js'
+import { printable as clean } from '../values/show.js'
 
 /** A writer killed between writing `<lab>.json.<pid>.tmp` and renaming it leaves the temp file: remove those of dead PIDs. */
 function removeDeadWritersTemps(): void {
@@ -147,7 +148,6 @@ export async function sweep(options: SweepOptions = {}): Promise<SweepReport> {
 }
 
 // Labels come from marker files: never let one print control characters to a terminal.
-const clean = (s: string) => s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, '?')
 
 /** Everything one removal does, as lines (the dry run and --force print the same). */
 export function planLines(lab: SweepPlan): string[] {

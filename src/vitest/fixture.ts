@@ -1,6 +1,7 @@
 import { basename } from 'node:path'
 import { expect, test as base, type TestContext } from 'vitest'
 import { Lab } from '../lab/lab.js'
+import { printable } from '../values/show.js'
 import { attachDiagnostics, clearDiagnostics } from './diagnostics.js'
 import { keepPolicy, onFailedLab, type KeepPolicy } from './keep.js'
 
@@ -71,7 +72,7 @@ async function onFailure(task: TestContext['task'], lab: Lab, keep: KeepPolicy, 
 export const labFixtures = {
   lab: async ({ task, signal }: TestContext, use: (lab: Lab) => Promise<void>) => {
     const keep = keepPolicy() // a bad NETSPEC_KEEP fails here, before anything is created
-    const lab = await Lab.create({ label: task.fullName ?? task.name, signal })
+    const lab = await Lab.create({ label: printable(task.fullName ?? task.name).slice(0, 4096), signal })
     try {
       await use(lab)
     } finally {
