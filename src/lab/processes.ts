@@ -1,7 +1,8 @@
 // Processes a test spawned in its lab's namespaces (daemons, servers, captures): started with a readiness
 // wait (a pattern in their output or a check), remembered with their name, namespace and the spec line that
 // started them, so a failure can show each one's state and last output (diagnostics, `within` timeouts).
-import { basename } from 'node:path'
+import { accessSync, constants, statSync } from 'node:fs'
+import { basename, join } from 'node:path'
 import { NetspecError, invalidInput, isNetspecError } from '../errors.js'
 import type { SpawnedProcess } from '../exec/index.js'
 import { FAILURE_LINES } from '../exec/output.js'
@@ -51,6 +52,14 @@ export async function spawnProcess(ns: Namespace, command: string | readonly str
     throw invalidInput(`spawn: 'name' must be 1–64 characters on one line`, ctx)
 
   ns.lab.assertAlive(ns)
+  // A program that cannot be run is an error now, as exec() says, not a handle that is 'running' until the
+  // exec inside the namespace fails (lab namespaces share this machine's file system on the local executor).
+  if (ns.lab.executor.kind === 'local' && findProgram(argv[0]!, options.env?.PATH ?? process.env.PATH) === undefined)
+    throw new NetspecError('missing-tool', `'${argv[0]}' is not installed (or not on PATH), so it cannot be spawned in ${ns.label}`, {
+      ...ctx,
+      command: argv.join(' '),
+      hint: argv[0]!.includes('/') ? `${argv[0]} is not an executable file` : `install it, or give its full path (PATH is ${options.env?.PATH ?? process.env.PATH ?? '(unset)'})`,
+    })
   await ns.lab.settle()
   const proc = ns.lab.executor.spawn(argv, { netns: ns.name, env: options.env, signal: ns.lab.signal })
   ns.lab.track(proc)
@@ -92,4 +101,19 @@ export function describeProcessesIn(where: Namespace | object, lines = 10): stri
     .filter((r) => ns === undefined || r.netns === ns.name)
     .map((r) => describeProcess(r, lines))
     .join('\n')
+}
+
+/** Where execvp would find `program` (a path with '/' as it is; else the first executable file on PATH). */
+export function findProgram(program: string, path = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'): string | undefined {
+  const runnable = (f: string) => {
+    try {
+      accessSync(f, constants.X_OK)
+      return statSync(f).isFile()
+    } catch {
+      return false
+    }
+  }
+  if (program.includes('/')) return runnable(program) ? program : undefined
+  for (const dir of path.split(':')) if (runnable(join(dir === '' ? '.' : dir, program))) return join(dir === '' ? '.' : dir, program)
+  return undefined
 }

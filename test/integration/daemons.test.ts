@@ -68,6 +68,20 @@ test('bad spawn options are refused before anything starts', async ({ lab }) => 
   expect(await ns.pids()).toEqual([])
 })
 
+test('a program that cannot run is refused at spawn, as exec() refuses it, never a handle that looks running', async ({ lab }) => {
+  const a = await lab.namespace('a')
+  for (const argv of [['no-such-program-here', '-x'], ['/nonexistent/bin/x'], ['/etc/passwd'], ['/tmp']]) {
+    const e = await a.spawn(argv).then((p) => p, (x: unknown) => x)
+    expect(isNetspecError(e) && e.kind === 'missing-tool', `${argv[0]}: ${String(e)}`).toBe(true)
+    expect((e as Error).message).toContain('cannot be spawned in a')
+    // the kernel agrees: exec() of the same never runs it (missing-tool, or exec's own EACCES exit)
+    expect(await a.exec(argv).then((r) => r.exitCode, () => 'refused')).not.toBe(0)
+  }
+  const sh = await a.spawn(['sleep', '30'])
+  expect(sh.running).toBe(true)
+  expect((await a.spawn(['/bin/sleep', '30'])).running).toBe(true)
+})
+
 test('diagnostics list every spawned process: name, namespace, running or its exit code, and its last lines', async ({ lab }) => {
   const r1 = await lab.namespace('r1')
   const r2 = await lab.namespace('r2')
