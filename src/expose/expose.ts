@@ -18,6 +18,7 @@ import { libc, AF_INET, AF_INET6, SOCK_CLOEXEC } from '../kernel/netlink/ffi.js'
 import { canEnterNamespaces, withNamespace } from '../kernel/setns.js'
 import { STATE_DIR } from '../lab/owner.js'
 import type { Namespace } from '../lab/namespace.js'
+import { checkPort } from '../values/port.js'
 
 const SOCK_STREAM = 1
 const EXPOSE_DIR = join(STATE_DIR, 'expose')
@@ -54,7 +55,7 @@ net.createServer((c) => {
 let counter = 0
 
 export async function expose(ns: Namespace, port: number, options: ExposeOptions = {}): Promise<Exposed> {
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw invalidInput(`expose: port must be 1–65535, got ${port}`, { namespace: ns.label })
+  checkPort(port, { what: 'expose: port' }, { namespace: ns.label })
   const host = options.host ?? '127.0.0.1'
   const family = net.isIP(host)
   if (family === 0) throw invalidInput(`expose: host must be an IP address inside ${ns.label}, got ${JSON.stringify(host)}`, { namespace: ns.label })
