@@ -13,7 +13,7 @@ import type { Namespace } from '../lab/namespace.js'
 import { makeProbe } from './probe.js'
 import { traceProbe, type ProbeTrace } from './trace.js'
 import { describeStop, type TraceEvent } from './trace-parse.js'
-import { decidedBy, findDecidingRoute } from '../assert/route-verdict.js'
+import { decidedBy, findDecidingRoute, thrownText } from '../assert/route-verdict.js'
 import { describeDrop, watchTracedProbe } from '../drops/explain-drops.js'
 import type { DropEvidence } from '../drops/probe-drops.js'
 
@@ -229,12 +229,15 @@ async function walk(from: Namespace, t: Target): Promise<Walk> {
       const fromSrc = src === undefined ? '' : ` from ${src}`
       // The kernel answers a blackhole/unreachable/prohibit route with its errno only: name the route that decided.
       const by = decidedBy(await findDecidingRoute(cur, { dst: to, src: i === 0 ? src : w.hops[0]?.route?.prefsrc, iif }))
+      // Throw routes passed on the way are named as the route verdicts name them (route-verdict.ts).
+      const thrown = thrownText(by)
       if (by.route !== undefined || by.rule !== undefined) {
-        hop(cur, { route: { type: by.route?.type ?? by.rule?.action, ...(src === undefined ? {} : { prefsrc: src }) }, note: `${by.text.replace(/^an? /, '')}${fromSrc}: ${said}` })
-        return stop(false, `${by.text.replace(/^an? /, '')} in ${cur.label} for ${to}${fromSrc}: ${said}`)
+        hop(cur, { route: { type: by.route?.type ?? by.rule?.action, ...(src === undefined ? {} : { prefsrc: src }) }, note: `${by.text.replace(/^an? /, '')}${fromSrc}: ${said}${thrown}` })
+        return stop(false, `${by.text.replace(/^an? /, '')} in ${cur.label} for ${to}${fromSrc}: ${said}${thrown}`)
       }
-      hop(cur, { note: `route get ${to}${fromSrc}: ${r.stderr.trim()}` })
-      return stop(false, `no route in ${cur.label} for ${to}${fromSrc}: ${said}`)
+      const fellThrough = thrown === '' ? '' : `${thrown}, and no later rule's table has a route`
+      hop(cur, { note: `route get ${to}${fromSrc}: ${r.stderr.trim()}${fellThrough}` })
+      return stop(false, `no route in ${cur.label} for ${to}${fromSrc}: ${said}${fellThrough}`)
     }
     const parsed = (JSON.parse(r.stdout) as Hop['route'][])[0] ?? {}
     // Asked `from` the source, ip prints it as "from", not "prefsrc": the source stays the hop's prefsrc.
