@@ -215,13 +215,17 @@ async function walk(from: Namespace, t: Target): Promise<Walk> {
     const get = (...from: string[]) => cur.exec(['ip', '-j', t.family === 6 ? '-6' : '-4', 'route', 'get', to, ...from])
     let r = await get()
     // The sender's own socket asks again from the source this lookup chose (IPv4 connect(): routes.ts connectDecision),
-    // so rules selecting on `from` apply to it: that answer decides.
+    // so rules selecting on `from` apply to it: that answer decides. ping connect()s a UDP socket only to choose its
+    // source (a refusal there stops it), then sends its echo unbound: one lookup with no source, which the walk follows.
     let src: string | undefined
     if (i === 0 && t.family === 4 && r.exitCode === 0) {
       const first = (JSON.parse(r.stdout) as Hop['route'][])[0]
       if (first?.prefsrc !== undefined && !['unreachable', 'blackhole', 'prohibit', 'throw'].includes(first.type ?? '')) {
-        src = first.prefsrc
-        r = await get('from', src)
+        const sourced = await get('from', first.prefsrc)
+        if (t.proto !== 'icmp' || sourced.exitCode !== 0) {
+          src = first.prefsrc
+          r = sourced
+        }
       }
     }
     if (r.exitCode !== 0) {
