@@ -18,6 +18,7 @@ import { libc, AF_INET, AF_INET6, SOCK_CLOEXEC } from '../kernel/netlink/ffi.js'
 import { canEnterNamespaces, withNamespace } from '../kernel/setns.js'
 import { STATE_DIR } from '../lab/owner.js'
 import type { Namespace } from '../lab/namespace.js'
+import { parseAddress } from '../values/cidr.js'
 import { checkPort } from '../values/port.js'
 
 const SOCK_STREAM = 1
@@ -56,9 +57,9 @@ let counter = 0
 
 export async function expose(ns: Namespace, port: number, options: ExposeOptions = {}): Promise<Exposed> {
   checkPort(port, { what: 'expose: port' }, { namespace: ns.label })
-  const host = options.host ?? '127.0.0.1'
+  // A bare address (no IPv6 zone: '%eth0' would pick a device), canonical, before it reaches the relay's argv.
+  const host = parseAddress(options.host ?? '127.0.0.1', { namespace: ns.label, hint: `expose: host is an IP address inside ${ns.label}, e.g. '127.0.0.1' or '::1'` }).address
   const family = net.isIP(host)
-  if (family === 0) throw invalidInput(`expose: host must be an IP address inside ${ns.label}, got ${JSON.stringify(host)}`, { namespace: ns.label })
   const lab = ns.lab
   lab.assertAlive(ns)
   await lab.settle()
