@@ -19,6 +19,7 @@ import { canEnterNamespaces, withNamespace } from '../kernel/setns.js'
 import { STATE_DIR } from '../lab/owner.js'
 import type { Namespace } from '../lab/namespace.js'
 import { parseAddress } from '../values/cidr.js'
+import { show } from '../values/show.js'
 import { checkPort } from '../values/port.js'
 
 const SOCK_STREAM = 1
@@ -58,7 +59,10 @@ let counter = 0
 export async function expose(ns: Namespace, port: number, options: ExposeOptions = {}): Promise<Exposed> {
   checkPort(port, { what: 'expose: port' }, { namespace: ns.label })
   // A bare address (no IPv6 zone: '%eth0' would pick a device), canonical, before it reaches the relay's argv.
-  const host = parseAddress(options.host ?? '127.0.0.1', { namespace: ns.label, hint: `expose: host is an IP address inside ${ns.label}, e.g. '127.0.0.1' or '::1'` }).address
+  const given: unknown = options.host ?? '127.0.0.1'
+  if (typeof given !== 'string' || net.isIP(given) === 0 || given.includes('%'))
+    throw invalidInput(`expose: host must be an IP address inside ${ns.label} (no IPv6 zone), got ${show(JSON.stringify(given) ?? String(given))}`, { namespace: ns.label, hint: "e.g. '127.0.0.1' or '::1'" })
+  const host = parseAddress(given, { namespace: ns.label }).address
   const family = net.isIP(host)
   const lab = ns.lab
   lab.assertAlive(ns)

@@ -25,7 +25,7 @@ describe.each(['netlink', 'ip'] as const)('public inputs on the %s path', (path)
       for (const iif of ['-h', 'veth1\n', 'x y', 'a'.repeat(16), '']) expect(await refused(routeGet(a, '10.0.12.2', { iif }))).toMatch(/interface name|IFNAMSIZ|empty|not/i)
       expect(await refused(routeGet(a, '10.0.12.2', { oif: 'veth1#' }))).toMatch(/veth1#/)
       expect(await refused(routeGet(a, '10.0.12.2', { mark: 2 ** 32 }))).toMatch(/32 bits/)
-      expect(await refused(lab.expose(a, 80, { host: 'fe80::1%veth1' }))).toMatch(/is not an IP address/)
+      expect(await refused(lab.expose(a, 80, { host: 'fe80::1%veth1' }))).toMatch(/host must be an IP address/)
       // The valid forms: the kernel's own answer.
       expect(await routeGet(a, '10.0.12.2', { oif: 'veth1', mark: 0xffffffff })).toMatchObject({ ok: true, decision: { dev: 'veth1' } })
     } finally {
