@@ -67,6 +67,11 @@ describe.each(['netlink', 'ip'] as const)('a source rule with a working route of
       expect(t.ok, t.detail).toBe(tcpConnected)
       expect(t.evidence.route?.gateway).toBe(sourced) // connect()'s second lookup, from 10.1.0.1
       expect(t.evidence.route?.table).toBe('300')
+      // A UDP check connect()s its socket too: the same route as TCP. (Its outcome is not compared: netspec's UDP
+      // listener, bound to the wildcard, answers from b's 10.1.0.2 rather than 10.64.0.9, which a connected socket
+      // does not take; a listener matter, reported, not a routing one.)
+      const u = await reachable(a, 'udp://10.64.0.9:8053', { timeoutMs: 300, expectFailure: true })
+      expect(u.evidence.route?.gateway).toBe(sourced)
       // A silent failure names the next hop the packet really went to: c (10.2.0.2), which does not forward.
       const failed = layout === 'sourceless-works' ? t : icmp
       // (Silence, or the kernel's drop reason in c once the drop watcher runs: docs/drops.md.)
