@@ -3,6 +3,7 @@
 import { NetspecError, invalidInput } from '../errors.js'
 import type { SpawnedProcess } from '../exec/index.js'
 import type { Namespace } from '../lab/namespace.js'
+import { checkPort } from '../values/port.js'
 import { LISTEN_SCRIPT } from './scripts.js'
 import { namespaceOwning } from './owners.js'
 
@@ -59,7 +60,7 @@ export async function recorded(from: Namespace, proto: 'tcp' | 'udp', seen: { ad
 export async function listen(ns: Namespace, port: number, options: { proto?: 'tcp' | 'udp' } = {}): Promise<Listener> {
   const proto = options.proto ?? 'tcp'
   if (proto !== 'tcp' && proto !== 'udp') throw invalidInput(`listen: proto must be 'tcp' or 'udp', got '${String(proto)}'`)
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw invalidInput(`listen: port must be 0–65535, got ${port}`)
+  checkPort(port, { what: 'listen: port', zero: true }, { namespace: ns.label }) // 0: the kernel picks a free port
   const proc: SpawnedProcess = await ns.spawn([process.execPath, '-e', LISTEN_SCRIPT, proto, String(port)], {
     ready: /"listening":\d+/,
     readyTimeoutMs: 10_000,

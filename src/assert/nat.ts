@@ -9,6 +9,7 @@ import { isIP } from 'node:net'
 import { canonicalV6 } from '../kernel/address.js'
 import { checkKeys, parseAddress, parseDestination } from '../lab/validate.js'
 import { nftIfName } from '../values/nft.js'
+import { checkPort, formatHostPort, parseHostPort } from '../values/port.js'
 import { listen, type Peer } from './listen.js'
 import { namespaceOwning } from './owners.js'
 import { reachable, type Reachability } from './reachable.js'
@@ -104,15 +105,12 @@ export async function portForward(
   checkKeys(options, ['proto', 'port', 'to', 'inInterface'], 'portForward', ctx)
   const proto = options.proto ?? 'tcp'
   if (proto !== 'tcp' && proto !== 'udp') throw invalidInput(`portForward: proto must be 'tcp' or 'udp'`)
-  if (!Number.isInteger(options.port) || options.port < 1 || options.port > 65535) throw invalidInput(`portForward: port must be 1–65535`)
-  const m = typeof options.to === 'string' ? /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(options.to) : null
-  if (m === null) throw invalidInput(`portForward: 'to' must be 'address:port', got '${options.to}'`, { hint: "e.g. '172.16.0.102:80' or '[fd00::2]:80'" })
-  const to = parseAddress(m[1] ?? m[2], ctx)
-  if (Number(m[3]) < 1 || Number(m[3]) > 65535) throw invalidInput(`portForward: the port in 'to' must be 1–65535, got ${m[3]}`, ctx)
+  const port = checkPort(options.port, { what: 'portForward: port' }, ctx)
+  const to = parseHostPort(options.to, { what: "portForward: 'to'" }, ctx)
   const fam = to.family === 6 ? 'ip6' : 'ip'
   const inIf = options.inInterface === undefined ? '' : `iifname ${nftIfName(options.inInterface, ctx)} `
-  const dest = to.family === 6 ? `[${to.address}]:${m[3]}` : `${to.address}:${m[3]}`
-  return addRule(gw, 'dnat', 'prerouting', `${inIf}meta nfproto ${fam === 'ip' ? 'ipv4' : 'ipv6'} ${proto} dport ${options.port}`, `dnat ${fam} to ${dest}`, fam)
+  const dest = formatHostPort(to)
+  return addRule(gw, 'dnat', 'prerouting', `${inIf}meta nfproto ${fam === 'ip' ? 'ipv4' : 'ipv6'} ${proto} dport ${port}`, `dnat ${fam} to ${dest}`, fam)
 }
 
 // Conntrack evidence is read by kernel/conntrack.ts; re-exported here for the public barrel.

@@ -87,9 +87,11 @@ export async function reachable(from: Namespace, target: string | TargetObject, 
     const detail = src === undefined ? refused.detail : `${refused.detail} (for source ${src}, the address a connecting socket gets)`
     return finish({ verdict: refused.verdict, attempts: 0, detail, evidence: { route: decision ?? first, routeError: error, decidedBy: refused.decidedBy } })
   }
-  // A socket's own lookup may differ from the sourceless one only in ways the probe does not follow (the in-process
-  // ICMP probe sends without a source): the sourceless decision stays the evidence, as before.
-  const decision = first ?? decided
+  // The route the probe really takes (test/integration/source-route-probes.test.ts, against ping and connect() in one
+  // lab): an ICMP echo goes out of an unbound raw socket, one lookup with no source, as ping's does (ping's UDP
+  // connect() that picks its source fails above if that source is refused); TCP and UDP connect(), so the second
+  // lookup, from the source the first chose, decides (a `from` rule's route).
+  const decision = t.proto === 'icmp' ? (first ?? decided) : src === undefined ? decided : { ...decided, prefsrc: decided.prefsrc ?? src }
 
   // 2. Real traffic, retried until the deadline (single pings flake). A check that expects no answer, towards
   // a next hop the kernel already gave up resolving (FAILED), waits 80 ms: the kernel has told us already, and

@@ -59,6 +59,11 @@ export function decidedBy(result: LookupResult): DecidedBy {
   return { route: r, rule: result.rule, thrown, text: `${article(r.type)} ${r.type} route ${r.dst} (table ${r.table}${via})` }
 }
 
+/** "; the throw route 10.9.0.0/16 in table 100 sent the lookup on", or '' when no throw route was passed. */
+export function thrownText(found: DecidedBy): string {
+  return found.thrown.length === 0 ? '' : `; ${found.thrown.map((r) => `the throw route ${r.dst} in table ${r.table}`).join(' and ')} sent the lookup on`
+}
+
 /** Reads the namespace's rules and routes and finds what decides `flow`. */
 export async function findDecidingRoute(ns: Namespace, flow: Flow): Promise<LookupResult> {
   const [rules, routes] = await Promise.all([ns.rules(), ns.routes()])
@@ -86,7 +91,7 @@ export async function refusalVerdict(
   const fromModel = type === undefined ? 'no-route' : BY_TYPE[type]
   const fromKernel = error === undefined ? BY_TYPE[decision?.type ?? ''] : BY_WORDS[error]
   const verdict = fromKernel ?? fromModel ?? 'no-route'
-  const thrown = found.thrown.length === 0 ? '' : `; ${found.thrown.map((r) => `the throw route ${r.dst} in table ${r.table}`).join(' and ')} sent the lookup on`
+  const thrown = thrownText(found)
   if (fromModel !== verdict) {
     // The model and the kernel disagree (a selector it does not model): say what the kernel said, and what was found.
     const detail = `${ns.label} has no usable route to ${flow.dst}: ip route get says "${said}"${verdict === 'no-route' ? await noDefault() : ''} (its rules and routes point to ${found.text})${thrown}`

@@ -5,8 +5,7 @@ import { routeGet as kernelRouteGet } from '../kernel/ip.js'
 import type { Route, RouteDecision } from '../kernel/types.js'
 import { describeRoute } from '../lab/format.js'
 import type { Namespace } from '../lab/namespace.js'
-import { checkKeys, parseAddress, parseDestination } from '../lab/validate.js'
-import { checkIfName } from '../values/names.js'
+import { checkIfName, checkKeys, parseAddress, parseDestination } from '../lab/validate.js'
 import { decidedBy as describeDecision, findDecidingRoute, type DecidedBy } from './route-verdict.js'
 
 export interface RouteMatch {
@@ -128,7 +127,7 @@ export async function routeGet(ns: Namespace, address: string, selectors: RouteG
     sel.push(key, dev)
   }
   if (selectors.mark !== undefined) {
-    if (!Number.isInteger(selectors.mark) || selectors.mark < 0) throw invalidInput(`routeGet: mark must be a whole number ≥ 0`)
+    if (!Number.isInteger(selectors.mark) || selectors.mark < 0 || selectors.mark > 0xffffffff) throw invalidInput(`routeGet: mark must be a whole number from 0 to 4294967295 (32 bits), got ${String(selectors.mark)}`)
     sel.push('mark', String(selectors.mark))
   }
   await ns.lab.settle()

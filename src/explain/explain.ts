@@ -13,7 +13,7 @@ import type { Namespace } from '../lab/namespace.js'
 import { makeProbe } from './probe.js'
 import { traceProbe, type ProbeTrace } from './trace.js'
 import { describeStop, type TraceEvent } from './trace-parse.js'
-import { decidedBy, findDecidingRoute } from '../assert/route-verdict.js'
+import { decidedBy, findDecidingRoute, thrownText } from '../assert/route-verdict.js'
 import { describeDrop, watchTracedProbe } from '../drops/explain-drops.js'
 import type { DropEvidence } from '../drops/probe-drops.js'
 
@@ -215,13 +215,17 @@ async function walk(from: Namespace, t: Target): Promise<Walk> {
     const get = (...from: string[]) => cur.exec(['ip', '-j', t.family === 6 ? '-6' : '-4', 'route', 'get', to, ...from])
     let r = await get()
     // The sender's own socket asks again from the source this lookup chose (IPv4 connect(): routes.ts connectDecision),
-    // so rules selecting on `from` apply to it: that answer decides.
+    // so rules selecting on `from` apply to it: that answer decides. ping connect()s a UDP socket only to choose its
+    // source (a refusal there stops it), then sends its echo unbound: one lookup with no source, which the walk follows.
     let src: string | undefined
     if (i === 0 && t.family === 4 && r.exitCode === 0) {
       const first = (JSON.parse(r.stdout) as Hop['route'][])[0]
       if (first?.prefsrc !== undefined && !['unreachable', 'blackhole', 'prohibit', 'throw'].includes(first.type ?? '')) {
-        src = first.prefsrc
-        r = await get('from', src)
+        const sourced = await get('from', first.prefsrc)
+        if (t.proto !== 'icmp' || sourced.exitCode !== 0) {
+          src = first.prefsrc
+          r = sourced
+        }
       }
     }
     if (r.exitCode !== 0) {
@@ -229,12 +233,15 @@ async function walk(from: Namespace, t: Target): Promise<Walk> {
       const fromSrc = src === undefined ? '' : ` from ${src}`
       // The kernel answers a blackhole/unreachable/prohibit route with its errno only: name the route that decided.
       const by = decidedBy(await findDecidingRoute(cur, { dst: to, src: i === 0 ? src : w.hops[0]?.route?.prefsrc, iif }))
+      // Throw routes passed on the way are named as the route verdicts name them (route-verdict.ts).
+      const thrown = thrownText(by)
       if (by.route !== undefined || by.rule !== undefined) {
-        hop(cur, { route: { type: by.route?.type ?? by.rule?.action, ...(src === undefined ? {} : { prefsrc: src }) }, note: `${by.text.replace(/^an? /, '')}${fromSrc}: ${said}` })
-        return stop(false, `${by.text.replace(/^an? /, '')} in ${cur.label} for ${to}${fromSrc}: ${said}`)
+        hop(cur, { route: { type: by.route?.type ?? by.rule?.action, ...(src === undefined ? {} : { prefsrc: src }) }, note: `${by.text.replace(/^an? /, '')}${fromSrc}: ${said}${thrown}` })
+        return stop(false, `${by.text.replace(/^an? /, '')} in ${cur.label} for ${to}${fromSrc}: ${said}${thrown}`)
       }
-      hop(cur, { note: `route get ${to}${fromSrc}: ${r.stderr.trim()}` })
-      return stop(false, `no route in ${cur.label} for ${to}${fromSrc}: ${said}`)
+      const fellThrough = thrown === '' ? '' : `${thrown}, and no later rule's table has a route`
+      hop(cur, { note: `route get ${to}${fromSrc}: ${r.stderr.trim()}${fellThrough}` })
+      return stop(false, `no route in ${cur.label} for ${to}${fromSrc}: ${said}${fellThrough}`)
     }
     const parsed = (JSON.parse(r.stdout) as Hop['route'][])[0] ?? {}
     // Asked `from` the source, ip prints it as "from", not "prefsrc": the source stays the hop's prefsrc.

@@ -18,6 +18,9 @@ import { libc, AF_INET, AF_INET6, SOCK_CLOEXEC } from '../kernel/netlink/ffi.js'
 import { canEnterNamespaces, withNamespace } from '../kernel/setns.js'
 import { STATE_DIR } from '../lab/owner.js'
 import type { Namespace } from '../lab/namespace.js'
+import { parseAddress } from '../values/cidr.js'
+import { show } from '../values/show.js'
+import { checkPort } from '../values/port.js'
 
 const SOCK_STREAM = 1
 const EXPOSE_DIR = join(STATE_DIR, 'expose')
@@ -54,10 +57,13 @@ net.createServer((c) => {
 let counter = 0
 
 export async function expose(ns: Namespace, port: number, options: ExposeOptions = {}): Promise<Exposed> {
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw invalidInput(`expose: port must be 1–65535, got ${port}`, { namespace: ns.label })
-  const host = options.host ?? '127.0.0.1'
+  checkPort(port, { what: 'expose: port' }, { namespace: ns.label })
+  // A bare address (no IPv6 zone: '%eth0' would pick a device), canonical, before it reaches the relay's argv.
+  const given: unknown = options.host ?? '127.0.0.1'
+  if (typeof given !== 'string' || net.isIP(given) === 0 || given.includes('%'))
+    throw invalidInput(`expose: host must be an IP address inside ${ns.label} (no IPv6 zone), got ${show(JSON.stringify(given) ?? String(given))}`, { namespace: ns.label, hint: "e.g. '127.0.0.1' or '::1'" })
+  const host = parseAddress(given, { namespace: ns.label }).address
   const family = net.isIP(host)
-  if (family === 0) throw invalidInput(`expose: host must be an IP address inside ${ns.label}, got ${JSON.stringify(host)}`, { namespace: ns.label })
   const lab = ns.lab
   lab.assertAlive(ns)
   await lab.settle()

@@ -62,18 +62,25 @@ export interface SysctlWriteError {
 
 /**
  * Writes `net.*` sysctls of the named namespace from this thread. Entries marked optional are skipped when
- * the file does not exist (e.g. IPv6 disabled). Returns the failures.
+ * the file does not exist (e.g. IPv6 disabled). Returns the failures; `held[i]` gets what the kernel holds
+ * after entry i was written (read back at once; undefined if skipped, failed or write-only).
  */
 export function writeSysctlsInNamespace(
   netns: string | number,
   entries: ReadonlyArray<{ key: string; path: string; value: string; optional?: boolean }>,
+  held: (string | undefined)[] = [],
 ): SysctlWriteError[] {
   const failures: SysctlWriteError[] = []
   try {
     withNamespace(netns, () => {
-      for (const e of entries) {
+      for (const [i, e] of entries.entries()) {
         try {
           writeFileSync(e.path, e.value)
+          try {
+            held[i] = readFileSync(e.path, 'utf8')
+          } catch {
+            // write-only (net.ipv4.route.flush): nothing to read back
+          }
         } catch (err) {
           const code = (err as NodeJS.ErrnoException).code
           if (code === 'ENOENT' && e.optional === true) continue

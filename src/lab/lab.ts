@@ -28,6 +28,7 @@ import type { BridgeFdbEntry, BridgePort, FdbOptions } from './bridge-ports.js'
 import { checkIfName, checkKeys, checkLabel, checkMac, checkMtu, checkSysctlKey, parseCidr, sysctlPath } from './validate.js'
 import { checkEtcNetnsFile } from '../values/names.js'
 import { checkLabLabel } from '../values/show.js'
+import { sysctlHeld, sysctlReadBackProblem } from '../values/sysctl.js'
 
 /** What a Namespace handle needs from its lab. Not public API. */
 export interface LabInternals {
@@ -40,7 +41,7 @@ export interface LabInternals {
   assertAlive(ns?: Namespace): void
   settle(): Promise<void>
   batch(ns: Namespace, lines: string[], ctx: NetspecErrorContext): Promise<void>
-  writeSysctls(ns: Namespace, settings: readonly SysctlSetting[], ctx: NetspecErrorContext): Promise<void>
+  writeSysctls(ns: Namespace, settings: readonly SysctlSetting[], ctx: NetspecErrorContext): Promise<(string | undefined)[]>
   track(proc: SpawnedProcess): void
   /** The in-process kernel path (netlink sockets per namespace), when this lab runs on this machine with koffi. */
   readonly netlink: NetlinkEngine | undefined
@@ -350,7 +351,11 @@ export class Lab implements LabInternals, AsyncDisposable {
     }
     try {
       if (this.#sysctlsInProcess) await this.writeSysctls(ns, settings, ctx)
-      else await this.#run(() => this.#batcher.run(undefined, [`netns exec ${name} sh -c "${sysctlScript(settings)}"`], this.signal), c)
+      else {
+        await this.#run(() => this.#batcher.run(undefined, [`netns exec ${name} sh -c "${sysctlScript(settings)}"`], this.signal), c)
+        // The user's own keys are read back (written again, the same values) where the batch cannot show output.
+        if (sysctls.length > 0) await this.writeSysctls(ns, sysctls.map(([key, value]) => ({ key, value })), ctx)
+      }
     } catch (e) {
       throw this.#exhausted(e, c)
     }
@@ -666,20 +671,36 @@ export class Lab implements LabInternals, AsyncDisposable {
    * @internal `net.*` sysctls of one namespace, the one way every verb writes them: in-process (setns, ~0.06 ms)
    * on this machine, else one `sh` inside the namespace. Optional entries are skipped where the file is missing.
    */
-  async writeSysctls(ns: Namespace, settings: readonly SysctlSetting[], ctx: NetspecErrorContext): Promise<void> {
+  async writeSysctls(ns: Namespace, settings: readonly SysctlSetting[], ctx: NetspecErrorContext): Promise<(string | undefined)[]> {
     const c = { ...ctx, namespace: ns.label, netns: ns.name }
+    const held: (string | undefined)[] = []
     if (this.#sysctlsInProcess) {
-      const failed = writeSysctlsInNamespace(this.netlink?.target(ns.name) ?? ns.name, settings.map((e) => ({ ...e, path: sysctlPath(e.key) })))
-      if (failed.length === 0) return
-      throw new NetspecError('command-failed', `setting ${failed.map((f) => f.key).join(', ')} failed`, {
-        ...c,
-        command: `ip netns exec ${ns.name} sysctl -w ${failed.map((f) => `${f.key}=…`).join(' ')}`,
-        stderr: failed.map((f) => f.message).join('\n'),
-        hint: 'this sysctl does not exist in a network namespace on this kernel: check its name (ls /proc/sys/net/…)',
-      })
+      const failed = writeSysctlsInNamespace(this.netlink?.target(ns.name) ?? ns.name, settings.map((e) => ({ ...e, path: sysctlPath(e.key) })), held)
+      if (failed.length > 0)
+        throw new NetspecError('command-failed', `setting ${failed.map((f) => f.key).join(', ')} failed`, {
+          ...c,
+          command: `ip netns exec ${ns.name} sysctl -w ${failed.map((f) => `${f.key}=…`).join(' ')}`,
+          stderr: failed.map((f) => f.message).join('\n'),
+          hint: 'this sysctl does not exist in a network namespace on this kernel: check its name (ls /proc/sys/net/…)',
+        })
+    } else {
+      const r = await this.executor.run(['sh', '-c', sysctlScript(settings, true)], { netns: ns.name, signal: this.signal })
+      if (r.exitCode !== 0) throw commandFailed(r, { ...c, what: `setting ${settings.map((e) => e.key).join(', ')} failed` })
+      // One line per setting: '=' and what the kernel holds (empty where skipped or write-only).
+      for (const [i, line] of r.stdout.split('\n').filter((l) => l.startsWith('=')).entries()) held[i] = line.length > 1 ? line.slice(1) : undefined
     }
-    const r = await this.executor.run(['sh', '-c', sysctlScript(settings)], { netns: ns.name, signal: this.signal })
-    if (r.exitCode !== 0) throw commandFailed(r, { ...c, what: `setting ${settings.map((e) => e.key).join(', ')} failed` })
+    // Read back: the kernel takes only as many numbers as a key has, and reads '0x1' as 1; say so, never pass it silently.
+    const wrong = settings.flatMap((e, i) => {
+      const problem = held[i] === undefined ? undefined : sysctlReadBackProblem(e.value, held[i]!)
+      return problem === undefined ? [] : [`${e.key}: wrote '${e.value}', ${problem}`]
+    })
+    if (wrong.length > 0)
+      throw new NetspecError('command-failed', `the kernel did not take ${wrong.length === 1 ? 'the value' : 'the values'} as written: ${wrong.join('; ')}`, {
+        ...c,
+        command: `ip netns exec ${ns.name} sysctl -w ${settings.map((e) => `${e.key}='${e.value}'`).join(' ')}`,
+        hint: 'write exactly as many values as the key holds, in decimal (cat /proc/sys/<key> shows them)',
+      })
+    return held.map((h) => (h === undefined ? undefined : sysctlHeld(h)))
   }
 
   /** @internal */
@@ -952,11 +973,12 @@ function mergeFiles(defaults: [string, string][], own: [string, string][]): [str
 }
 
 /** The settings as one `sh` script (the path without setns: containers, no koffi). */
-function sysctlScript(settings: readonly SysctlSetting[]): string {
+function sysctlScript(settings: readonly SysctlSetting[], readBack = false): string {
   return settings
     .map((e) => {
       const path = sysctlPath(e.key)
-      return e.optional === true ? `{ [ ! -e ${path} ] || echo '${e.value}' > ${path}; }` : `echo '${e.value}' > ${path}`
+      const write = e.optional === true ? `{ [ ! -e ${path} ] || echo '${e.value}' > ${path}; }` : `echo '${e.value}' > ${path}`
+      return readBack ? `${write} && echo "=$(cat ${path} 2>/dev/null)"` : write
     })
     .join(' && ')
 }

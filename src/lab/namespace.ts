@@ -248,13 +248,18 @@ export class Namespace {
     this.#lab.model.linkDeleted(this, dev)
   }
 
-  /** Writes a `net.*` sysctl of this namespace (never the machine's). */
-  async sysctlSet(key: string, value: string | number): Promise<void> {
+  /**
+   * Writes a `net.*` sysctl of this namespace (never the machine's) and returns what the kernel holds after it,
+   * read back (the value written, where the key is write-only). The kernel may round a number to its own unit
+   * (milliseconds kept in jiffies); a value it did not take as written (too many or too few numbers, '0x1') throws.
+   */
+  async sysctlSet(key: string, value: string | number): Promise<string> {
     const ctx = this.#context(callSite())
     checkSysctlKey(key, ctx)
     const v = checkSysctlValue(value, key, ctx)
     this.#lab.assertAlive(this)
-    await this.#lab.writeSysctls(this, [{ key, value: v }], ctx)
+    const [held] = await this.#lab.writeSysctls(this, [{ key, value: v }], ctx)
+    return held ?? v
   }
 
   async sysctlGet(key: string): Promise<string> {

@@ -4,7 +4,10 @@
 // /run/netns/<validated name>; the dry run lists exactly what --force does.
 import { existsSync, lstatSync, readdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
+import { invalidInput } from '../errors.js'
 import { defaultExecutor, type Executor } from '../exec/index.js'
+import { checkKeys } from '../values/options.js'
+import { show } from '../values/show.js'
 import { listNetns } from '../kernel/ip.js'
 import { ETC_NETNS } from './etc-netns.js'
 import { LABS_DIR, markerPath, ownerAlive, parseKernelName, processStartTime, readMarkerFiles, markedTempDir, removeMarkedTempDir, removeMarker, type LabMarker } from './owner.js'
@@ -26,10 +29,13 @@ function removeDeadWritersTemps(): void {
 }
 
 export interface SweepOptions {
-  /** Only report; remove nothing. */
-  dryRun?: boolean
-  /** The same as `dryRun: false` (as the CLI's --force); `force: false` is a dry run. */
+  /**
+   * Remove what the plan lists (as the CLI's --force). Without it, `sweep()` only reports: the API and
+   * `netspec sweep` are both dry runs by default.
+   */
   force?: boolean
+  /** `dryRun: true` is the default; `dryRun: false` is the same as `force: true`. */
+  dryRun?: boolean
   /** Also remove labs kept for debugging (NETSPEC_KEEP). */
   kept?: boolean
   /** Only labs of this owner PID (what the reaper removes when that process dies). */
@@ -69,6 +75,18 @@ export interface SweepReport {
   lookalikes: string[]
   /** Namespaces (or /etc/netns entries) that could not be removed. */
   failed: string[]
+  /** True when nothing was removed: the report is the plan (the default; `force: true` removes). */
+  dryRun: boolean
+}
+
+/** Dry run unless asked to remove (`force: true` or `dryRun: false`); both given must agree. */
+export function sweepIsDryRun(options: Pick<SweepOptions, 'force' | 'dryRun'>): boolean {
+  const { force, dryRun } = options
+  if (force !== undefined && typeof force !== 'boolean') throw invalidInput(`sweep: force must be true or false, got ${show(String(force))}`)
+  if (dryRun !== undefined && typeof dryRun !== 'boolean') throw invalidInput(`sweep: dryRun must be true or false, got ${show(String(dryRun))}`)
+  if (force !== undefined && dryRun !== undefined && force === dryRun)
+    throw invalidInput(`sweep: force: ${force} and dryRun: ${dryRun} contradict each other`, { hint: 'pass one of them: { force: true } removes, the default only reports' })
+  return dryRun ?? !(force ?? false)
 }
 
 async function plan(exec: Executor, marker: LabMarker, present: ReadonlySet<string>): Promise<SweepPlan> {
@@ -111,9 +129,10 @@ function isLink(p: string): boolean {
 
 export async function sweep(options: SweepOptions = {}): Promise<SweepReport> {
   const exec = options.executor ?? defaultExecutor()
-  const dryRun = options.dryRun ?? (options.force === undefined ? false : !options.force)
+  checkKeys(options, ['force', 'dryRun', 'kept', 'owner', 'executor'], 'sweep')
+  const dryRun = sweepIsDryRun(options)
   const { markers, bad } = readMarkerFiles()
-  const report: SweepReport = { removed: [], kept: [], live: [], bad, lookalikes: [], failed: [] }
+  const report: SweepReport = { removed: [], kept: [], live: [], bad, lookalikes: [], failed: [], dryRun }
   const present = new Set(await listNetns(exec))
   const listed = new Set<string>()
   for (const marker of markers) {

@@ -1,7 +1,7 @@
 // The reaper's own program, run as `node -e REAPER_SOURCE <ownerPid> <ownerStart> <labsDir> <etcNetns>`.
 // Why a string and not a file: it must run the same from the sources under Vitest (where .ts cannot be
 // run by plain node) and from the published dist, with nothing to copy or resolve. It is self-contained
-// (node built-ins and `ip` only) and does what sweep({ owner }) does, for one dead owner.
+// (node built-ins and `ip` only) and does what sweep({ owner, force: true }) does, for one dead owner.
 //
 // It reads standard input, a pipe whose other end only the owner holds: EOF means the owner has exited
 // (normally, by SIGKILL or by the OOM killer alike). Then it waits until the owner is really gone,

@@ -74,6 +74,17 @@ export function parseSysctlKey(key: unknown, context: NetspecErrorContext = {}):
   const components = key.includes('/') ? key.split('/') : key.split('.')
   if (components.some((c) => !COMPONENT.test(c) || c === '.' || c === '..') || (!key.includes('/') && components.some((c) => c.includes('.'))))
     throw bad("its parts must be letters, digits, '_', '-' (and '.' inside an interface name in the slash form); no '..', empty parts or other characters")
+  // Mixed forms ('net.ipv4/neigh/…', 'net/ipv4.conf…'): as sysctl(8) reads a key with a '/', every '.' is part of
+  // a name, so such a key names a directory that does not exist. Only an interface name may hold a dot there.
+  if (key.includes('/')) {
+    const ifPart = /^ipv[46]$/.test(components[1] ?? '') && (components[2] === 'conf' || components[2] === 'neigh') ? 3 : -1
+    const dotted = components.findIndex((c, i) => c.includes('.') && i !== ifPart)
+    if (dotted >= 0)
+      throw invalidInput(`sysctl '${show(key)}' mixes '/' and '.' separators: in the slash form every '.' is part of a name, so '${show(components[dotted])}' would be one directory, which does not exist`, {
+        ...context,
+        hint: `write it all with dots ('${show(components.join('.'))}') or all with slashes ('${show(components.join('/').replace(/\./g, '/'))}'); only an interface name may hold a dot in the slash form, as in 'net/ipv4/conf/eth0.10/rp_filter'`,
+      })
+  }
   if (components[0] !== 'net') throw bad('a lab sets only net.* keys, which can be private to its namespace')
   // The interface part of conf/neigh keys is an interface name (or all/default), checked as one.
   if (/^ipv[46]$/.test(components[1] ?? '') && (components[2] === 'conf' || components[2] === 'neigh') && components.length === 5) {
@@ -111,13 +122,52 @@ export function sysctlPath(key: string): string {
   return parseSysctlKey(key).path
 }
 
-/** A sysctl value as text, refused if it has characters a sysctl value never needs (it may reach a shell). */
+/**
+ * A sysctl value as text: words of [A-Za-z0-9_.:/-] separated by single spaces ('1', '4096 131072 6291456').
+ * Refused, with the kernel's reason: an empty value (the kernel takes a zero-length write as nothing, so the key
+ * would silently keep its value), white space at either end or doubled (the kernel strips it from numbers but
+ * keeps it in a string value, so it would mean different things to different keys), a newline (the kernel stops
+ * reading at it: the rest would be lost), NUL and other characters (a value may reach a shell).
+ */
 export function checkSysctlValue(value: string | number, key: string, ctx: NetspecErrorContext = {}): string {
   const s = String(value)
-  if (!/^[\w.:/ -]*$/.test(s) || Buffer.byteLength(s) > 4096)
-    throw invalidInput(`sysctl value '${show(s)}' for ${key} has characters that are not allowed`, {
+  const refuse = (why: string) =>
+    invalidInput(`sysctl value '${show(s)}' for ${key} is refused: ${why}`, {
       ...ctx,
-      hint: "values are numbers or words, separated by spaces: e.g. 1 or '4096 131072 6291456'",
+      hint: "values are numbers or words, separated by single spaces: e.g. 1 or '4096 131072 6291456'",
     })
+  if (typeof value !== 'string' && typeof value !== 'number') throw refuse('a value is a string or a number')
+  if (typeof value === 'number' && !Number.isSafeInteger(value)) throw refuse('a number value must be a whole number (the kernel reads integers)')
+  if (s === '') throw refuse('it is empty, and the kernel takes an empty write as no write at all: the key would keep its value')
+  if (Buffer.byteLength(s) > 4096) throw refuse('it is longer than 4096 bytes, a page, the most the kernel reads')
+  if (/[\n\r]/.test(s)) throw refuse('it holds a line break, where the kernel stops reading: what follows would be lost')
+  if (/\0/.test(s)) throw refuse('it holds a NUL byte, where the kernel stops reading: what follows would be lost')
+  if (/^\s|\s$/.test(s)) throw refuse('it starts or ends with white space, which the kernel drops from a number but keeps in a string')
+  if (/\s\s/.test(s) || /\s/.test(s.replace(/ /g, ''))) throw refuse('words are separated by one space (no tabs, no doubled spaces)')
+  if (!/^[\w.:/-]+( [\w.:/-]+)*$/.test(s)) throw refuse("it has characters that are not allowed (words are letters, digits and '_.:/-')")
   return s
+}
+
+/** A value as the kernel prints it, in the form checkSysctlValue accepts: its words, one space apart (vectors come tab-separated). */
+export function sysctlHeld(text: string): string {
+  return text.trim().split(/\s+/).join(' ')
+}
+
+/**
+ * Why the value the kernel holds after a write is not what was written, or undefined. The kernel reads only as
+ * many numbers as a key has ('0 1' into ip_forward holds 0; '4096 8192' into tcp_rmem leaves the third) and reads
+ * '0x1' as 1: those are refused. A number it rounds (milliseconds kept in jiffies: 50 holds 52 at HZ=250) is the
+ * kernel's own unit and is not refused: the caller returns the held value.
+ */
+export function sysctlReadBackProblem(written: string, held: string): string | undefined {
+  const w = sysctlHeld(written).split(' ')
+  const h = sysctlHeld(held).split(' ')
+  const decimal = /^-?\d+$/
+  if (w.length !== h.length) return `the kernel holds ${h.length} value${h.length === 1 ? '' : 's'} ('${show(h.join(' '))}') after ${w.length} were written`
+  for (let i = 0; i < w.length; i++) {
+    if (w[i] === h[i]) continue
+    if (decimal.test(w[i]!) && decimal.test(h[i]!)) continue // rounded to the kernel's unit, or written with leading zeros
+    return `the kernel holds '${show(h.join(' '))}'`
+  }
+  return undefined
 }

@@ -6,7 +6,7 @@ import { effectiveCaps, missingPrivileges } from '../lab/preflight.js'
 export default async function setup(): Promise<void | (() => Promise<void>)> {
   if (missingPrivileges(effectiveCaps()).length > 0) return // unit-only runs need no root; labs will say so themselves
   try {
-    const text = startOfRunReport(await sweep())
+    const text = startOfRunReport(await sweep({ force: true }))
     if (text !== undefined) console.log(text)
   } catch (e) {
     console.warn(`netspec: could not sweep leftovers: ${e instanceof Error ? e.message : String(e)}`)

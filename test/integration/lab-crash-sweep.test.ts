@@ -62,9 +62,23 @@ test('a SIGKILLed owner leaves its lab behind: namespaces, files, processes and 
   expect(afterKill.marker).toBe(true)
 })
 
+test('sweep() with no options is a dry run, as `netspec sweep` is: it plans the dead lab and removes nothing', async () => {
+  const report = await sweep({ owner: crashed.pid })
+
+  expect(report.dryRun).toBe(true)
+  expect(report.removed.map((r) => r.labId)).toEqual([crashed.labId])
+  expect(report.removed[0]).toMatchObject({ namespaces: crashed.namespaces, processes: expect.arrayContaining(crashed.pids) })
+  // The kernel still has all of it: namespaces, their processes, the marker.
+  expect(leftovers(crashed.namespaces)).toEqual(afterKill.leftovers)
+  expect(crashed.pids.map(running)).toEqual([true, true])
+  expect(existsSync(markerPath(crashed.labId))).toBe(true)
+  await expect(sweep({ force: true, dryRun: true })).rejects.toMatchObject({ kind: 'invalid-input', message: expect.stringMatching(/contradict/) })
+})
+
 test('sweep() removes the dead owner’s lab and only that, and reports the look-alike', async () => {
   // Only this test's dead owner: other runs' leftovers are not this test's to remove.
-  const report = await sweep({ owner: crashed.pid })
+  const report = await sweep({ force: true, owner: crashed.pid })
+  expect(report.dryRun).toBe(false)
 
   // (Another run's sweep may have been first: then the kernel's state below is what counts.)
   for (const r of report.removed.filter((x) => x.labId === crashed.labId))
@@ -82,7 +96,7 @@ test('sweep() removes the dead owner’s lab and only that, and reports the look
 })
 
 test('a second sweep finds nothing more of that lab, and still leaves the foreign namespaces alone', async () => {
-  const report = await sweep({ owner: crashed.pid })
+  const report = await sweep({ force: true, owner: crashed.pid })
 
   expect(report.removed.map((r) => r.labId)).not.toContain(crashed.labId)
   expect(netnsNames()).toEqual(expect.arrayContaining([lookalike, foreign]))

@@ -76,7 +76,7 @@ test('a kept lab (NETSPEC_KEEP) outlives its SIGKILLed owner; the reaper leaves 
   expect(leftoversOf([report.pid], TAG).namespaces).toEqual(report.namespaces)
   expect(existsSync(markerPath(report.labId))).toBe(true)
 
-  const swept = await sweep({ kept: true, owner: report.pid })
+  const swept = await sweep({ force: true, kept: true, owner: report.pid })
   expect(swept.removed.map((r) => r.labId)).toEqual([report.labId])
   expect(leftoversOf([report.pid], TAG)).toEqual({ namespaces: [], etcNetns: [], markers: [], mounts: [], processes: [], rootLinks: [] })
 })

@@ -107,6 +107,23 @@ describe('typed routes', () => {
     expect(get.decidedBy).toMatchObject({ route: { dst: '10.0.0.0/24', table: 'main', type: 'unicast' }, thrown: [{ dst: '10.0.0.0/25', type: 'throw', table: '100' }] })
   })
 
+  test('explain() after a throw route names it, in table and prefix, and says no later rule matched', async ({ lab }) => {
+    const { a } = await pair(lab)
+    await a.routeAdd('10.0.0.0/25', { type: 'throw', table: 100 })
+    await a.routeAdd('10.9.0.0/16', { type: 'throw', table: 100 })
+    await a.routeAdd('10.0.0.64/26', { type: 'blackhole' })
+    await a.ruleAdd({ priority: 100, table: 100 })
+    // The kernel says only its errno, for both.
+    expect((await a.exec(['ip', 'route', 'get', '10.9.1.1'])).stderr).toContain('Network is unreachable')
+    expect((await a.exec(['ip', 'route', 'get', '10.0.0.70'])).stderr).toContain('Invalid argument')
+    const fell = await explain(a, '10.9.1.1', { trace: false })
+    expect(fell.arrived).toBe(false)
+    expect(fell.verdict).toBe("no route in a for 10.9.1.1: Network is unreachable; the throw route 10.9.0.0/16 in table 100 sent the lookup on, and no later rule's table has a route")
+    expect(fell.hops.at(-1)?.note).toContain('the throw route 10.9.0.0/16 in table 100 sent the lookup on')
+    const landed = await explain(a, '10.0.0.70', { trace: false })
+    expect(landed.verdict).toBe('blackhole route 10.0.0.64/26 (table main) in a for 10.0.0.70: Invalid argument; the throw route 10.0.0.0/25 in table 100 sent the lookup on')
+  })
+
   test('explain() stops at the route and names it; routeGet() says which route decided and its type', async ({ lab }) => {
     const { a, b } = await pair(lab)
     await b.forwarding(true)

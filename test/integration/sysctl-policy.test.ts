@@ -68,6 +68,34 @@ describe.each(['netlink', 'ip'] as const)('sysctl policy on the %s path', (path)
     expect(await a.sysctlGet('net/ipv4/conf/v.1/rp_filter')).toBe('1')
     expect(rootValue('/proc/sys/net/ipv4/conf/all/rp_filter')).toBe(machine)
   })
+
+  test('the read-back is the truth: an empty value is refused, a value the kernel did not take throws, a rounded one is returned', async () => {
+    const lab = await labOn(path, 'read-back')
+    const a = await lab.namespace('a', { forwarding: true })
+    const b = await lab.namespace('b')
+    await lab.veth([a, 'eth0'], [b, 'eth0'])
+    const inKernel = (key: string) => execFileSync('ip', ['netns', 'exec', a.name, 'cat', `/proc/sys/${key.replace(/\./g, '/')}`], { encoding: 'utf8' }).trim()
+    // An empty write is no write for the kernel: refused, and ip_forward keeps its 1.
+    await expect(a.sysctlSet('net.ipv4.ip_forward', '')).rejects.toMatchObject({ kind: 'invalid-input', message: expect.stringMatching(/empty/) })
+    await expect(a.sysctlSet('net.ipv4.ip_forward', '0\n1')).rejects.toMatchObject({ kind: 'invalid-input', message: expect.stringMatching(/line break/) })
+    expect(inKernel('net.ipv4.ip_forward')).toBe('1')
+    // '0 1' into a one-number key: the kernel keeps the 0 and drops the 1; the caller is told.
+    const err = await a.sysctlSet('net.ipv4.ip_forward', '0 1').catch((e: unknown) => e)
+    expect(isNetspecError(err, 'command-failed') && err.message).toMatch(/net\.ipv4\.ip_forward: wrote '0 1', the kernel holds 1 value \('0'\) after 2 were written/)
+    expect(inKernel('net.ipv4.ip_forward')).toBe('0')
+    // Two numbers into tcp_rmem's three: the third stays, and that is said too.
+    const before = inKernel('net.ipv4.tcp_rmem').split(/\s+/)
+    await expect(a.sysctlSet('net.ipv4.tcp_rmem', '4096 8192')).rejects.toThrow(/holds 3 values/)
+    expect(inKernel('net.ipv4.tcp_rmem').split(/\s+/)).toEqual(['4096', '8192', before[2]])
+    // A vector written whole comes back whole (the kernel prints it tab-separated).
+    expect(await a.sysctlSet('net.ipv4.tcp_rmem', '4096 131072 6291456')).toBe('4096 131072 6291456')
+    // Milliseconds the kernel keeps in jiffies: returned as it holds them, equal to what it reads back.
+    const held = await a.sysctlSet('net.ipv4.neigh.eth0.retrans_time_ms', 50)
+    expect(held).toBe(inKernel('net.ipv4.neigh.eth0.retrans_time_ms'))
+    expect(Math.abs(Number(held) - 50)).toBeLessThan(20)
+    // The same check guards lab.namespace({ sysctls }).
+    await expect(lab.namespace('c', { sysctls: { 'net.ipv4.ip_forward': '1 1' } })).rejects.toThrow(/holds 1 value/)
+  })
 })
 
 test('every key writable in a fresh namespace of this kernel is classified; the refused ones are the known shared ones', () => {

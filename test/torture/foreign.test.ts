@@ -81,7 +81,7 @@ test("a dead owner's reaper removes its lab and not the look-alike carrying its 
 })
 
 test('sweep() reports the look-alikes and removes none of them', async () => {
-  const report = await sweep({ owner: victim.pid }) // only this test's dead owner: other runs' leftovers are not ours to remove
+  const report = await sweep({ force: true, owner: victim.pid }) // only this test's dead owner: other runs' leftovers are not ours to remove
 
   expect(report.lookalikes).toEqual(expect.arrayContaining(foreign.slice(0, 2)))
   expect(report.removed.flatMap((r) => r.namespaces)).not.toEqual(expect.arrayContaining([foreign[0]]))

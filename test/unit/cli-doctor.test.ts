@@ -74,7 +74,7 @@ describe('sweep rendering', () => {
   const kept = { version: 1 as const, labId: '77-1-2', label: 'nat > fails', ownerPid: 77, ownerStart: 1, createdAt: '', namespaces: ['ns-77-1-2-gw', 'ns-77-1-2-web'], kept: true }
 
   test('kept labs come with their enter commands and the removal command', () => {
-    const text = renderSweep({ removed: [], kept: [kept], live: [], bad: [], lookalikes: [], failed: [] }, { force: false, kept: false })
+    const text = renderSweep({ removed: [], kept: [kept], live: [], bad: [], lookalikes: [], failed: [], dryRun: true }, { force: false, kept: false })
     expect(text).toBe(
       [
         "kept lab 'nat > fails' (id 77-1-2), kept for debugging:",
@@ -106,16 +106,16 @@ describe('sweep rendering', () => {
       '    remove /etc/netns/ns-5-1-1-a',
       '    remove marker /run/netspec/labs/5-1-1.json',
     ].join('\n')
-    expect(renderSweep({ removed, kept: [], live: [], bad: [], lookalikes: [], failed: [] }, { force: false, kept: false })).toBe(
+    expect(renderSweep({ removed, kept: [], live: [], bad: [], lookalikes: [], failed: [], dryRun: true }, { force: false, kept: false })).toBe(
       `would remove lab 'crashed?[2J' (id 5-1-1, owner pid 5 gone):\n${steps}\n\ndry run: nothing was removed; add --force to remove the labs above`,
     )
-    expect(renderSweep({ removed, kept: [], live: [], bad: [], lookalikes: [], failed: [] }, { force: true, kept: false })).toBe(
+    expect(renderSweep({ removed, kept: [], live: [], bad: [], lookalikes: [], failed: [], dryRun: false }, { force: true, kept: false })).toBe(
       `removed lab 'crashed?[2J' (id 5-1-1, owner pid 5 gone):\n${steps}`,
     )
-    expect(renderSweep({ removed: [], kept: [], live: [], bad: [{ file: '9-1-1.json', reason: 'namespaces is not a list' }], lookalikes: [], failed: [] }, { force: true, kept: false })).toBe(
+    expect(renderSweep({ removed: [], kept: [], live: [], bad: [{ file: '9-1-1.json', reason: 'namespaces is not a list' }], lookalikes: [], failed: [], dryRun: false }, { force: true, kept: false })).toBe(
       'bad marker 9-1-1.json in /run/netspec/labs: namespaces is not a list; nothing in it was acted on (look at it, then remove it by hand)',
     )
-    expect(renderSweep({ removed: [], kept: [], live: [], bad: [], lookalikes: [], failed: [] }, { force: true, kept: true })).toBe('nothing to sweep')
+    expect(renderSweep({ removed: [], kept: [], live: [], bad: [], lookalikes: [], failed: [], dryRun: false }, { force: true, kept: true })).toBe('nothing to sweep')
   })
 })
 

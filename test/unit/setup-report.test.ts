@@ -5,7 +5,7 @@ import type { SweepReport } from '../../src/lab/sweep.js'
 
 const marker = (labId: string, label: string, ownerPid: number) =>
   ({ labId, label, ownerPid, namespaces: [`ns-${labId}-a`] }) as unknown as SweepReport['live'][number]
-const empty = (): SweepReport => ({ removed: [], kept: [], live: [], bad: [], lookalikes: [], failed: [] })
+const empty = (): SweepReport => ({ removed: [], kept: [], live: [], bad: [], lookalikes: [], failed: [], dryRun: false })
 
 describe('startOfRunReport', () => {
   test('silent when it removed nothing, however many other runs are live', () => {

@@ -11,12 +11,14 @@ import {
   checkIfName,
   checkLabel,
   checkSysctlKey,
+  checkSysctlValue,
   parseAlias,
   parseCidr,
   parseRouteTable,
   parseSysctlKey,
   splitBatchLine,
   sysctlPolicy,
+  sysctlReadBackProblem,
 } from '../../src/values/index.js'
 import { linkSetLines, routeLine } from '../../src/lab/namespace.js'
 import { hostile } from '../fixtures/hostile.js'
@@ -199,6 +201,65 @@ describe('sysctl keys: only what the kernel keeps per network namespace', () => 
       }),
       { numRuns: RUNS },
     )
+  })
+})
+
+describe('sysctl keys and values: the true reason for a refusal', () => {
+  test.each([
+    ['net.ipv4/neigh/default/gc_thresh1', /mixes '\/' and '\.' separators: .*'net\.ipv4' would be one directory/, /net\.ipv4\.neigh\.default\.gc_thresh1/],
+    ['net/ipv4.conf.all.forwarding', /mixes '\/' and '\.' separators: .*'ipv4\.conf\.all\.forwarding' would be one directory/, /net\/ipv4\/conf\/all\/forwarding/],
+    ['net/ipv4/conf.all/forwarding', /mixes/, /net\.ipv4\.conf\.all\.forwarding/],
+  ])('a mixed form %s is refused as mixed, with both forms in the hint', (key, why, hint) => {
+    expect(() => checkSysctlKey(key)).toThrow(why)
+    try {
+      checkSysctlKey(key)
+    } catch (e) {
+      expect(isNetspecError(e, 'invalid-input') && e.hint).toMatch(hint)
+    }
+  })
+
+  test('an interface name may hold a dot in the slash form, and only there', () => {
+    expect(checkSysctlKey('net/ipv4/neigh/eth0.10/retrans_time_ms')).toBe('net/ipv4/neigh/eth0.10/retrans_time_ms')
+    expect(() => checkSysctlKey('net/ipv4.x/conf/eth0.10/rp_filter')).toThrow(/mixes/)
+  })
+
+  test.each([
+    ['', /empty, and the kernel takes an empty write as no write at all/],
+    [' 1', /starts or ends with white space/],
+    ['1 ', /starts or ends with white space/],
+    ['1\n', /line break/],
+    ['1\n0', /line break/],
+    ['1\0', /NUL byte/],
+    ['1\t2', /one space/],
+    ['1  2', /one space/],
+    ['1;reboot', /characters that are not allowed/],
+    [Number.NaN, /whole number/],
+    [1.5, /whole number/],
+    ['x'.repeat(4097), /4096 bytes/],
+  ])('the value %j is refused with its reason', (value, why) => {
+    expect(() => checkSysctlValue(value as string, 'net.ipv4.ip_forward')).toThrow(why)
+  })
+
+  test('accepted values are words one space apart and come back unchanged', () => {
+    for (const v of ['1', '-1', '4096 131072 6291456', 'bbr', '0:ffff']) expect(checkSysctlValue(v, 'k')).toBe(v)
+    expect(checkSysctlValue(0, 'k')).toBe('0')
+    fc.assert(
+      fc.property(hostile(), (v) => {
+        const r = refusedOr(() => checkSysctlValue(v, 'k'))
+        if (r.ok) expect(r.value.split(' ').join(' ')).toBe(v), expect(/^[\w.:/-]+( [\w.:/-]+)*$/.test(r.value)).toBe(true)
+      }),
+      { numRuns: RUNS },
+    )
+  })
+
+  test('the read-back: what the kernel did not take is named, what it rounded to its unit is not', () => {
+    expect(sysctlReadBackProblem('0 1', '0\n')).toMatch(/holds 1 value \('0'\) after 2 were written/)
+    expect(sysctlReadBackProblem('4096 8192', '4096\t8192\t16384\n')).toMatch(/holds 3 values/)
+    expect(sysctlReadBackProblem('0x1', '1\n')).toMatch(/holds '1'/)
+    expect(sysctlReadBackProblem('bbr', 'cubic\n')).toMatch(/holds 'cubic'/)
+    expect(sysctlReadBackProblem('4096 131072 6291456', '4096\t131072\t6291456\n')).toBeUndefined()
+    expect(sysctlReadBackProblem('50', '52\n')).toBeUndefined() // ms kept in jiffies (HZ=250)
+    expect(sysctlReadBackProblem('01', '1\n')).toBeUndefined()
   })
 })
 
