@@ -57,6 +57,10 @@ export function withNamespace<T>(netns: string | number, fn: () => T): T {
 export interface SysctlWriteError {
   key: string
   path: string
+  /** What was written (absent where the namespace could not be entered at all). */
+  value?: string
+  /** The errno of the write (ENOENT: no such sysctl; EINVAL/ERANGE: the value; EPERM/EACCES: read-only). */
+  code?: string
   message: string
 }
 
@@ -84,7 +88,7 @@ export function writeSysctlsInNamespace(
         } catch (err) {
           const code = (err as NodeJS.ErrnoException).code
           if (code === 'ENOENT' && e.optional === true) continue
-          failures.push({ key: e.key, path: e.path, message: code === 'ENOENT' ? `no such sysctl (${e.path})` : String((err as Error).message) })
+          failures.push({ key: e.key, path: e.path, value: e.value, code, message: code === 'ENOENT' ? `no such sysctl (${e.path})` : String((err as Error).message) })
         }
       }
     })

@@ -679,9 +679,10 @@ export class Lab implements LabInternals, AsyncDisposable {
       if (failed.length > 0)
         throw new NetspecError('command-failed', `setting ${failed.map((f) => f.key).join(', ')} failed`, {
           ...c,
-          command: `ip netns exec ${ns.name} sysctl -w ${failed.map((f) => `${f.key}=…`).join(' ')}`,
+          // Written in-process (setns + write): what a user can paste to see the same answer.
+          command: `ip netns exec ${ns.name} sysctl -w ${failed.map((f) => `${f.key}=${f.value ?? '…'}`).join(' ')}  # written in-process: ${failed.map((f) => f.path).join(' ')}`,
           stderr: failed.map((f) => f.message).join('\n'),
-          hint: 'this sysctl does not exist in a network namespace on this kernel: check its name (ls /proc/sys/net/…)',
+          hint: failed.map((f) => sysctlFailureHint(f)).join('; '),
         })
     } else {
       const r = await this.executor.run(['sh', '-c', sysctlScript(settings, true)], { netns: ns.name, signal: this.signal })
@@ -981,4 +982,21 @@ function sysctlScript(settings: readonly SysctlSetting[], readBack = false): str
       return readBack ? `${write} && echo "=$(cat ${path} 2>/dev/null)"` : write
     })
     .join(' && ')
+}
+
+/** What to do about one sysctl write the kernel refused, by its errno (the kernel's answer, not a guess). */
+function sysctlFailureHint(f: { key: string; value?: string; code?: string }): string {
+  switch (f.code) {
+    case 'ENOENT':
+      return `${f.key} does not exist in a network namespace on this kernel: check its name (ls /proc/sys/net/…)`
+    case 'EINVAL':
+    case 'ERANGE':
+      return `the kernel refused the value ${JSON.stringify(f.value)} for ${f.key} (${f.code}): it exists, the value is not one it takes (see its range in the kernel's ip-sysctl documentation)`
+    case 'EACCES':
+    case 'EPERM':
+    case 'EROFS':
+      return `${f.key} cannot be written from a network namespace (${f.code}): it is read-only there or needs a capability this process lacks`
+    default:
+      return `the kernel refused writing ${f.key}${f.code === undefined ? '' : ` (${f.code})`}`
+  }
 }

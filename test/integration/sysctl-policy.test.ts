@@ -96,6 +96,24 @@ describe.each(['netlink', 'ip'] as const)('sysctl policy on the %s path', (path)
     // The same check guards lab.namespace({ sysctls }).
     await expect(lab.namespace('c', { sysctls: { 'net.ipv4.ip_forward': '1 1' } })).rejects.toThrow(/holds 1 value/)
   })
+
+  test("a value the kernel refuses is said to be the value's fault, with the kernel's errno, never 'does not exist'", async () => {
+    const lab = await labOn(path, 'einval')
+    const a = await lab.namespace('a')
+    // the kernel's own answer to the same write: the key exists, the value is invalid
+    const kernel = await a.exec(['sysctl', '-w', 'net.ipv4.ip_forward=abc'])
+    expect(kernel.stderr).toMatch(/Invalid argument/)
+    const e = await a.sysctlSet('net.ipv4.ip_forward', 'abc').catch((x: unknown) => x)
+    expect(isNetspecError(e, 'command-failed')).toBe(true)
+    const err = e as { hint?: string; stderr?: string; command?: string }
+    expect(err.hint).toMatch(/refused the value "abc" for net\.ipv4\.ip_forward \(EINVAL\)/)
+    expect(err.hint).not.toMatch(/does not exist/)
+    expect(err.stderr).toMatch(/EINVAL|Invalid argument/)
+    expect(err.command).toContain('net.ipv4.ip_forward=abc')
+    // and a key that is not there is still said to be missing
+    const missing = await a.sysctlSet('net.ipv4.conf.eth9.forwarding', 1).catch((x: unknown) => x)
+    expect((missing as { hint?: string }).hint).toMatch(/does not exist/)
+  })
 })
 
 test('every key writable in a fresh namespace of this kernel is classified; the refused ones are the known shared ones', () => {
