@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url'
 import { defineConfig, type ViteUserConfig } from 'vitest/config'
+import { generateDocTests } from './test/fixtures/doc-tests.js'
 
 const src = (p: string) => fileURLToPath(new URL(`./src/${p}`, import.meta.url))
 
@@ -16,6 +17,10 @@ const reporters: NonNullable<NonNullable<ViteUserConfig['test']>['reporters']> =
   ...(process.env.CI === 'true' ? [['json', { outputFile: '.netspec/vitest-report.json' }] as ['json', { outputFile: string }]] : []),
 ]
 
+// Doc tests (issue 16): the runnable ```ts blocks of README.md and docs/*.md, written as spec files under
+// test/doc-tests/ (git-ignored) at every run, for the `docs` project. Unclassified blocks fail test/unit/doc-blocks.test.ts.
+await generateDocTests()
+
 export default defineConfig({
   resolve: { alias },
   test: {
@@ -31,6 +36,7 @@ export default defineConfig({
         test: { name: 'integration', include: ['test/integration/**/*.test.ts'], testTimeout: 30_000, hookTimeout: 30_000 },
       },
       { resolve: { alias }, test: { name: 'specs', include: ['specs/**/*.spec.ts'], testTimeout: 30_000 } },
+      { resolve: { alias }, test: { name: 'docs', include: ['test/doc-tests/**/*.spec.ts'], testTimeout: 30_000 } },
       // Torture (issue 7): bounded in `npm test`; `npm run torture` runs the full size.
       { resolve: { alias }, test: { name: 'torture', include: ['test/torture/**/*.test.ts'], testTimeout: 900_000, hookTimeout: 300_000 } },
     ],
