@@ -20,7 +20,7 @@ test('every TypeScript block of README.md and docs/*.md is classified: spec, wit
 
 test('every named setup is used by some block', () => {
   const { blocks } = classifyDocs(docFiles(), Object.keys(docSetups))
-  const used = new Set(blocks.filter((b) => b.kind === 'with').map((b) => b.marker!.arg))
+  const used = new Set(blocks.filter((b) => b.kind === 'with').map((b) => b.setup))
   expect(Object.keys(docSetups).filter((n) => !used.has(n))).toEqual([])
 })
 
@@ -48,6 +48,7 @@ describe('the rule is checked, not a convention: a runnable-looking block cannot
     expect(doc(`# x\n<!-- doctest: fragment — slow -->\n${spec}`).problems).toEqual([expect.stringMatching(/^README\.md:3: a complete spec runs as written/)])
     expect(doc("# x\n<!-- doctest: fragment -->\n```ts\nawait ns1.links()\n```\n").problems).toEqual([expect.stringMatching(/say why/)])
     expect(doc("# x\n<!-- doctest: with nowhere -->\n```ts\nawait ns1.links()\n```\n").problems).toEqual([expect.stringMatching(/no doc setup named 'nowhere'/)])
+    expect(doc("# x\n<!-- doctest: with none loose -->\n```ts\nawait ns1.links()\n```\n").problems).toEqual([expect.stringMatching(/unknown flag/)])
     expect(doc("# x\n<!-- doctest: skip -->\n```ts\nawait ns1.links()\n```\n").problems).toEqual([expect.stringMatching(/unknown marker/)])
   })
 
@@ -101,7 +102,7 @@ describe('the rule is checked, not a convention: a runnable-looking block cannot
       "test('one', () => { expect(1).toBe(1) })",
       '```',
       '### hasRoute',
-      '<!-- doctest: with readme-routes -->',
+      '<!-- doctest: with readme-routes strict -->',
       '```ts',
       "await hasRoute(netns2, 'default', { via: '172.16.0.100' })",
       "const r = await routeGet(ns1, '10.9.1.1')",
@@ -116,7 +117,8 @@ describe('the rule is checked, not a convention: a runnable-looking block cannot
     expect(spec[0]).toMatch(/^\/\* Generated from README\.md:3 \(A\)/)
     for (const n of [4, 5]) expect(spec[n - 1]).toBe(mdLines[n - 1])
     const withSetup = readFileSync(join(out, 'README.md', 'line-9.spec.ts'), 'utf8').split('\n')
-    expect(withSetup[0]).toContain("import { hasRoute, routeGet } from 'netspec'")
+    // strict: the verdict-returning checks come from doc-strict.ts, which throws on ok: false.
+    expect(withSetup[0]).toMatch(/import \{ hasRoute, routeGet \} from ".*\/test\/fixtures\/doc-strict\.ts"/)
     // The test opens on the fence's line, takes from the setup only the names the block uses, closes on the closing fence's.
     expect(withSetup[8]).toBe('test("README.md:9 (hasRoute)", async ({ lab }) => { const { ns1, netns2 } = await docSetups["readme-routes"]!.build(lab);')
     for (const n of [10, 11]) expect(withSetup[n - 1]).toBe(mdLines[n - 1])
