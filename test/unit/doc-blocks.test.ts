@@ -120,7 +120,7 @@ describe('the rule is checked, not a convention: a runnable-looking block cannot
     // strict: the verdict-returning checks come from doc-strict.ts, which throws on ok: false.
     expect(withSetup[0]).toMatch(/import \{ hasRoute, routeGet \} from ".*\/test\/fixtures\/doc-strict\.ts"/)
     // The test opens on the fence's line, takes from the setup only the names the block uses, closes on the closing fence's.
-    expect(withSetup[8]).toBe('test("README.md:9 (hasRoute)", async ({ lab }) => { const { ns1, netns2 } = await docSetups["readme-routes"]!.build(lab);')
+    expect(withSetup[8]).toBe('test("README.md:9 (hasRoute)", async ({ lab, skip }) => { const { ns1, netns2 } = await docSetups["readme-routes"]!.build(lab, skip);')
     for (const n of [10, 11]) expect(withSetup[n - 1]).toBe(mdLines[n - 1])
     expect(withSetup[11]).toBe('})')
     // Unchanged docs write nothing; a block that went away takes its spec file with it.
