@@ -52,7 +52,12 @@ describe('the rule is checked, not a convention: a runnable-looking block cannot
     expect(doc("# x\n<!-- doctest: skip -->\n```ts\nawait ns1.links()\n```\n").problems).toEqual([expect.stringMatching(/unknown marker/)])
   })
 
-  test('kinds: a spec, a fragment with a setup, a config, imports only, a fragment by rule, a marked fragment', () => {
+  test('a fragment without a marker is reported: every block says how it is tested', () => {
+    const r = doc("# x\n\n```ts\nawait ns1.links()\n```\n")
+    expect(r.problems).toEqual([expect.stringMatching(/^README\.md:3: a fragment must say how it is tested/)])
+  })
+
+  test('kinds: a spec, a fragment with a setup, a config, imports only, a marked fragment', () => {
     const r = doc(
       [
         '# Specs',
@@ -72,9 +77,6 @@ describe('the rule is checked, not a convention: a runnable-looking block cannot
         '```ts',
         "import { Lab } from 'netspec'",
         '```',
-        '```ts',
-        "await ns1.links()",
-        '```',
         '<!-- doctest: fragment — needs BIRD -->',
         '```ts',
         "import { test } from 'vitest'",
@@ -88,8 +90,7 @@ describe('the rule is checked, not a convention: a runnable-looking block cannot
       [8, 'with', "runs with setup 'readme-routes'"],
       [11, 'config', 'a Vitest config'],
       [15, 'fragment', 'imports only'],
-      [18, 'fragment', 'a fragment (uses the lab and namespaces of the prose)'],
-      [22, 'fragment', 'needs BIRD'],
+      [19, 'fragment', 'needs BIRD'],
     ])
   })
 
