@@ -46,8 +46,10 @@ export interface Reachability {
     neighbor?: Neighbor
     /** The next hop's neighbour state before the probe, when the kernel had already given up on it (['FAILED']). */
     neighborBefore?: string[]
-    /** Where a firewall in the lab drops traffic (namespace: chain …). */
+    /** Where a firewall in the lab drops traffic (namespace: chain …): only rules with evidence (a counter that moved, nftables' trace). */
     filters?: string[]
+    /** Drop rules without a counter and drop policies that no evidence could check against this check's packets. */
+    unchecked?: string[]
     /** The kernel's own drop of this check's packet (where drop reasons are on): namespace, reason, function, direction. */
     drop?: DropEvidence
     output?: string
@@ -192,13 +194,13 @@ export async function reachable(from: Namespace, target: string | TargetObject, 
       evidence: { route: decision, neighbor, output },
     })
   }
-  const filters = await filtersInLab(from, () => (t.proto === 'icmp' ? icmp(from, t, 100) : socketProbe(from, t, 200)))
-  if (filters.length > 0) {
+  const fw = await filtersInLab(from, t, () => (t.proto === 'icmp' ? icmp(from, t, 100) : socketProbe(from, t, 200)))
+  if (fw.blamed.length > 0) {
     return finish({
       verdict: 'filtered',
       attempts,
-      detail: `no answer from ${t.text} within ${Math.round(performance.now() - started)} ms; a firewall in the lab drops traffic: ${filters.join('; ')}`,
-      evidence: { route: decision, neighbor, filters, output },
+      detail: `no answer from ${t.text} within ${Math.round(performance.now() - started)} ms; a firewall in the lab drops traffic: ${fw.blamed.join('; ')}`,
+      evidence: { route: decision, neighbor, filters: fw.blamed, ...(fw.unchecked.length > 0 ? { unchecked: fw.unchecked } : {}), output },
     })
   }
   return finish({
@@ -206,8 +208,9 @@ export async function reachable(from: Namespace, target: string | TargetObject, 
     attempts,
     detail:
       `${failure?.detail ?? `no answer from ${t.text}`} within ${Math.round(performance.now() - started)} ms` +
-      (neighbor === undefined ? '' : `; next hop ${hop} is ${neighbor.state.join(',')}, so packets left ${from.label}: is the way back routed?`),
-    evidence: { route: decision, neighbor, output },
+      (neighbor === undefined ? '' : `; next hop ${hop} is ${neighbor.state.join(',')}, so packets left ${from.label}: is the way back routed?`) +
+      fw.note,
+    evidence: { route: decision, neighbor, ...(fw.unchecked.length > 0 ? { unchecked: fw.unchecked } : {}), output },
   })
 }
 
@@ -385,23 +388,53 @@ async function neighborOf(from: Namespace, address: string, dev: string): Promis
   return (await from.neighbors()).find((n) => n.dst === address && n.dev === dev)
 }
 
+interface LabFilters {
+  /** Rules (or chain policies) proven to have met this check's packet: a counter that moved, or nftables' trace. */
+  blamed: string[]
+  /** Rules without a counter and drop policies that nothing could check against this check's packets. */
+  unchecked: string[]
+  /** What the detail says about the firewalls when none is blamed ('' when the lab has no drop rule). */
+  note: string
+}
+
 /**
  * Which firewall of the lab drops this check's traffic: every namespace's ruleset is read, one more probe goes out,
  * and the rulesets are read again; rules whose counters moved are named (never a count left by earlier traffic).
+ * A rule without a counter, or a chain's drop policy, counts nothing: it is blamed only when nftables' trace of one
+ * more probe (src/explain/trace.ts) shows it dropping that probe, never for being there (it may match other traffic
+ * entirely). What no evidence reached is listed as not checked, never as the cause.
  */
-async function filtersInLab(from: Namespace, reprobe: () => Promise<unknown>): Promise<string[]> {
+async function filtersInLab(from: Namespace, t: Target, reprobe: () => Promise<unknown>): Promise<LabFilters> {
   const read = () => Promise.all(from.lab.namespaces.map(async (ns) => [ns, await readRuleset(from.lab.executor, ns.name)] as const))
   const before = await read()
-  if (before.every(([, rs]) => rs === undefined || (rs.drops.length === 0 && !rs.chains.some((c) => c.policy === 'drop')))) return []
+  if (before.every(([, rs]) => rs === undefined || (rs.drops.length === 0 && !rs.chains.some((c) => c.policy === 'drop')))) return { blamed: [], unchecked: [], note: '' }
   await reprobe()
   const moved: string[] = []
-  const maybe: string[] = []
+  const maybe: [Namespace, string][] = []
   for (const [i, [ns, read1]] of (await read()).entries()) {
     if (read1 === undefined) continue
     const rs = await withRuleTexts(from.lab.executor, ns.name, read1) // the rule quoted, as explain() does
     const d = dropsBetween(before[i]?.[1], rs)
     moved.push(...d.moved.map((m) => `in ${ns.label}: ${m}`))
-    maybe.push(...d.maybe.map((m) => `in ${ns.label}: ${m}`))
+    maybe.push(...d.maybe.map((m) => [ns, `in ${ns.label}: ${m}`] as [Namespace, string]))
   }
-  return moved.length > 0 ? moved : maybe
+  if (moved.length > 0) return { blamed: moved, unchecked: [], note: '' }
+  if (maybe.length === 0) return { blamed: [], unchecked: [], note: '; no counter of a lab firewall rule moved' }
+  const candidates = [...new Set(maybe.map(([ns]) => ns))]
+  const unchecked = maybe.map(([, m]) => m)
+  try {
+    const [{ traceProbe }, { makeProbe }, { describeStop }] = await Promise.all([import('../explain/trace.js'), import('../explain/probe.js'), import('../explain/trace-parse.js')])
+    const tr = await traceProbe(from, candidates, makeProbe(t), 500)
+    const stops = [...tr.traces].flatMap(([ns, x]) => (x.fate?.dropped === undefined ? [] : [`in ${ns.label}: ${describeStop(x.fate.dropped)} (${x.fate.dropped.reject ? 'rejected' : 'dropped'} a probe in nftables' trace)`]))
+    if (stops.length > 0) return { blamed: stops, unchecked: maybe.filter(([ns]) => !tr.traces.has(ns)).map(([, m]) => m), note: '' }
+    const traced = candidates.filter((ns) => tr.traces.has(ns))
+    const untraced = maybe.filter(([ns]) => !tr.traces.has(ns)).map(([, m]) => m)
+    // The trace marks the probe, not the answer to it: a rule that drops only the reply is not seen by it.
+    const passed = traced.length === 0 ? '' : `; nftables' trace of a probe saw no lab firewall drop it (traced in ${traced.map((ns) => ns.label).join(', ')}; ${unchecked.length - untraced.length} rule(s) without a counter or drop policies there could not be checked against the reply: evidence.unchecked)`
+    const not = untraced.length === 0 ? '' : `; could not be checked (no counter, no trace): ${untraced.join('; ')}`
+    return { blamed: [], unchecked, note: `${passed}${not}` }
+  } catch (e) {
+    const why = (e as Error).message.split('\n')[0]
+    return { blamed: [], unchecked, note: `; could not be checked (no counter, and nftables' trace failed: ${why}): ${unchecked.join('; ')}` }
+  }
 }
