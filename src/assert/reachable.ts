@@ -9,6 +9,7 @@ import { dropsBetween, readRuleset, withRuleTexts } from '../kernel/nft.js'
 import type { Neighbor, Route, RouteDecision } from '../kernel/types.js'
 import { namespaceOwning } from './owners.js'
 import { PROBE_SCRIPT } from './scripts.js'
+import { ATTRIBUTABLE, recverrProbe, socketFailure, type SocketProbeOutcome } from './socket-errors.js'
 import { listenerAt, recorded } from './listen.js'
 import { parseTarget, type Target, type TargetObject } from './target.js'
 import { parsePing, pingArgv } from '../kernel/ping.js'
@@ -117,14 +118,14 @@ export async function reachable(from: Namespace, target: string | TargetObject, 
     attempts += 1
     // A process-based probe needs a whole -W step; the in-process one can wait exactly what is left.
     const left = Math.max(from.lab.netlink === undefined ? 100 : 10, deadline - performance.now())
-    const sent = t.proto === 'icmp' ? icmp(from, t, left, sized) : socketProbe(from, t, left)
+    const sent = t.proto === 'icmp' ? icmp(from, t, left, sized) : socketProbe(from, t, left, decision.prefsrc)
     const raced = drops === undefined ? await sent : await drops.race(
             sent,
             (p) => p.failure?.verdict === 'unresolved',
             (p) => p.failure !== undefined && p.failure.verdict !== 'unresolved' && p.failure.verdict !== 'timed-out',
           )
     if ('drop' in raced) {
-      const reprobe = () => (t.proto === 'icmp' ? icmp(from, t, 100, sized) : socketProbe(from, t, 200))
+      const reprobe = () => (t.proto === 'icmp' ? icmp(from, t, 100, sized) : socketProbe(from, t, 200, decision.prefsrc))
       const { verdict, detail, drop, filters } = await drops!.decide(raced, reprobe)
       from.lab.assertAlive(from)
       const before = verdict === 'unresolved' && neighborBefore !== undefined ? ' (the neighbour was FAILED already before this probe)' : ''
@@ -195,14 +196,17 @@ export async function reachable(from: Namespace, target: string | TargetObject, 
     })
   }
   const fw = await filtersInLab(from, t, () => (t.proto === 'icmp' ? icmp(from, t, 100) : socketProbe(from, t, 200)))
+  // An ICMP error that said "filtered" (its sender named by the probe) is evidence already; the rule, when found, is added.
+  const refusal = failure?.verdict === 'filtered' || (failure?.verdict === 'unresolved' && failure.by !== undefined) ? failure : undefined
   if (fw.blamed.length > 0) {
     return finish({
       verdict: 'filtered',
       attempts,
-      detail: `no answer from ${t.text} within ${Math.round(performance.now() - started)} ms; a firewall in the lab drops traffic: ${fw.blamed.join('; ')}`,
+      detail: `${refusal?.verdict === 'filtered' ? refusal.detail : `no answer from ${t.text} within ${Math.round(performance.now() - started)} ms`}; a firewall in the lab drops traffic: ${fw.blamed.join('; ')}`,
       evidence: { route: decision, neighbor, filters: fw.blamed, ...(fw.unchecked.length > 0 ? { unchecked: fw.unchecked } : {}), output },
     })
   }
+  if (refusal !== undefined) return finish({ verdict: refusal.verdict, attempts, detail: `${refusal.detail}${fw.note}`, evidence: { route: decision, neighbor, ...(fw.unchecked.length > 0 ? { unchecked: fw.unchecked } : {}), output } })
   return finish({
     verdict: 'timed-out',
     attempts,
@@ -301,47 +305,47 @@ async function icmpInProcess(from: Namespace, t: Target, leftMs: number, sized?:
   }
 }
 
-async function socketProbe(from: Namespace, t: Target, leftMs: number): Promise<ProbeResult> {
-  let res: { r: string; code?: string; ms: number; body?: string }
+async function socketProbe(from: Namespace, t: Target, leftMs: number, src?: string): Promise<ProbeResult> {
+  let res: SocketProbeOutcome
   let output: string
+  // The socket's error queue (IP_RECVERR) says who sent the ICMP error behind a failure (socket-errors.ts).
+  let attributed = false
   if (t.proto === 'tcp') {
     // TCP: bash's /dev/tcp connect costs ~8 ms per probe against ~150–270 ms for a node script (measured here).
     // At a netspec listener, its greeting is read too: it says how the listener saw this connection.
     const greeting = await listenerAt(from, 'tcp', t.address, t.port!)
     ;({ res, output } = await bashConnect(from, t, leftMs, greeting))
+    // A failure an ICMP error may stand behind: once more from a socket that reads it (one process, failures only).
+    if (res.r === 'error' && res.code !== undefined && ATTRIBUTABLE.has(res.code)) {
+      const again = await recverrProbe(from, t, leftMs)
+      if (again !== undefined && again.res.r === 'error') ({ res, output } = { res: again.res, output: `${output}${again.output}` })
+      attributed = again?.res.r === 'error'
+    }
   } else {
-    const r = await from.exec([process.execPath, '-e', PROBE_SCRIPT, t.proto, t.address, String(t.port), String(Math.round(leftMs))], {
-      timeoutMs: Math.ceil(leftMs) + 5000,
-    })
-    output = `${r.stdout}${r.stderr}`
-    try {
-      res = JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as typeof res
-    } catch {
-      return { replied: false, failure: { verdict: 'timed-out', detail: `the ${t.proto} probe did not report (${output.trim().slice(0, 200)})` }, output }
+    const rr = await recverrProbe(from, t, leftMs)
+    if (rr !== undefined) {
+      ;({ res, output } = rr)
+      attributed = true
+    } else {
+      const r = await from.exec([process.execPath, '-e', PROBE_SCRIPT, t.proto, t.address, String(t.port), String(Math.round(leftMs))], {
+        timeoutMs: Math.ceil(leftMs) + 5000,
+      })
+      output = `${r.stdout}${r.stderr}`
+      try {
+        res = JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as typeof res
+      } catch {
+        return { replied: false, failure: { verdict: 'timed-out', detail: `the ${t.proto} probe did not report (${output.trim().slice(0, 200)})` }, output }
+      }
     }
   }
   if (res.r === 'connected' || res.r === 'reply') {
     const seen = /^netspec(?:-probe)? (\S+) (\d+)$/m.exec(t.proto === 'tcp' ? output : (res.body ?? ''))
     return { replied: true, rttMs: res.ms, output, ...(seen === null ? {} : { seen: { address: seen[1]!, port: Number(seen[2]) } }) }
   }
-  const what = t.proto === 'tcp' ? 'connection' : 'datagram'
-  switch (res.code) {
-    case 'ECONNREFUSED':
-      return {
-        replied: false,
-        failure: { verdict: 'refused', detail: `${t.text} refused the ${what} (${t.proto === 'tcp' ? 'TCP RST' : 'ICMP port unreachable'}): the host is there, nothing listens on port ${t.port}` },
-        output,
-      }
-    case 'ENETUNREACH':
-      return { replied: false, failure: { verdict: 'no-route', detail: `${from.label} has no route to ${t.address} (ENETUNREACH)` }, output }
-    case 'EHOSTUNREACH':
-      return { replied: false, failure: { verdict: 'unresolved', detail: `${t.address} is unreachable from ${from.label} (EHOSTUNREACH: no neighbour answered, or an ICMP host unreachable came back)` }, output }
-    case 'EACCES':
-    case 'EPERM':
-      return { replied: false, failure: { verdict: 'filtered', detail: `sending to ${t.text} was refused locally in ${from.label} (${res.code}: an output filter)` }, output }
-    default:
-      return { replied: false, failure: { verdict: 'timed-out', detail: `no answer to the ${what} to ${t.text}${res.code === undefined ? '' : ` (${res.code})`}` }, output }
+  if (res.r === 'timeout' && res.icmp === undefined) {
+    return { replied: false, failure: { verdict: 'timed-out', detail: `no answer to the ${t.proto === 'tcp' ? 'connection' : 'datagram'} to ${t.text}` }, output }
   }
+  return { replied: false, failure: await socketFailure(from, t, res.code, res.icmp, attributed, src), output }
 }
 
 const BASH_ERRORS: [RegExp, string][] = [

@@ -1,0 +1,109 @@
+// An ICMP error that answers a TCP/UDP probe is judged by WHO sent it (REVIEW-2): the probe's socket has IP_RECVERR /
+// IPV6_RECVERR, so the kernel names the sender (the offender) and the ICMP type and code. A router's firewall is not
+// "a has no route" nor "the host is there"; only the target's own answer is. Checked against the kernel's own view on
+// both kernel paths: `ip -j route get` in a, the rules' counters in r and b, b's Udp NoPorts in /proc/net/snmp.
+//
+//   a (10.0.1.1, fd01::1) ──── r (10.0.1.254 | 10.0.2.254, forwarding, nftables forward chain) ──── b (10.0.2.2, fd02::2)
+import { afterAll, beforeAll, describe, expect, test } from 'netspec/vitest'
+import { reachable, type Lab, type Namespace } from 'netspec'
+import { labOnPath } from '../fixtures/lab-path.js'
+
+// Without bpftrace's drop reasons (any machine without bpftrace): the probe's own socket must tell.
+const before = process.env.NETSPEC_DROPS
+beforeAll(() => void (process.env.NETSPEC_DROPS = 'off'))
+afterAll(() => void (before === undefined ? delete process.env.NETSPEC_DROPS : (process.env.NETSPEC_DROPS = before)))
+
+async function routed(lab: Lab): Promise<{ a: Namespace; r: Namespace; b: Namespace }> {
+  const a = await lab.namespace('a')
+  const r = await lab.namespace('r', { forwarding: true })
+  const b = await lab.namespace('b')
+  await lab.veth([a, 'eth0', '10.0.1.1/24', 'fd01::1/64'], [r, 'eth0', '10.0.1.254/24', 'fd01::fe/64'])
+  await lab.veth([r, 'eth1', '10.0.2.254/24', 'fd02::fe/64'], [b, 'eth0', '10.0.2.2/24', 'fd02::2/64'])
+  await a.routeAdd('default', { via: '10.0.1.254' })
+  await a.routeAdd('default', { via: 'fd01::fe' })
+  await b.routeAdd('default', { via: '10.0.2.254' })
+  await b.routeAdd('default', { via: 'fd02::fe' })
+  await r.exec(['nft', '-f', '-'], {
+    check: true,
+    input: [
+      'table inet f {',
+      '  chain forward { type filter hook forward priority 0; policy accept;',
+      '    ip daddr 10.0.2.2 tcp dport 80 counter reject with icmp type net-unreachable',
+      '    ip daddr 10.0.2.2 udp dport 53 counter reject',
+      '    ip6 daddr fd02::2 tcp dport 80 counter reject with icmpv6 type admin-prohibited',
+      '  }',
+      '}',
+      '',
+    ].join('\n'),
+  })
+  // b counts what reaches it, and rejects TCP port 81 itself.
+  await b.exec(['nft', '-f', '-'], {
+    check: true,
+    input: 'table inet g { chain input { type filter hook input priority 0; policy accept; udp dport 53 counter; tcp dport 81 counter reject; }; }\n',
+  })
+  return { a, r, b }
+}
+
+async function counters(ns: Namespace): Promise<number[]> {
+  const rs = JSON.parse((await ns.exec(['nft', '-j', 'list', 'ruleset'], { check: true })).stdout) as { nftables: { rule?: { expr: { counter?: { packets: number } }[] } }[] }
+  return rs.nftables.flatMap((o) => o.rule?.expr.flatMap((e) => (e.counter === undefined ? [] : [e.counter.packets])) ?? [])
+}
+
+async function udpNoPorts(ns: Namespace): Promise<number> {
+  const lines = (await ns.exec(['cat', '/proc/net/snmp'], { check: true })).stdout.split('\n').filter((l) => l.startsWith('Udp:'))
+  const [names, values] = lines.map((l) => l.split(/\s+/))
+  return Number(values![names!.indexOf('NoPorts')])
+}
+
+describe.each(['netlink', 'ip'] as const)('%s path', (path) => {
+  test("a router's ICMP net unreachable to a TCP SYN names the router, not a missing route in a", async () => {
+    await using lab = await labOnPath(path, `icmp-sender ${path}`)
+    const { a, r } = await routed(lab)
+    const kernel = JSON.parse((await a.exec(['ip', '-j', 'route', 'get', '10.0.2.2'], { check: true })).stdout) as { gateway?: string }[]
+    expect(kernel[0]!.gateway).toBe('10.0.1.254') // the kernel: a has a route
+    expect((await a.exec(['bash', '-c', 'exec 3<>/dev/tcp/10.0.2.2/80'])).stderr).toContain('Network is unreachable')
+    const res = await reachable(a, 'tcp://10.0.2.2:80', { timeoutMs: 1500 })
+    expect((await counters(r))[0]).toBeGreaterThan(0) // r's reject rule met the SYNs
+    expect(res.verdict).toBe('filtered')
+    expect(res.detail).toMatch(/^router r \(10\.0\.1\.254\) answered "Destination Net Unreachable" for tcp:\/\/10\.0\.2\.2:80, yet its own kernel has a route there \(ip route get: dev eth1\)/)
+    expect(res.detail).not.toMatch(/^a has no route/)
+  })
+
+  test("a router's ICMP port unreachable to a UDP datagram is not \"the host is there\": b never saw it", async () => {
+    await using lab = await labOnPath(path, `icmp-sender-u ${path}`)
+    const { a, r, b } = await routed(lab)
+    const res = await reachable(a, 'udp://10.0.2.2:53', { timeoutMs: 1500 })
+    expect((await counters(r))[1]).toBeGreaterThan(0) // r rejected them
+    expect((await counters(b))[0]).toBe(0) // b's input never saw one
+    expect(res.verdict).toBe('filtered')
+    expect(res.detail).toMatch(/^router r \(10\.0\.1\.254\) rejected the datagram to udp:\/\/10\.0\.2\.2:53 with "Destination Port Unreachable": a firewall on the way \(10\.0\.2\.2 never saw it\)/)
+    expect(res.detail).not.toContain('the host is there')
+  })
+
+  test('the target\'s own ICMP port unreachable is "the host is there" (UDP); its own reject of a TCP SYN is a firewall', async () => {
+    await using lab = await labOnPath(path, `icmp-sender-t ${path}`)
+    const { a, b } = await routed(lab)
+    const noPorts = await udpNoPorts(b)
+    const udp = await reachable(a, 'udp://10.0.2.2:54', { timeoutMs: 1500 })
+    expect(await udpNoPorts(b)).toBeGreaterThan(noPorts) // the kernel of b: a datagram to a port nobody holds
+    expect(udp.verdict).toBe('refused')
+    expect(udp.detail).toBe('udp://10.0.2.2:54 refused the datagram ("Destination Port Unreachable" from 10.0.2.2): the host is there, nothing listens on port 54')
+    const tcp = await reachable(a, 'tcp://10.0.2.2:81', { timeoutMs: 1500 })
+    expect((await counters(b))[1]).toBeGreaterThan(0) // b's reject rule met the SYN
+    expect(tcp.verdict).toBe('filtered')
+    expect(tcp.detail).toMatch(/^10\.0\.2\.2 rejected the connection to port 81 with "Destination Port Unreachable": a firewall's reject there/)
+    const rst = await reachable(a, 'tcp://10.0.2.2:82', { timeoutMs: 1500 }) // nothing listens, no rule: a RST
+    expect(rst).toMatchObject({ verdict: 'refused', detail: 'tcp://10.0.2.2:82 refused the connection (TCP RST): the host is there, nothing listens on port 82' })
+  })
+
+  test("IPv6: a router's admin-prohibited (EACCES on the socket) is that router's firewall, not an output filter in a", async () => {
+    await using lab = await labOnPath(path, `icmp-sender-6 ${path}`)
+    const { a, r } = await routed(lab)
+    expect((await a.exec(['bash', '-c', 'exec 3<>/dev/tcp/fd02::2/80'])).stderr).toContain('Permission denied') // EACCES
+    const res = await reachable(a, 'tcp://[fd02::2]:80', { timeoutMs: 1500 })
+    expect((await counters(r))[2]).toBeGreaterThan(0)
+    expect(res.verdict).toBe('filtered')
+    expect(res.detail).toMatch(/^router r \(fd01::fe\) rejected the connection to tcp:\/\/\[fd02::2\]:80 with "Destination unreachable: Administratively prohibited": a firewall on the way/)
+    expect(res.detail).not.toContain('refused locally')
+  })
+})
