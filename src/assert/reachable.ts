@@ -9,7 +9,7 @@ import { dropsBetween, readRuleset, withRuleTexts } from '../kernel/nft.js'
 import type { Neighbor, Route, RouteDecision } from '../kernel/types.js'
 import { namespaceOwning } from './owners.js'
 import { PROBE_SCRIPT } from './scripts.js'
-import { ATTRIBUTABLE, recverrProbe, socketFailure, type SocketProbeOutcome } from './socket-errors.js'
+import { ATTRIBUTABLE, recverrProbe, routerNoRoute, socketFailure, type SocketProbeOutcome } from './socket-errors.js'
 import { listenerAt, recorded } from './listen.js'
 import { parseTarget, type Target, type TargetObject } from './target.js'
 import { parsePing, pingArgv } from '../kernel/ping.js'
@@ -173,6 +173,12 @@ export async function reachable(from: Namespace, target: string | TargetObject, 
 
   // 3. Why not: a neighbour that never answered, a firewall that drops, or silence.
   const neighbor = decision.dev === undefined ? undefined : await neighborOf(from, hop, decision.dev)
+  // A router's "net unreachable" to an echo: its own kernel says whether it lacks the route or its firewall rejected.
+  if (failure?.verdict === 'no-route' && failure.by !== undefined && failure.by !== t.address && t.proto === 'icmp') {
+    const words = /"([^"]+)"\)?$/.exec(failure.detail)?.[1] ?? 'Destination Net Unreachable'
+    const fw = await routerNoRoute(from, t.address, failure.by, decision.prefsrc, t.text, words)
+    if (fw !== undefined) return finish({ verdict: fw.verdict, attempts, detail: fw.detail, evidence: { route: decision, neighbor, output } })
+  }
   if (failure?.verdict === 'refused' || failure?.verdict === 'no-route') {
     return finish({ verdict: failure.verdict, attempts, detail: failure.detail, evidence: { route: decision, neighbor, output } })
   }

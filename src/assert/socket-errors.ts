@@ -155,9 +155,8 @@ async function fromIcmp(from: Namespace, t: Target, e: SocketIcmpError, what: st
       return { verdict: 'too-big', detail: `${name} said "${said}"`, tooBig: { by: who ?? 'unknown', mtu: e.info, words: said }, by: who }
     case 'net': {
       // A router's own route decision tells a missing route from a firewall's `reject with icmp net-unreachable`.
-      const routed = owner === undefined ? undefined : await routerRoutes(owner, t.address, who!, src)
-      if (routed !== undefined)
-        return { verdict: 'filtered', detail: `${name} answered "${words}" for ${t.text}, yet its own kernel has a route there (${routed}): a firewall there rejects it (${never})`, by: who }
+      const fw = who === undefined ? undefined : await routerNoRoute(from, t.address, who, src, t.text, words)
+      if (fw !== undefined) return fw
       return { verdict: 'no-route', detail: `${name} has no route to ${t.address} (it answered "${words}")`, by: who }
     }
     default:
@@ -165,8 +164,20 @@ async function fromIcmp(from: Namespace, t: Target, e: SocketIcmpError, what: st
   }
 }
 
+/**
+ * A router's "net unreachable" (or TTL exceeded) for a probe, weighed against the router's own route decision: with
+ * a route there, it was a firewall's `reject with icmp net-unreachable`, not a missing route (any probe, ICMP too).
+ */
+export async function routerNoRoute(from: Namespace, target: string, by: string, src: string | undefined, what: string, words: string): Promise<SocketFailure | undefined> {
+  const owner = await namespaceOwning(from.lab.namespaces.filter((n) => n !== from), by)
+  if (owner === undefined) return undefined
+  const routed = await routerRoute(owner, target, by, src)
+  if (routed === undefined) return undefined
+  return { verdict: 'filtered', detail: `router ${owner.label} (${by}) answered "${words}" for ${what}, yet its own kernel has a route there (${routed}): a firewall there rejects it (${target} never saw it)`, by }
+}
+
 /** The router's route for the forwarded packet (`ip route get DST from SRC iif DEV`), as text, when it has a unicast one. */
-async function routerRoutes(router: Namespace, target: string, address: string, src: string | undefined): Promise<string | undefined> {
+async function routerRoute(router: Namespace, target: string, address: string, src: string | undefined): Promise<string | undefined> {
   const iif = (await router.addresses()).find((a) => a.address === address)?.dev
   const { routeDecision } = await import('./routes.js')
   const selectors = [...(src === undefined ? [] : ['from', src]), ...(iif === undefined || src === undefined ? [] : ['iif', iif])]

@@ -31,6 +31,7 @@ async function routed(lab: Lab): Promise<{ a: Namespace; r: Namespace; b: Namesp
       '    ip daddr 10.0.2.2 tcp dport 80 counter reject with icmp type net-unreachable',
       '    ip daddr 10.0.2.2 udp dport 53 counter reject',
       '    ip6 daddr fd02::2 tcp dport 80 counter reject with icmpv6 type admin-prohibited',
+      '    ip daddr 10.0.2.9 counter reject with icmp type net-unreachable',
       '  }',
       '}',
       '',
@@ -105,5 +106,38 @@ describe.each(['netlink', 'ip'] as const)('%s path', (path) => {
     expect(res.verdict).toBe('filtered')
     expect(res.detail).toMatch(/^router r \(fd01::fe\) rejected the connection to tcp:\/\/\[fd02::2\]:80 with "Destination unreachable: Administratively prohibited": a firewall on the way/)
     expect(res.detail).not.toContain('refused locally')
+  })
+
+  test('a router that really has no route is named as such; one whose firewall says "net unreachable" to an echo is not', async () => {
+    await using lab = await labOnPath(path, `icmp-sender-n ${path}`)
+    const { a, r } = await routed(lab)
+    expect((await r.exec(['ip', '-j', 'route', 'get', '10.0.9.9'])).stderr).toContain('Network is unreachable') // r: no route
+    const none = await reachable(a, 'tcp://10.0.9.9:80', { timeoutMs: 1500 })
+    expect(none).toMatchObject({ verdict: 'no-route', detail: 'router r (10.0.1.254) has no route to 10.0.9.9 (it answered "Destination Net Unreachable")' })
+    const kernel = JSON.parse((await r.exec(['ip', '-j', 'route', 'get', '10.0.2.9'], { check: true })).stdout) as { dev?: string }[]
+    expect(kernel[0]!.dev).toBe('eth1') // r: a route (connected)
+    const echo = await reachable(a, '10.0.2.9', { timeoutMs: 1500 })
+    expect((await counters(r))[3]).toBeGreaterThan(0)
+    expect(echo.verdict).toBe('filtered')
+    expect(echo.detail).toMatch(/^router r \(10\.0\.1\.254\) answered "Destination Net Unreachable" for 10\.0\.2\.9, yet its own kernel has a route there/)
+  })
+
+  test("a's own output firewall: a drop is silence its counter explains, a reject is an ICMP error from a itself; neither is blamed on b", async () => {
+    await using lab = await labOnPath(path, `icmp-sender-o ${path}`)
+    const { a } = await routed(lab)
+    await a.exec(['nft', '-f', '-'], {
+      check: true,
+      input: 'table inet o { chain output { type filter hook output priority 0; policy accept; tcp dport 83 counter drop; udp dport 84 counter reject; }; }\n',
+    })
+    // The kernel: a SYN dropped on output is retried in silence (no error for connect()), so only a counter can tell.
+    expect((await a.exec(['timeout', '1', 'bash', '-c', 'exec 3<>/dev/tcp/10.0.2.2/83'])).exitCode).toBe(124)
+    const drop = await reachable(a, 'tcp://10.0.2.2:83', { timeoutMs: 1000 })
+    expect((await counters(a))[0]).toBeGreaterThan(0)
+    expect(drop.verdict).toBe('filtered')
+    expect(drop.detail).toMatch(/a firewall in the lab drops traffic: in a: chain inet o output: rule #\d+ drop: tcp dport 83 counter/)
+    const reject = await reachable(a, 'udp://10.0.2.2:84', { timeoutMs: 1500 })
+    expect((await counters(a))[1]).toBeGreaterThan(0)
+    expect(reject.verdict).toBe('filtered')
+    expect(reject.detail).toMatch(/^the datagram to udp:\/\/10\.0\.2\.2:84 was rejected in a itself \("Destination Port Unreachable" from its own /)
   })
 })
