@@ -140,4 +140,29 @@ describe.each(['netlink', 'ip'] as const)('%s path', (path) => {
     expect(reject.verdict).toBe('filtered')
     expect(reject.detail).toMatch(/^the datagram to udp:\/\/10\.0\.2\.2:84 was rejected in a itself \("Destination Port Unreachable" from its own /)
   })
+
+  test('a neighbour nobody answers for: on a router, its "Host Unreachable" names it; on the source, its own kernel', async () => {
+    await using lab = await labOnPath(path, `icmp-sender-h ${path}`)
+    const a = await lab.namespace('a')
+    const r = await lab.namespace('r', { forwarding: true })
+    const b = await lab.namespace('b')
+    await lab.veth([a, 'eth0', '10.0.1.1/24'], [r, 'eth0', '10.0.1.254/24'])
+    await lab.veth([r, 'eth1', '10.0.2.254/24'], [b, 'eth0', '10.0.2.2/24'])
+    // ARP gives up after one 100 ms try (instead of 3 × 1 s), so both refusals come back within the check.
+    for (const [ns, dev] of [[a, 'eth0'], [r, 'eth1']] as const) {
+      await ns.sysctlSet(`net.ipv4.neigh.${dev}.mcast_solicit`, 1)
+      await ns.sysctlSet(`net.ipv4.neigh.${dev}.retrans_time_ms`, 100)
+    }
+    await a.routeAdd('default', { via: '10.0.1.254' })
+    const far = await reachable(a, 'tcp://10.0.2.9:80', { timeoutMs: 2000 })
+    const neigh = JSON.parse((await r.exec(['ip', '-j', 'neigh', 'show', '10.0.2.9'], { check: true })).stdout) as { state: string[] }[]
+    expect(neigh[0]!.state).toContain('FAILED') // r's kernel: nobody answered ARP for 10.0.2.9
+    expect(far.verdict).toBe('unresolved')
+    expect(far.detail).toBe('router r (10.0.1.254) reports "Destination Host Unreachable" for 10.0.2.9: no neighbour answered there')
+    const near = await reachable(a, 'udp://10.0.1.9:53', { timeoutMs: 2000 })
+    const mine = JSON.parse((await a.exec(['ip', '-j', 'neigh', 'show', '10.0.1.9'], { check: true })).stdout) as { state: string[] }[]
+    expect(mine[0]!.state).toContain('FAILED')
+    expect(near.verdict).toBe('unresolved')
+    expect(near.detail).toMatch(/^a could not resolve next hop 10\.0\.1\.9 on eth0: no ARP reply \(state [A-Z,]*FAILED/)
+  })
 })
