@@ -80,7 +80,9 @@ function koffiPath(): string | undefined {
  * (no koffi here, or none at that path where the command runs, e.g. inside a runner container).
  */
 export async function recverrProbe(from: Namespace, t: Target, leftMs: number): Promise<{ res: SocketProbeOutcome; output: string } | undefined> {
-  const koffi = koffiPath()
+  // Through a container executor the command runs in the runner, where this machine's koffi path is not (one
+  // wasted process per probe): the errno alone is judged there, and the detail says who sent it was not read.
+  const koffi = from.lab.executor.kind === 'local' ? koffiPath() : undefined
   if (koffi === undefined) return undefined
   const r = await from.exec([process.execPath, '-e', RECVERR_SCRIPT, t.proto, t.address, String(t.port), String(Math.round(leftMs)), koffi], { timeoutMs: Math.ceil(leftMs) + 5000 })
   const output = `${r.stdout}${r.stderr}`
@@ -101,7 +103,7 @@ export async function socketFailure(from: Namespace, t: Target, code: string | u
   if (icmp !== undefined && icmp.origin !== 1) return fromIcmp(from, t, icmp, what, src)
   if (!attributed && code !== undefined && ['ECONNREFUSED', 'ENETUNREACH', 'EHOSTUNREACH'].includes(code)) {
     // The errno alone: an ICMP error may stand behind it, from the target or from any router on the way.
-    const unknown = 'who sent it could not be read (no koffi for IP_RECVERR here): the host, or a router on the way'
+    const unknown = 'who sent it was not read (no IP_RECVERR socket here: koffi is missing, or a container executor runs the probe): the host, or a router on the way'
     if (code === 'ECONNREFUSED')
       return { verdict: 'refused', detail: `${t.text} refused the ${what} (ECONNREFUSED: ${t.proto === 'tcp' ? 'a TCP RST or an ICMP port unreachable' : 'an ICMP port unreachable'}; ${unknown})` }
     if (code === 'ENETUNREACH') return { verdict: 'no-route', detail: `the ${what} to ${t.text} failed with ENETUNREACH (${from.label}'s route decision, or an ICMP net unreachable; ${unknown})` }

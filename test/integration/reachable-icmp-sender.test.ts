@@ -166,3 +166,22 @@ describe.each(['netlink', 'ip'] as const)('%s path', (path) => {
     expect(near.detail).toMatch(/^a could not resolve next hop 10\.0\.1\.9 on eth0: no ARP reply \(state [A-Z,]*FAILED/)
   })
 })
+
+test('where no IP_RECVERR socket can be had (NETSPEC_NO_FFI=1: no koffi), the errno is not pinned on anyone', async () => {
+  await using lab = await labOnPath('ip', 'icmp-sender-noffi')
+  const { a } = await routed(lab)
+  const ffi = process.env.NETSPEC_NO_FFI
+  process.env.NETSPEC_NO_FFI = '1'
+  try {
+    const udp = await reachable(a, 'udp://10.0.2.2:53', { timeoutMs: 1500 })
+    expect(udp.verdict).toBe('refused')
+    expect(udp.detail).toContain('who sent it was not read')
+    expect(udp.detail).not.toContain('the host is there')
+    const tcp = await reachable(a, 'tcp://10.0.2.2:80', { timeoutMs: 1500 })
+    expect(tcp.detail).toContain('failed with ENETUNREACH')
+    expect(tcp.detail).not.toMatch(/^a has no route/)
+  } finally {
+    if (ffi === undefined) delete process.env.NETSPEC_NO_FFI
+    else process.env.NETSPEC_NO_FFI = ffi
+  }
+})
