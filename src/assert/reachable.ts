@@ -175,8 +175,7 @@ export async function reachable(from: Namespace, target: string | TargetObject, 
   const neighbor = decision.dev === undefined ? undefined : await neighborOf(from, hop, decision.dev)
   // A router's "net unreachable" to an echo: its own kernel says whether it lacks the route or its firewall rejected.
   if (failure?.verdict === 'no-route' && failure.by !== undefined && failure.by !== t.address && t.proto === 'icmp') {
-    const words = /"([^"]+)"\)?$/.exec(failure.detail)?.[1] ?? 'Destination Net Unreachable'
-    const fw = await routerNoRoute(from, t.address, failure.by, decision.prefsrc, t.text, words)
+    const fw = await routerNoRoute(from, t.address, failure.by, decision.prefsrc, t.text, failure.words ?? 'Destination Net Unreachable')
     if (fw !== undefined) return finish({ verdict: fw.verdict, attempts, detail: fw.detail, evidence: { route: decision, neighbor, output } })
   }
   if (failure?.verdict === 'refused' || failure?.verdict === 'no-route') {
@@ -230,7 +229,8 @@ interface ProbeResult {
   seen?: { address: string; port: number }
   rttMs?: number
   /** `by`: the address that sent an ICMP error about the probe. */
-  failure?: { verdict: Verdict; detail: string; tooBig?: { by: string; mtu?: number; words: string }; by?: string }
+  /** `words`: the ICMP error as ping words it, when one came back. */
+  failure?: { verdict: Verdict; detail: string; tooBig?: { by: string; mtu?: number; words: string }; by?: string; words?: string }
   output: string
 }
 
@@ -247,7 +247,7 @@ async function icmp(from: Namespace, t: Target, leftMs: number, sized?: { size: 
   if (from_ !== null) {
     const [, who, what] = from_
     if (/Host Unreachable|Address unreachable/i.test(what!)) return { replied: false, failure: { verdict: 'unresolved', detail: `${who} reports "${what}" for ${t.address}: no neighbour answered`, by: who }, output }
-    if (/Net Unreachable|No route/i.test(what!)) return { replied: false, failure: { verdict: 'no-route', detail: `${who} has no route to ${t.address} ("${what}")`, by: who }, output }
+    if (/Net Unreachable|No route/i.test(what!)) return { replied: false, failure: { verdict: 'no-route', detail: `${who} has no route to ${t.address} ("${what}")`, by: who, words: what }, output }
     if (/prohibited|filtered/i.test(what!)) return { replied: false, failure: { verdict: 'filtered', detail: `${who} rejects traffic to ${t.address} ("${what}")`, by: who }, output }
   }
   return { replied: false, failure: { verdict: 'timed-out', detail: `no ICMP echo reply from ${t.address}` }, output }
@@ -293,7 +293,7 @@ async function icmpInProcess(from: Namespace, t: Target, leftMs: number, sized?:
         : verdict === 'no-route' ? `${o.from} has no route to ${t.address} ("${words}")`
         : verdict === 'filtered' ? `${o.from} rejects traffic to ${t.address} ("${words}")`
         : `${o.from} answered ${words} for ${t.address}`
-      return { replied: false, failure: { verdict, detail, by: o.from }, output }
+      return { replied: false, failure: { verdict, detail, by: o.from, words }, output }
     }
     case 'send-failed': {
       const verdict = SEND_ERRORS[o.errno] ?? 'timed-out'
