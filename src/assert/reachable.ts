@@ -9,6 +9,7 @@ import { dropsBetween, readRuleset, withRuleTexts } from '../kernel/nft.js'
 import type { Neighbor, Route, RouteDecision } from '../kernel/types.js'
 import { namespaceOwning } from './owners.js'
 import { PROBE_SCRIPT } from './scripts.js'
+import { ATTRIBUTABLE, recverrProbe, routerNoRoute, socketFailure, type SocketProbeOutcome } from './socket-errors.js'
 import { listenerAt, recorded } from './listen.js'
 import { parseTarget, type Target, type TargetObject } from './target.js'
 import { parsePing, pingArgv } from '../kernel/ping.js'
@@ -46,8 +47,10 @@ export interface Reachability {
     neighbor?: Neighbor
     /** The next hop's neighbour state before the probe, when the kernel had already given up on it (['FAILED']). */
     neighborBefore?: string[]
-    /** Where a firewall in the lab drops traffic (namespace: chain …). */
+    /** Where a firewall in the lab drops traffic (namespace: chain …): only rules with evidence (a counter that moved, nftables' trace). */
     filters?: string[]
+    /** Drop rules without a counter and drop policies that no evidence could check against this check's packets. */
+    unchecked?: string[]
     /** The kernel's own drop of this check's packet (where drop reasons are on): namespace, reason, function, direction. */
     drop?: DropEvidence
     output?: string
@@ -117,14 +120,14 @@ export async function reachable(from: Namespace, target: string | TargetObject, 
     attempts += 1
     // A process-based probe needs a whole -W step; the in-process one can wait exactly what is left.
     const left = Math.max(from.lab.netlink === undefined ? 100 : 10, deadline - performance.now())
-    const sent = t.proto === 'icmp' ? icmp(from, t, left, sized) : socketProbe(from, t, left)
+    const sent = t.proto === 'icmp' ? icmp(from, t, left, sized) : socketProbe(from, t, left, decision.prefsrc)
     const raced = drops === undefined ? await sent : await drops.race(
             sent,
             (p) => p.failure?.verdict === 'unresolved',
             (p) => p.failure !== undefined && p.failure.verdict !== 'unresolved' && p.failure.verdict !== 'timed-out',
           )
     if ('drop' in raced) {
-      const reprobe = () => (t.proto === 'icmp' ? icmp(from, t, 100, sized) : socketProbe(from, t, 200))
+      const reprobe = () => (t.proto === 'icmp' ? icmp(from, t, 100, sized) : socketProbe(from, t, 200, decision.prefsrc))
       const { verdict, detail, drop, filters } = await drops!.decide(raced, reprobe)
       from.lab.assertAlive(from)
       const before = verdict === 'unresolved' && neighborBefore !== undefined ? ' (the neighbour was FAILED already before this probe)' : ''
@@ -172,6 +175,11 @@ export async function reachable(from: Namespace, target: string | TargetObject, 
 
   // 3. Why not: a neighbour that never answered, a firewall that drops, or silence.
   const neighbor = decision.dev === undefined ? undefined : await neighborOf(from, hop, decision.dev)
+  // A router's "net unreachable" to an echo: its own kernel says whether it lacks the route or its firewall rejected.
+  if (failure?.verdict === 'no-route' && failure.by !== undefined && failure.by !== t.address && t.proto === 'icmp') {
+    const fw = await routerNoRoute(from, t.address, failure.by, decision.prefsrc, t.text, failure.words ?? 'Destination Net Unreachable')
+    if (fw !== undefined) return finish({ verdict: fw.verdict, attempts, detail: fw.detail, evidence: { route: decision, neighbor, output } })
+  }
   if (failure?.verdict === 'refused' || failure?.verdict === 'no-route') {
     return finish({ verdict: failure.verdict, attempts, detail: failure.detail, evidence: { route: decision, neighbor, output } })
   }
@@ -194,22 +202,26 @@ export async function reachable(from: Namespace, target: string | TargetObject, 
       evidence: { route: decision, neighbor, output },
     })
   }
-  const filters = await filtersInLab(from, () => (t.proto === 'icmp' ? icmp(from, t, 100) : socketProbe(from, t, 200)))
-  if (filters.length > 0) {
+  const fw = await filtersInLab(from, t, () => (t.proto === 'icmp' ? icmp(from, t, 100) : socketProbe(from, t, 200)))
+  // An ICMP error that said "filtered" (its sender named by the probe) is evidence already; the rule, when found, is added.
+  const refusal = failure?.verdict === 'filtered' || (failure?.verdict === 'unresolved' && failure.by !== undefined) ? failure : undefined
+  if (fw.blamed.length > 0) {
     return finish({
       verdict: 'filtered',
       attempts,
-      detail: `no answer from ${t.text} within ${Math.round(performance.now() - started)} ms; a firewall in the lab drops traffic: ${filters.join('; ')}`,
-      evidence: { route: decision, neighbor, filters, output },
+      detail: `${refusal?.verdict === 'filtered' ? refusal.detail : `no answer from ${t.text} within ${Math.round(performance.now() - started)} ms`}; a firewall in the lab drops traffic: ${fw.blamed.join('; ')}`,
+      evidence: { route: decision, neighbor, filters: fw.blamed, ...(fw.unchecked.length > 0 ? { unchecked: fw.unchecked } : {}), output },
     })
   }
+  if (refusal !== undefined) return finish({ verdict: refusal.verdict, attempts, detail: `${refusal.detail}${fw.note}`, evidence: { route: decision, neighbor, ...(fw.unchecked.length > 0 ? { unchecked: fw.unchecked } : {}), output } })
   return finish({
     verdict: 'timed-out',
     attempts,
     detail:
       `${failure?.detail ?? `no answer from ${t.text}`} within ${Math.round(performance.now() - started)} ms` +
-      (neighbor === undefined ? '' : `; next hop ${hop} is ${neighbor.state.join(',')}, so packets left ${from.label}: is the way back routed?`),
-    evidence: { route: decision, neighbor, output },
+      (neighbor === undefined ? '' : `; next hop ${hop} is ${neighbor.state.join(',')}, so packets left ${from.label}: is the way back routed?`) +
+      fw.note,
+    evidence: { route: decision, neighbor, ...(fw.unchecked.length > 0 ? { unchecked: fw.unchecked } : {}), output },
   })
 }
 
@@ -219,7 +231,8 @@ interface ProbeResult {
   seen?: { address: string; port: number }
   rttMs?: number
   /** `by`: the address that sent an ICMP error about the probe. */
-  failure?: { verdict: Verdict; detail: string; tooBig?: { by: string; mtu?: number; words: string }; by?: string }
+  /** `words`: the ICMP error as ping words it, when one came back. */
+  failure?: { verdict: Verdict; detail: string; tooBig?: { by: string; mtu?: number; words: string }; by?: string; words?: string }
   output: string
 }
 
@@ -236,7 +249,7 @@ async function icmp(from: Namespace, t: Target, leftMs: number, sized?: { size: 
   if (from_ !== null) {
     const [, who, what] = from_
     if (/Host Unreachable|Address unreachable/i.test(what!)) return { replied: false, failure: { verdict: 'unresolved', detail: `${who} reports "${what}" for ${t.address}: no neighbour answered`, by: who }, output }
-    if (/Net Unreachable|No route/i.test(what!)) return { replied: false, failure: { verdict: 'no-route', detail: `${who} has no route to ${t.address} ("${what}")`, by: who }, output }
+    if (/Net Unreachable|No route/i.test(what!)) return { replied: false, failure: { verdict: 'no-route', detail: `${who} has no route to ${t.address} ("${what}")`, by: who, words: what }, output }
     if (/prohibited|filtered/i.test(what!)) return { replied: false, failure: { verdict: 'filtered', detail: `${who} rejects traffic to ${t.address} ("${what}")`, by: who }, output }
   }
   return { replied: false, failure: { verdict: 'timed-out', detail: `no ICMP echo reply from ${t.address}` }, output }
@@ -282,7 +295,7 @@ async function icmpInProcess(from: Namespace, t: Target, leftMs: number, sized?:
         : verdict === 'no-route' ? `${o.from} has no route to ${t.address} ("${words}")`
         : verdict === 'filtered' ? `${o.from} rejects traffic to ${t.address} ("${words}")`
         : `${o.from} answered ${words} for ${t.address}`
-      return { replied: false, failure: { verdict, detail, by: o.from }, output }
+      return { replied: false, failure: { verdict, detail, by: o.from, words }, output }
     }
     case 'send-failed': {
       const verdict = SEND_ERRORS[o.errno] ?? 'timed-out'
@@ -300,47 +313,47 @@ async function icmpInProcess(from: Namespace, t: Target, leftMs: number, sized?:
   }
 }
 
-async function socketProbe(from: Namespace, t: Target, leftMs: number): Promise<ProbeResult> {
-  let res: { r: string; code?: string; ms: number; body?: string }
+async function socketProbe(from: Namespace, t: Target, leftMs: number, src?: string): Promise<ProbeResult> {
+  let res: SocketProbeOutcome
   let output: string
+  // The socket's error queue (IP_RECVERR) says who sent the ICMP error behind a failure (socket-errors.ts).
+  let attributed = false
   if (t.proto === 'tcp') {
     // TCP: bash's /dev/tcp connect costs ~8 ms per probe against ~150–270 ms for a node script (measured here).
     // At a netspec listener, its greeting is read too: it says how the listener saw this connection.
     const greeting = await listenerAt(from, 'tcp', t.address, t.port!)
     ;({ res, output } = await bashConnect(from, t, leftMs, greeting))
+    // A failure an ICMP error may stand behind: once more from a socket that reads it (one process, failures only).
+    if (res.r === 'error' && res.code !== undefined && ATTRIBUTABLE.has(res.code)) {
+      const again = await recverrProbe(from, t, leftMs)
+      if (again !== undefined && again.res.r === 'error') ({ res, output } = { res: again.res, output: `${output}${again.output}` })
+      attributed = again?.res.r === 'error'
+    }
   } else {
-    const r = await from.exec([process.execPath, '-e', PROBE_SCRIPT, t.proto, t.address, String(t.port), String(Math.round(leftMs))], {
-      timeoutMs: Math.ceil(leftMs) + 5000,
-    })
-    output = `${r.stdout}${r.stderr}`
-    try {
-      res = JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as typeof res
-    } catch {
-      return { replied: false, failure: { verdict: 'timed-out', detail: `the ${t.proto} probe did not report (${output.trim().slice(0, 200)})` }, output }
+    const rr = await recverrProbe(from, t, leftMs)
+    if (rr !== undefined) {
+      ;({ res, output } = rr)
+      attributed = true
+    } else {
+      const r = await from.exec([process.execPath, '-e', PROBE_SCRIPT, t.proto, t.address, String(t.port), String(Math.round(leftMs))], {
+        timeoutMs: Math.ceil(leftMs) + 5000,
+      })
+      output = `${r.stdout}${r.stderr}`
+      try {
+        res = JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as typeof res
+      } catch {
+        return { replied: false, failure: { verdict: 'timed-out', detail: `the ${t.proto} probe did not report (${output.trim().slice(0, 200)})` }, output }
+      }
     }
   }
   if (res.r === 'connected' || res.r === 'reply') {
     const seen = /^netspec(?:-probe)? (\S+) (\d+)$/m.exec(t.proto === 'tcp' ? output : (res.body ?? ''))
     return { replied: true, rttMs: res.ms, output, ...(seen === null ? {} : { seen: { address: seen[1]!, port: Number(seen[2]) } }) }
   }
-  const what = t.proto === 'tcp' ? 'connection' : 'datagram'
-  switch (res.code) {
-    case 'ECONNREFUSED':
-      return {
-        replied: false,
-        failure: { verdict: 'refused', detail: `${t.text} refused the ${what} (${t.proto === 'tcp' ? 'TCP RST' : 'ICMP port unreachable'}): the host is there, nothing listens on port ${t.port}` },
-        output,
-      }
-    case 'ENETUNREACH':
-      return { replied: false, failure: { verdict: 'no-route', detail: `${from.label} has no route to ${t.address} (ENETUNREACH)` }, output }
-    case 'EHOSTUNREACH':
-      return { replied: false, failure: { verdict: 'unresolved', detail: `${t.address} is unreachable from ${from.label} (EHOSTUNREACH: no neighbour answered, or an ICMP host unreachable came back)` }, output }
-    case 'EACCES':
-    case 'EPERM':
-      return { replied: false, failure: { verdict: 'filtered', detail: `sending to ${t.text} was refused locally in ${from.label} (${res.code}: an output filter)` }, output }
-    default:
-      return { replied: false, failure: { verdict: 'timed-out', detail: `no answer to the ${what} to ${t.text}${res.code === undefined ? '' : ` (${res.code})`}` }, output }
+  if (res.r === 'timeout' && res.icmp === undefined) {
+    return { replied: false, failure: { verdict: 'timed-out', detail: `no answer to the ${t.proto === 'tcp' ? 'connection' : 'datagram'} to ${t.text}` }, output }
   }
+  return { replied: false, failure: await socketFailure(from, t, res.code, res.icmp, attributed, src), output }
 }
 
 const BASH_ERRORS: [RegExp, string][] = [
@@ -387,23 +400,53 @@ async function neighborOf(from: Namespace, address: string, dev: string): Promis
   return (await from.neighbors()).find((n) => n.dst === address && n.dev === dev)
 }
 
+interface LabFilters {
+  /** Rules (or chain policies) proven to have met this check's packet: a counter that moved, or nftables' trace. */
+  blamed: string[]
+  /** Rules without a counter and drop policies that nothing could check against this check's packets. */
+  unchecked: string[]
+  /** What the detail says about the firewalls when none is blamed ('' when the lab has no drop rule). */
+  note: string
+}
+
 /**
  * Which firewall of the lab drops this check's traffic: every namespace's ruleset is read, one more probe goes out,
  * and the rulesets are read again; rules whose counters moved are named (never a count left by earlier traffic).
+ * A rule without a counter, or a chain's drop policy, counts nothing: it is blamed only when nftables' trace of one
+ * more probe (src/explain/trace.ts) shows it dropping that probe, never for being there (it may match other traffic
+ * entirely). What no evidence reached is listed as not checked, never as the cause.
  */
-async function filtersInLab(from: Namespace, reprobe: () => Promise<unknown>): Promise<string[]> {
+async function filtersInLab(from: Namespace, t: Target, reprobe: () => Promise<unknown>): Promise<LabFilters> {
   const read = () => Promise.all(from.lab.namespaces.map(async (ns) => [ns, await readRuleset(from.lab.executor, ns.name)] as const))
   const before = await read()
-  if (before.every(([, rs]) => rs === undefined || (rs.drops.length === 0 && !rs.chains.some((c) => c.policy === 'drop')))) return []
+  if (before.every(([, rs]) => rs === undefined || (rs.drops.length === 0 && !rs.chains.some((c) => c.policy === 'drop')))) return { blamed: [], unchecked: [], note: '' }
   await reprobe()
   const moved: string[] = []
-  const maybe: string[] = []
+  const maybe: [Namespace, string][] = []
   for (const [i, [ns, read1]] of (await read()).entries()) {
     if (read1 === undefined) continue
     const rs = await withRuleTexts(from.lab.executor, ns.name, read1) // the rule quoted, as explain() does
     const d = dropsBetween(before[i]?.[1], rs)
     moved.push(...d.moved.map((m) => `in ${ns.label}: ${m}`))
-    maybe.push(...d.maybe.map((m) => `in ${ns.label}: ${m}`))
+    maybe.push(...d.maybe.map((m) => [ns, `in ${ns.label}: ${m}`] as [Namespace, string]))
   }
-  return moved.length > 0 ? moved : maybe
+  if (moved.length > 0) return { blamed: moved, unchecked: [], note: '' }
+  if (maybe.length === 0) return { blamed: [], unchecked: [], note: '; no counter of a lab firewall rule moved' }
+  const candidates = [...new Set(maybe.map(([ns]) => ns))]
+  const unchecked = maybe.map(([, m]) => m)
+  try {
+    const [{ traceProbe }, { makeProbe }, { describeStop }] = await Promise.all([import('../explain/trace.js'), import('../explain/probe.js'), import('../explain/trace-parse.js')])
+    const tr = await traceProbe(from, candidates, makeProbe(t), 500)
+    const stops = [...tr.traces].flatMap(([ns, x]) => (x.fate?.dropped === undefined ? [] : [`in ${ns.label}: ${describeStop(x.fate.dropped)} (${x.fate.dropped.reject ? 'rejected' : 'dropped'} a probe in nftables' trace)`]))
+    if (stops.length > 0) return { blamed: stops, unchecked: maybe.filter(([ns]) => !tr.traces.has(ns)).map(([, m]) => m), note: '' }
+    const traced = candidates.filter((ns) => tr.traces.has(ns))
+    const untraced = maybe.filter(([ns]) => !tr.traces.has(ns)).map(([, m]) => m)
+    // The trace marks the probe, not the answer to it: a rule that drops only the reply is not seen by it.
+    const passed = traced.length === 0 ? '' : `; nftables' trace of a probe saw no lab firewall drop it (traced in ${traced.map((ns) => ns.label).join(', ')}; ${unchecked.length - untraced.length} rule(s) without a counter or drop policies there could not be checked against the reply: evidence.unchecked)`
+    const not = untraced.length === 0 ? '' : `; could not be checked (no counter, no trace): ${untraced.join('; ')}`
+    return { blamed: [], unchecked, note: `${passed}${not}` }
+  } catch (e) {
+    const why = (e as Error).message.split('\n')[0]
+    return { blamed: [], unchecked, note: `; could not be checked (no counter, and nftables' trace failed: ${why}): ${unchecked.join('; ')}` }
+  }
 }

@@ -259,7 +259,8 @@ async function rulesetText(ns: Namespace): Promise<TextRuleset | undefined> {
  * exactly one thing that can drop (every drop/reject rule has a counter and no chain has policy drop) and only one
  * counter is non-zero, that rule did it: one reading. Otherwise, as reachable() always did: the ruleset is read, one
  * more probe goes out, and once the kernel has dropped it too the ruleset is read again; the rule whose counter
- * moved is named. Without a moving counter: the one hooked chain with policy drop, if there is exactly one.
+ * moved is named. Without a moving counter: the one hooked chain with policy drop, if there is exactly one and no
+ * rule without a counter could have dropped it instead (a rule's presence is no evidence: nothing, then).
  */
 async function ruleOf(ns: Namespace, nextDrop: () => Promise<unknown>, reprobe: () => Promise<unknown>): Promise<{ text: string; counted: string } | undefined> {
   const before = await rulesetText(ns)
@@ -283,7 +284,7 @@ async function ruleOf(ns: Namespace, nextDrop: () => Promise<unknown>, reprobe: 
     const prev = before.rules.find((x) => same(x, rule))?.packets ?? 0
     if (rule.packets > prev) return named(rule, `${rule.packets - prev} during this check`)
   }
-  if (after.policyDrops.length !== 1) return undefined
+  if (after.policyDrops.length !== 1 || after.rules.some((r) => r.packets === undefined)) return undefined
   const c = after.policyDrops[0]!
   return { text: `${c.family} ${c.table} ${c.chain}, policy drop (hook ${c.hook})`, counted: `chain ${c.family} ${c.table} ${c.chain}: policy drop (hook ${c.hook})` }
 }

@@ -321,7 +321,7 @@ async function policyDrops(w: Walk): Promise<string[]> {
     const hook = i === 0 ? 'output' : w.hops[i]!.note.endsWith('is local') ? 'input' : 'forward'
     const rs = await readRuleset(ns.lab.executor, ns.name)
     for (const c of rs?.chains ?? []) {
-      if (c.hook === hook && c.policy === 'drop') out.push(`${ns.label}: chain ${c.family} ${c.table} ${c.name} (hook ${hook}) has policy drop`)
+      if (c.hook === hook && c.policy === 'drop') out.push(`${ns.label}: chain ${c.family} ${c.table} ${c.name} (hook ${hook}) has policy drop (it may drop the probe; not checked without a trace)`)
     }
   }
   return out
