@@ -44,14 +44,32 @@ if (proto === 'tcp') {
   })
   srv.listen({ port: Number(port), host: '::', ipv6Only: false }, () => say({ listening: srv.address().port }))
 } else {
-  const s = require('dgram').createSocket({ type: 'udp6', ipv6Only: false })
-  s.on('message', (m, r) => {
+  // A wildcard socket answers from the address the route to the peer picks, not from the one the datagram was
+  // sent to; a connected client (netspec's probe, most UDP clients) drops such an answer. So every address the
+  // namespace has when listening starts gets a socket of its own on the same port (the kernel delivers to the most
+  // specific bound socket), and answers come from where the datagram went; the wildcard catches the rest.
+  const dgram = require('dgram')
+  const serve = (s, local) => s.on('message', (m, r) => {
     const address = r.address.replace(/^::ffff:/, '')
-    say({ proto, address, port: r.port, local: '' })
+    say({ proto, address, port: r.port, local: local === undefined ? '' : hostPort(local, s.address().port) })
     // netspec's own probe learns how it was seen (after say(): recorded first); anything else is echoed.
     s.send(m.toString() === 'netspec-probe' ? 'netspec-probe ' + address + ' ' + r.port : m, r.port, r.address)
   })
-  s.bind(Number(port), '::', () => say({ listening: s.address().port }))
+  const any = dgram.createSocket({ type: 'udp6', ipv6Only: false, reuseAddr: true })
+  serve(any)
+  any.bind(Number(port), '::', () => {
+    const bound = any.address().port
+    const addrs = Object.values(require('os').networkInterfaces()).flat().filter((a) => a && !(a.family === 'IPv6' && a.address.toLowerCase().startsWith('fe80')))
+    let left = addrs.length
+    const next = () => { if (--left <= 0) say({ listening: bound }) }
+    if (left === 0) return say({ listening: bound })
+    for (const a of addrs) {
+      const s = dgram.createSocket({ type: a.family === 'IPv4' ? 'udp4' : 'udp6', reuseAddr: true, ...(a.family === 'IPv6' ? { ipv6Only: true } : {}) })
+      s.on('error', () => { try { s.close() } catch {} ; next() }) // an address gone meanwhile: the wildcard serves it
+      serve(s, a.address)
+      s.bind(bound, a.address, next)
+    }
+  })
 }
 `
 
