@@ -22,9 +22,10 @@ export type {
   Vlan,
   VlanOptions,
 } from './lab/index.js'
+export type { RouteDelOptions } from './lab/route-del.js'
 export type { BridgeVlan } from './kernel/bridge-vlan.js'
 export type { BridgePort, BridgeFdbEntry, FdbOptions } from './lab/bridge-ports.js'
-export type { Link, LinkTunnel, Address, Route, Neighbor, RouteDecision, Family, Rule } from './kernel/types.js'
+export type { Link, LinkTunnel, Address, Route, RouteNexthop, Neighbor, RouteDecision, Family, Rule } from './kernel/types.js'
 export type { RuleOptions, RuleAction, RouteType } from './lab/rules-validate.js'
 export type { DecidedBy } from './assert/route-verdict.js'
 export { NetspecError, isNetspecError, type NetspecErrorKind } from './errors.js'
