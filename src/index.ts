@@ -33,7 +33,7 @@ export { impair, partition, type Impairment, type ImpairOptions, type ImpairStat
 export { diagram, type Diagram } from './topology/diagram.js'
 export type { Exposed, ExposeOptions } from './expose/expose.js'
 export { explain, type ExplainOptions, type Explanation, type Hop, type HopTunnel } from './explain/explain.js'
-export { capturesOf, parsePcap, decodeEthernet, VXLAN_PORTS, type DecodeOptions, type VxlanInfo, type Capture, type CaptureOptions, type Packet, type ArpInfo, type IpInfo, type IcmpInfo, type TcpInfo, type UdpInfo } from './capture/index.js'
+export { capturesOf, parsePcap, decodeEthernet, VXLAN_PORTS, type DecodeOptions, type VxlanInfo, type Capture, type CaptureOptions, type Packet, type ArpInfo, type IpInfo, type FragmentInfo, type IcmpInfo, type TcpInfo, type UdpInfo } from './capture/index.js'
 export {
   buildImage,
   startRunner,

@@ -180,7 +180,7 @@ export function parseRouteDecision(text: string): RouteDecision | undefined {
     dst: str(j.dst) ?? '?',
     type: str(j.type) ?? 'unicast',
     dev: str(j.dev),
-    gateway: str(j.gateway),
+    gateway: gatewayOf(j),
     prefsrc: str(j.prefsrc),
     table: str(j.table) ?? 'main',
   }

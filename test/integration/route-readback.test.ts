@@ -39,6 +39,7 @@ describe.each(['netlink', 'ip'] as const)('%s path', (path) => {
     await a.routeAdd('10.6.0.7', { via: '10.1.0.2', table: 100 })
     await a.exec(['ip', 'route', 'add', '10.8.0.0/16', 'nexthop', 'via', '10.0.0.2', 'nexthop', 'via', '10.1.0.2', 'weight', '3'], { check: true })
     await a.exec(['ip', '-6', 'route', 'add', 'fd08::/64', 'nexthop', 'via', 'fd00::2', 'nexthop', 'via', 'fd01::2'], { check: true })
+    await a.exec(['ip', 'route', 'add', '10.7.0.0/16', 'via', 'inet6', 'fd00::2', 'dev', 'eth0'], { check: true })
 
     // The kernel's own listing: host routes bare, the multipath routes as nexthops.
     const [k4, k6] = [await ipRoutes(a, 4), await ipRoutes(a, 6)]
@@ -89,8 +90,18 @@ describe.each(['netlink', 'ip'] as const)('%s path', (path) => {
     const got = await routeGet(a, '10.8.1.1')
     expect(got.decision).toMatchObject({ gateway: kernel.gateway, dev: kernel.dev })
     await expect(a).toRouteVia('fd07::1', { via: 'FD00::2', dev: 'eth0' })
-    if (lab.netlink !== undefined)
-      for (const dst of ['10.8.1.1', 'fd08::1', '10.5.0.1', 'fd05::1']) expect(lab.netlink.routeGet(a.name, dst), dst).toEqual(await ipRouteGet(lab.executor, a.name, dst))
+    expect((await routeGet(a, '10.7.1.1')).decision).toMatchObject({ gateway: 'fd00::2', dev: 'eth0' }) // ip: "via inet6 fd00::2"
+    expect((await hasRoute(a, '10.7.0.0/16', { via: 'fd00::2' })).ok).toBe(true)
+    if (lab.netlink !== undefined) {
+      for (const dst of ['10.8.1.1', 'fd08::1', '10.5.0.1', 'fd05::1', '10.7.1.1']) expect(lab.netlink.routeGet(a.name, dst), dst).toEqual(await ipRouteGet(lab.executor, a.name, dst))
+      // The in-process dump decodes RTA_MULTIPATH as ip does: each nexthop's device, gateway and weight.
+      const names = new Map((await a.links()).map((l) => [l.index, l.name]))
+      for (const [family, prefix, len] of [[4, '10.8.0.0', 16], [6, 'fd08::', 64]] as const) {
+        const dumped = lab.netlink.routes(a.name, family).find((r) => r.dst === prefix && r.dstLen === len)!
+        const listed = (family === 4 ? k4 : k6).find((r) => r.dst === `${prefix}/${len}`)!.nexthops!
+        expect(dumped.nexthops!.map((n) => ({ gateway: n.gateway, dev: names.get(n.oif), weight: n.weight }))).toEqual(listed.map((n) => ({ gateway: n.gateway, dev: n.dev, weight: n.weight })))
+      }
+    }
   })
 
   test('routeDel needs only what ip route del needs; a missing route is named with what is there', async () => {
