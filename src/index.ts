@@ -22,9 +22,10 @@ export type {
   Vlan,
   VlanOptions,
 } from './lab/index.js'
+export type { RouteDelOptions } from './lab/route-del.js'
 export type { BridgeVlan } from './kernel/bridge-vlan.js'
 export type { BridgePort, BridgeFdbEntry, FdbOptions } from './lab/bridge-ports.js'
-export type { Link, LinkTunnel, Address, Route, Neighbor, RouteDecision, Family, Rule } from './kernel/types.js'
+export type { Link, LinkTunnel, Address, Route, RouteNexthop, Neighbor, RouteDecision, Family, Rule } from './kernel/types.js'
 export type { RuleOptions, RuleAction, RouteType } from './lab/rules-validate.js'
 export type { DecidedBy } from './assert/route-verdict.js'
 export { NetspecError, isNetspecError, type NetspecErrorKind } from './errors.js'
@@ -32,7 +33,7 @@ export { impair, partition, type Impairment, type ImpairOptions, type ImpairStat
 export { diagram, type Diagram } from './topology/diagram.js'
 export type { Exposed, ExposeOptions } from './expose/expose.js'
 export { explain, type ExplainOptions, type Explanation, type Hop, type HopTunnel } from './explain/explain.js'
-export { capturesOf, parsePcap, decodeEthernet, VXLAN_PORTS, type DecodeOptions, type VxlanInfo, type Capture, type CaptureOptions, type Packet, type ArpInfo, type IpInfo, type IcmpInfo, type TcpInfo, type UdpInfo } from './capture/index.js'
+export { capturesOf, parsePcap, decodeEthernet, VXLAN_PORTS, type DecodeOptions, type VxlanInfo, type Capture, type CaptureOptions, type Packet, type ArpInfo, type IpInfo, type FragmentInfo, type IcmpInfo, type TcpInfo, type UdpInfo } from './capture/index.js'
 export {
   buildImage,
   startRunner,

@@ -1,11 +1,11 @@
 // Routes: what the tables hold (hasRoute) and what the kernel decides for one packet (routeGet).
 import { isIP } from 'node:net'
 import { invalidInput, NetspecError } from '../errors.js'
-import { routeGet as kernelRouteGet } from '../kernel/ip.js'
+import { routeDestination, routeGet as kernelRouteGet } from '../kernel/ip.js'
 import type { Route, RouteDecision } from '../kernel/types.js'
 import { describeRoute } from '../lab/format.js'
 import type { Namespace } from '../lab/namespace.js'
-import { checkIfName, checkKeys, parseAddress, parseDestination } from '../lab/validate.js'
+import { checkIfName, checkKeys, parseAddress } from '../lab/validate.js'
 import { decidedBy as describeDecision, findDecidingRoute, type DecidedBy } from './route-verdict.js'
 
 export interface RouteMatch {
@@ -33,16 +33,21 @@ export interface HasRouteResult {
 
 const MATCH_KEYS = ['via', 'dev', 'src', 'table', 'metric', 'proto', 'scope', 'type', 'mtu'] as const
 
-/** Is there an entry for `destination` (any table, IPv4 or IPv6) matching every given field? */
+/**
+ * Is there an entry for `destination` (any table, IPv4 or IPv6) matching every given field? A host address is its
+ * /32 or /128 ('10.5.0.1' is '10.5.0.1/32', as the kernel holds it); addresses compare in canonical form; `via` and
+ * `dev` match a multipath route when one of its nexthops has both.
+ */
 export async function hasRoute(ns: Namespace, destination: string, match: RouteMatch = {}): Promise<HasRouteResult> {
   checkKeys(match, MATCH_KEYS, 'hasRoute')
-  const { dst } = parseDestination(destination)
+  const { dst, family } = routeDestination(destination)
+  const via = match.via === undefined ? undefined : parseAddress(match.via).address
+  const src = match.src === undefined ? undefined : parseAddress(match.src).address
   const routes = (await ns.routes()).filter((r) => r.table !== 'local')
-  const same = routes.filter((r) => r.dst === dst || (dst === 'default' && r.dst === 'default'))
+  const same = routes.filter((r) => r.dst === dst && (family === undefined || r.family === family))
   const fits = (r: Route) =>
-    (match.via === undefined || r.via === parseAddress(match.via).address) &&
-    (match.dev === undefined || r.dev === match.dev) &&
-    (match.src === undefined || r.src === match.src) &&
+    pathsOf(r).some((p) => (via === undefined || p.via === via) && (match.dev === undefined || p.dev === match.dev)) &&
+    (src === undefined || r.src === src) &&
     (match.table === undefined || r.table === String(match.table)) &&
     (match.metric === undefined || r.metric === match.metric) &&
     (match.proto === undefined || r.protocol === match.proto) &&
@@ -59,6 +64,9 @@ export async function hasRoute(ns: Namespace, destination: string, match: RouteM
         : `${ns.label} has no route to ${dst} at all; its routes: ${routes.filter((r) => !r.dst.startsWith('fe80')).map(describeRoute).join('; ') || '(none)'}`
   return { ok: matches.length > 0, matches, near: matches.length > 0 ? [] : same, detail }
 }
+
+/** The ways a route sends packets: its nexthops, or its own gateway and device. */
+export const pathsOf = (r: Route): { via?: string; dev?: string }[] => r.nexthops ?? [{ via: r.via, dev: r.dev }]
 
 export interface RouteGetSelectors {
   from?: string

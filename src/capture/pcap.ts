@@ -12,8 +12,26 @@ export interface IpInfo {
   version: 4 | 6
   src: string
   dst: string
+  /**
+   * The upper-layer protocol (1 ICMP, 6 TCP, 17 UDP, 58 ICMPv6, …): for IPv6 the one after the extension headers
+   * (hop-by-hop, routing, fragment, destination options, AH), or the header where the walk stopped (a truncated
+   * chain, 59 no next header).
+   */
   protocol: number
   ttl: number
+  /** A fragment (IPv4 MF flag or offset, an IPv6 Fragment header): only the first (offset 0) carries the transport header. */
+  fragment?: FragmentInfo
+  /** IPv6: the extension headers walked, in order (0 hop-by-hop, 43 routing, 44 fragment, 51 AH, 60 destination options). */
+  extensions?: number[]
+}
+
+export interface FragmentInfo {
+  /** The identification shared by the fragments of one datagram (16 bits in IPv4, 32 in IPv6). */
+  id: number
+  /** Where this fragment's data starts in the datagram, in bytes (tcpdump's "offset"). */
+  offset: number
+  /** More fragments follow (the MF / M flag). */
+  more: boolean
 }
 export interface IcmpInfo {
   /** 'echo-request' / 'echo-reply' for ICMP and ICMPv6 alike; other types by number. */
@@ -165,32 +183,79 @@ function decodeIpv4(f: Uint8Array, o: number, p: Packet, options: DecodeOptions)
   const ihl = (f[o]! & 0x0f) * 4
   const ip: IpInfo = { version: 4, src: ipv4(f, o + 12), dst: ipv4(f, o + 16), protocol: f[o + 9]!, ttl: f[o + 8]! }
   p.ip = ip
-  decodeL4(f, o + ihl, ip, p, options)
+  const base = `IPv4 ${ip.src} > ${ip.dst}`
+  if (ihl < 20) {
+    p.summary = `${base} bad header length ${ihl}`
+    return
+  }
+  const flagsOffset = (f[o + 6]! << 8) | f[o + 7]!
+  const more = (flagsOffset & 0x2000) !== 0
+  const offset = (flagsOffset & 0x1fff) * 8
+  if (more || offset > 0) ip.fragment = { id: (f[o + 4]! << 8) | f[o + 5]!, offset, more }
+  // The datagram ends at its total length (a short frame is padded), or where the capture was cut.
+  const total = (f[o + 2]! << 8) | f[o + 3]!
+  const end = Math.min(f.length, o + Math.max(total, ihl))
+  decodeL4(f.subarray(0, end), o + ihl, ip, p, options)
 }
+
+/** IPv6 extension headers the walk steps over: hop-by-hop, routing, fragment, AH, destination options. */
+const EXTENSIONS = new Set([0, 43, 44, 51, 60])
+/** More headers than this is no packet a lab sends: the walk stops (tcpdump stops too, at its own bound). */
+const MAX_EXTENSIONS = 16
 
 function decodeIpv6(f: Uint8Array, o: number, p: Packet, options: DecodeOptions): void {
   if (f.length < o + 40) return
-  let next = f[o + 6]!
+  const payload = (f[o + 4]! << 8) | f[o + 5]!
+  // Payload length 0 is a jumbogram (its length is in a hop-by-hop option): the capture's end bounds it then.
+  const g = f.subarray(0, payload === 0 ? f.length : Math.min(f.length, o + 40 + payload))
+  let next = g[o + 6]!
   let l4 = o + 40
-  // Skip the common extension headers (hop-by-hop, routing, destination options), e.g. before MLD.
-  while ((next === 0 || next === 43 || next === 60) && f.length >= l4 + 8) {
-    next = f[l4]!
-    l4 += (f[l4 + 1]! + 1) * 8
+  const ip: IpInfo = { version: 6, src: ipv6(g, o + 8), dst: ipv6(g, o + 24), protocol: next, ttl: g[o + 7]! }
+  const extensions: number[] = []
+  let complete = true
+  while (EXTENSIONS.has(next)) {
+    if (extensions.length >= MAX_EXTENSIONS || g.length < l4 + 8) {
+      complete = false // truncated or absurd chain: the header it stopped at is named, nothing is decoded past it
+      break
+    }
+    extensions.push(next)
+    if (next === 44) {
+      const v = (g[l4 + 2]! << 8) | g[l4 + 3]!
+      ip.fragment = { id: ((g[l4 + 4]! << 24) | (g[l4 + 5]! << 16) | (g[l4 + 6]! << 8) | g[l4 + 7]!) >>> 0, offset: (v >> 3) * 8, more: (v & 1) !== 0 }
+      next = g[l4]!
+      l4 += 8
+    } else {
+      const len = next === 51 ? (g[l4 + 1]! + 2) * 4 : (g[l4 + 1]! + 1) * 8
+      next = g[l4]!
+      l4 += len
+    }
   }
-  const ip: IpInfo = { version: 6, src: ipv6(f, o + 8), dst: ipv6(f, o + 24), protocol: next, ttl: f[o + 7]! }
+  ip.protocol = next
+  if (extensions.length > 0) ip.extensions = extensions
   p.ip = ip
-  decodeL4(f, l4, ip, p, options)
+  if (!complete) {
+    p.summary = `IPv6 ${ip.src} > ${ip.dst} truncated extension header ${next}`
+    return
+  }
+  decodeL4(g, l4, ip, p, options)
 }
 
 const ICMP4: Record<number, string> = { 0: 'echo-reply', 3: 'unreachable', 8: 'echo-request', 11: 'time-exceeded' }
 const ICMP6: Record<number, string> = {
-  1: 'unreachable', 3: 'time-exceeded', 128: 'echo-request', 129: 'echo-reply',
+  1: 'unreachable', 2: 'packet-too-big', 3: 'time-exceeded', 128: 'echo-request', 129: 'echo-reply',
+  130: 'mld-query', 131: 'mld-report', 132: 'mld-done', 143: 'mld2-report',
   133: 'router-solicitation', 134: 'router-advertisement', 135: 'neighbor-solicitation', 136: 'neighbor-advertisement',
 }
 
+/** " frag (id 4660, offset 1480, more)", as tcpdump -v names a fragment. */
+const fragText = (fr: FragmentInfo | undefined) => (fr === undefined ? '' : ` frag (id ${fr.id}, offset ${fr.offset}${fr.more ? ', more' : ''})`)
+
 function decodeL4(f: Uint8Array, o: number, ip: IpInfo, p: Packet, options: DecodeOptions): void {
   const base = `IPv${ip.version} ${ip.src} > ${ip.dst}`
-  p.summary = `${base} proto ${ip.protocol}`
+  const frag = fragText(ip.fragment)
+  p.summary = `${base} proto ${ip.protocol}${frag}`
+  // A later fragment carries data, not a transport header (tcpdump: "ip-proto-1", "frag (0|1448)" without ICMP6).
+  if (ip.fragment !== undefined && ip.fragment.offset > 0) return
   if ((ip.protocol === 1 || ip.protocol === 58) && f.length >= o + 4) {
     const type = f[o]!
     const names = ip.protocol === 1 ? ICMP4 : ICMP6
@@ -200,7 +265,7 @@ function decodeL4(f: Uint8Array, o: number, ip: IpInfo, p: Packet, options: Deco
       icmp.seq = (f[o + 6]! << 8) | f[o + 7]!
     }
     p.icmp = icmp
-    p.summary = `${base} ICMP${ip.version === 6 ? 'v6' : ''} ${icmp.kind}${icmp.seq !== undefined ? ` seq ${icmp.seq}` : ''}`
+    p.summary = `${base} ICMP${ip.version === 6 ? 'v6' : ''} ${icmp.kind}${icmp.seq !== undefined ? ` seq ${icmp.seq}` : ''}${frag}`
   } else if (ip.protocol === 6 && f.length >= o + 14) {
     const bits = f[o + 13]!
     const tcp: TcpInfo = {
@@ -211,11 +276,11 @@ function decodeL4(f: Uint8Array, o: number, ip: IpInfo, p: Packet, options: Deco
       flags: TCP_FLAGS.filter((_, i) => (bits & (1 << i)) !== 0),
     }
     p.tcp = tcp
-    p.summary = `${base} TCP ${tcp.srcPort} > ${tcp.dstPort} [${tcp.flags.join(',')}]`
+    p.summary = `${base} TCP ${tcp.srcPort} > ${tcp.dstPort} [${tcp.flags.join(',')}]${frag}`
   } else if (ip.protocol === 17 && f.length >= o + 8) {
     const udp: UdpInfo = { srcPort: (f[o]! << 8) | f[o + 1]!, dstPort: (f[o + 2]! << 8) | f[o + 3]!, length: (f[o + 4]! << 8) | f[o + 5]! }
     p.udp = udp
-    p.summary = `${base} UDP ${udp.srcPort} > ${udp.dstPort} len ${udp.length}`
+    p.summary = `${base} UDP ${udp.srcPort} > ${udp.dstPort} len ${udp.length}${frag}`
     // VXLAN (RFC 7348 §5): 8 bytes (flags with the I bit 0x08, 24 reserved bits, the 24-bit VNI, 8 reserved bits), then a whole Ethernet frame.
     if ((options.vxlanPorts ?? VXLAN_PORTS).includes(udp.dstPort) && f.length >= o + 16 + 14 && (f[o + 8]! & 0x08) !== 0) {
       const vni = (f[o + 12]! << 16) | (f[o + 13]! << 8) | f[o + 14]!

@@ -1,6 +1,10 @@
 // Typed wrappers over `ip -j`: read the kernel's state back. (Batches of changes go through batcher.ts.)
+import { isIP } from 'node:net'
 import { runChecked, type Executor } from '../exec/index.js'
-import type { Address, Family, Link, LinkTunnel, Neighbor, Route, RouteDecision } from './types.js'
+import type { NetspecErrorContext } from '../errors.js'
+import { canonicalV6 } from '../values/address.js'
+import { parseDestination } from '../values/cidr.js'
+import type { Address, Family, Link, LinkTunnel, Neighbor, Route, RouteDecision, RouteNexthop } from './types.js'
 
 type Json = Record<string, unknown>
 
@@ -90,18 +94,31 @@ export function parseAddresses(text: string): Address[] {
 
 export function parseRoutes(text: string, family?: Family): Route[] {
   return parseJsonArray(text).map((j) => {
-    const dst = str(j.dst) ?? 'default'
+    const nexthops = Array.isArray(j.nexthops) ? (j.nexthops as Json[]) : undefined
+    // The caller's family (readRoutes asks per family); else the destination's, else a gateway's.
+    const dstFamily = isIP(str(j.dst)?.split('/')[0] ?? '')
+    const fam: Family = family ?? (dstFamily !== 0 ? (dstFamily as Family) : gatewayOf(j)?.includes(':') || nexthops?.some((n) => gatewayOf(n)?.includes(':')) ? 6 : 4)
     const route: Route = {
-      family: family ?? (dst.includes(':') || str(j.gateway)?.includes(':') ? 6 : 4),
-      dst,
+      family: fam,
+      dst: routePrefix(str(j.dst), fam),
       table: str(j.table) ?? 'main',
       type: str(j.type) ?? 'unicast',
       flags: strs(j.flags),
     }
-    const via = str(j.gateway) ?? str((j.via as Json | undefined)?.host)
-    if (via !== undefined) route.via = via
+    const via = gatewayOf(j)
+    if (via !== undefined) route.via = canonicalAddress(via)
     if (str(j.dev) !== undefined) route.dev = str(j.dev)
-    if (str(j.prefsrc) !== undefined) route.src = str(j.prefsrc)
+    if (nexthops !== undefined) {
+      route.nexthops = nexthops.map((n) => {
+        const hop: RouteNexthop = { weight: num(n.weight) ?? 1, flags: strs(n.flags) }
+        const gw = gatewayOf(n)
+        if (gw !== undefined) hop.via = canonicalAddress(gw)
+        if (str(n.dev) !== undefined) hop.dev = str(n.dev)
+        return hop
+      })
+    }
+    if (num(j.nhid) !== undefined) route.nhid = num(j.nhid)
+    if (str(j.prefsrc) !== undefined) route.src = canonicalAddress(str(j.prefsrc)!)
     if (num(j.metric) !== undefined) route.metric = num(j.metric)
     if (str(j.protocol) !== undefined) route.protocol = str(j.protocol)
     if (str(j.scope) !== undefined) route.scope = str(j.scope)
@@ -109,6 +126,35 @@ export function parseRoutes(text: string, family?: Family): Route[] {
     if (mtu !== undefined) route.mtu = mtu
     return route
   })
+}
+
+/** A route's or a nexthop's gateway: `"gateway": "10.0.0.2"`, or `"via": { "family": "inet6", "host": "fe80::1" }` (another family's). */
+const gatewayOf = (j: Json): string | undefined => str(j.gateway) ?? str((j.via as Json | undefined)?.host)
+
+/** An address as `ip` prints it (IPv6 in RFC 5952 form); anything else as it came. */
+const canonicalAddress = (a: string): string => (isIP(a) === 6 ? canonicalV6(a) : a)
+
+/**
+ * A route's destination with its prefix length always: `ip -j` prints a host route bare ("10.5.0.1", "fd05::1"),
+ * this gives '10.5.0.1/32' and 'fd05::1/128'; 'default' (no dst) stays 'default'.
+ */
+export function routePrefix(dst: string | undefined, family: Family): string {
+  if (dst === undefined || dst === 'default') return 'default'
+  const [address = '', len] = dst.split('/')
+  const fam = isIP(address)
+  if (fam === 0) return dst
+  return `${canonicalAddress(address)}/${len ?? (fam === 6 || family === 6 ? 128 : 32)}`
+}
+
+/**
+ * A destination as the route model holds it (routePrefix): 'default', or a prefix with its length,
+ * a host address as its /32 or /128; '0.0.0.0/0' and '::/0' are the default of their family.
+ */
+export function routeDestination(destination: unknown, context: NetspecErrorContext = {}): { dst: string; family?: Family } {
+  const { dst, family } = parseDestination(destination, context)
+  if (dst === 'default' || family === undefined) return { dst: 'default' }
+  if (/\/0$/.test(dst)) return { dst: 'default', family }
+  return { dst: dst.includes('/') ? dst : `${dst}/${family === 6 ? 128 : 32}`, family }
 }
 
 export function parseNeighbors(text: string): Neighbor[] {
@@ -134,7 +180,7 @@ export function parseRouteDecision(text: string): RouteDecision | undefined {
     dst: str(j.dst) ?? '?',
     type: str(j.type) ?? 'unicast',
     dev: str(j.dev),
-    gateway: str(j.gateway),
+    gateway: gatewayOf(j),
     prefsrc: str(j.prefsrc),
     table: str(j.table) ?? 'main',
   }

@@ -57,14 +57,33 @@ export interface Address {
   flags: string[]
 }
 
+/** One path of a multipath route (`ip route add … nexthop via A nexthop via B`), as `ip -j route` lists it. */
+export interface RouteNexthop {
+  via?: string
+  dev?: string
+  /** The path's weight (1 unless given). */
+  weight: number
+  /** e.g. ['onlink'], ['dead', 'linkdown']. */
+  flags: string[]
+}
+
 export interface Route {
   family: Family
-  /** 'default' or a prefix such as '10.0.12.0/24' (a host route is a bare address). */
+  /**
+   * 'default' or a prefix with its length, canonical: '10.0.12.0/24', a host route '10.5.0.1/32' or 'fd05::1/128'
+   * (`ip` prints a host route as a bare address; the prefix length is always added here).
+   */
   dst: string
   table: string
   type: string
+  /** The gateway of a single-path route (a multipath route has its gateways in `nexthops`). Canonical form. */
   via?: string
+  /** The device of a single-path route (a multipath route has its devices in `nexthops`). */
   dev?: string
+  /** The paths of a multipath route, in the kernel's order (undefined for a single-path route). */
+  nexthops?: RouteNexthop[]
+  /** The nexthop object the route uses (`ip route add … nhid N`), when it uses one. */
+  nhid?: number
   src?: string
   metric?: number
   protocol?: string

@@ -4,13 +4,18 @@ import type { LabSnapshot, NamespaceSnapshot } from './types.js'
 
 /** A route as `ip route` would print it: `10.9.0.0/16 via 10.0.12.2 dev veth1 metric 50`. */
 export function describeRoute(r: Route): string {
-  const parts = r.type === 'unicast' ? [r.dst] : [r.type, r.dst]
+  // A host route bare (10.5.0.1, fd05::1), as ip prints it.
+  const dst = r.dst.replace(r.family === 4 ? /\/32$/ : /\/128$/, '')
+  const parts = r.type === 'unicast' ? [dst] : [r.type, dst]
+  if (r.nhid !== undefined) parts.push(`nhid ${r.nhid}`)
   if (r.via !== undefined) parts.push(`via ${r.via}`)
   if (r.dev !== undefined) parts.push(`dev ${r.dev}`)
   if (r.src !== undefined) parts.push(`src ${r.src}`)
   if (r.metric !== undefined) parts.push(`metric ${r.metric}`)
   if (r.table !== 'main') parts.push(`table ${r.table}`)
   if (r.mtu !== undefined) parts.push(`mtu ${r.mtu}`)
+  for (const n of r.nexthops ?? [])
+    parts.push(['nexthop', ...(n.via === undefined ? [] : [`via ${n.via}`]), ...(n.dev === undefined ? [] : [`dev ${n.dev}`]), `weight ${n.weight}`, ...n.flags].join(' '))
   return parts.join(' ')
 }
 

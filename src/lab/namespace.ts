@@ -4,6 +4,7 @@ import { commandFailed, type RunResult, type SpawnedProcess } from '../exec/inde
 import { readAddresses, readLinks, readNeighbors, readRoutes } from '../kernel/ip.js'
 import type { Address, Link, Neighbor, Route, Rule } from '../kernel/types.js'
 import { readRules } from '../kernel/rules.js'
+import { routeDelLine, routeDelMissing, type RouteDelOptions } from './route-del.js'
 import { checkRouteMtu, checkRouteType, checkTable, ruleArgs, type RuleOptions } from './rules-validate.js'
 import type { Listener } from '../assert/listen.js'
 import type { Capture, CaptureOptions } from '../capture/capture.js'
@@ -204,11 +205,17 @@ export class Namespace {
     await this.#lab.batch(this, [`route add ${line}`], ctx)
   }
 
-  async routeDel(destination: string, options: RouteOptions = {}): Promise<void> {
+  /**
+   * `ip route del`: the kernel finds the route by its prefix alone (`routeDel('10.8.0.0/16')`), narrowed by what is
+   * given (via, dev, metric, table, type, src). A route that is not there is named, with what the namespace has.
+   */
+  async routeDel(destination: string, options: RouteDelOptions = {}): Promise<void> {
     const ctx = this.#context(callSite())
-    const line = routeLine(destination, options, ctx)
+    const line = routeDelLine(destination, options, ctx)
     this.#lab.assertAlive(this)
-    await this.#lab.batch(this, [`route del ${line}`], ctx)
+    await this.#lab.batch(this, [`route del ${line}`], ctx).catch(async (e: unknown) => {
+      throw await routeDelMissing(e, this, destination, options, ctx)
+    })
   }
 
   /** `ip rule add`: `ruleAdd({ from: '10.0.0.2', table: 100 })`, `ruleAdd({ fwmark: 7, table: 100, priority: 100 })`. */

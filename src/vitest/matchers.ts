@@ -84,10 +84,12 @@ const matchers = {
     if (expected.via !== undefined && expected.gateway !== undefined && expected.via !== expected.gateway)
       throw new TypeError(`toRouteVia: { via: '${expected.via}' } and the deprecated { gateway: '${expected.gateway}' } disagree; give only via`)
     const within = withinOf(options, 'toRouteVia')
+    // Compared in the form the kernel prints ('FD00::2' is fd00::2), as toHaveRoute compares it.
+    const gateway = via === undefined ? undefined : parseAddress(via).address
     const polled = await pollWithin(within, this.isNot !== true, async () => {
       const r = await routeGet(ns, address, selectors)
       const d = r.decision
-      const pass = r.ok && d !== undefined && (expected.dev === undefined || d.dev === expected.dev) && (via === undefined || d.gateway === via)
+      const pass = r.ok && d !== undefined && (expected.dev === undefined || d.dev === expected.dev) && (gateway === undefined || d.gateway === gateway)
       return { pass, r }
     })
     const { pass, r } = polled.result

@@ -149,6 +149,16 @@ const rows: Row[] = [
     wrong: ({ ns1 }) => ns1.routeAdd('10.9.0.0/16', { via: '192.168.77.1' }),
   },
   {
+    cause: 'deleting a route that is not there',
+    example: "ns1.routeDel('10.9.0.0/16', { via: '10.0.12.3' })",
+    kind: 'command-failed', // judged by the kernel ("No such process"): nothing is deleted
+    says: /routeDel: ns1 has no route to 10\.9\.0\.0\/16 via 10\.0\.12\.3 \(table main\)[\s\S]*kernel said: RTNETLINK answers: No such process/,
+    fix: /for 10\.9\.0\.0\/16 it has: 10\.9\.0\.0\/16 via 10\.0\.12\.2 dev veth1/,
+    fixText: 'the hint lists what the namespace has for that destination: give what selects one of them (or the prefix alone)',
+    prelude: ({ lab, ns1, ns2 }) => lab.veth([ns1, 'veth1', '10.0.12.1/24'], [ns2, 'veth2', '10.0.12.2/24']).then(() => ns1.routeAdd('10.9.0.0/16', { via: '10.0.12.2' })),
+    wrong: ({ ns1 }) => ns1.routeDel('10.9.0.0/16', { via: '10.0.12.3' }),
+  },
+  {
     cause: 'veth end in a torn-down lab',
     example: 'lab.veth([ns1, …], [nsOfDestroyedLab, …])',
     kind: 'invalid-input',

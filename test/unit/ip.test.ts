@@ -12,7 +12,10 @@ import {
   parseNetnsList,
   parseRouteDecision,
   parseRoutes,
+  routeDestination,
+  routePrefix,
 } from '../../src/kernel/ip.js'
+import { describeRoute } from '../../src/lab/format.js'
 
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/ip/${name}`, import.meta.url), 'utf8')
 
@@ -107,11 +110,63 @@ describe('parseRoutes', () => {
     expect(routes[2]!.via).toBeUndefined()
     expect(routes.filter((r) => r.table === 'local').map((r) => `${r.type} ${r.dst}`)).toEqual([
       'local 127.0.0.0/8',
-      'local 127.0.0.1',
-      'broadcast 127.255.255.255',
-      'local 172.16.0.102',
-      'broadcast 172.16.0.255',
+      'local 127.0.0.1/32',
+      'broadcast 127.255.255.255/32',
+      'local 172.16.0.102/32',
+      'broadcast 172.16.0.255/32',
     ])
+  })
+
+  // `ip -j route` as printed by iproute2 6.1 (Debian 12) for a host route, a multipath route (IPv4 and IPv6), an
+  // IPv4 route via an IPv6 gateway and a nexthop object.
+  test('host routes carry their /32 and /128, multipath routes their nexthops, addresses their canonical form', () => {
+    const v4 = parseRoutes(
+      '[{"dst":"10.5.0.1","gateway":"10.0.0.2","dev":"eth0","flags":[]},' +
+        '{"dst":"10.8.0.0/16","flags":[],"nexthops":[{"gateway":"10.0.0.2","dev":"eth0","weight":1,"flags":[]},{"gateway":"10.0.0.3","dev":"eth0","weight":3,"flags":["onlink"]}]},' +
+        '{"dst":"10.7.0.0/16","via":{"family":"inet6","host":"FE80::1"},"dev":"eth0","flags":[]},' +
+        '{"dst":"10.6.0.0/16","nhid":7,"gateway":"10.0.0.2","dev":"eth0","flags":[]}]',
+      4,
+    )
+    expect(v4[0]).toEqual({ family: 4, dst: '10.5.0.1/32', table: 'main', type: 'unicast', via: '10.0.0.2', dev: 'eth0', flags: [] })
+    expect(v4[1]).toEqual({
+      family: 4,
+      dst: '10.8.0.0/16',
+      table: 'main',
+      type: 'unicast',
+      flags: [],
+      nexthops: [
+        { via: '10.0.0.2', dev: 'eth0', weight: 1, flags: [] },
+        { via: '10.0.0.3', dev: 'eth0', weight: 3, flags: ['onlink'] },
+      ],
+    })
+    expect(v4[2]).toMatchObject({ dst: '10.7.0.0/16', via: 'fe80::1' })
+    expect(v4[3]).toMatchObject({ dst: '10.6.0.0/16', nhid: 7, via: '10.0.0.2' })
+    const v6 = parseRoutes(
+      '[{"dst":"fd05::1","gateway":"fd00::2","dev":"eth0","metric":1024,"flags":[],"pref":"medium"},' +
+        '{"dst":"fd08::/64","metric":1024,"flags":[],"pref":"medium","nexthops":[{"gateway":"fd00::2","dev":"eth0","weight":1,"flags":[]},{"gateway":"fd01::2","dev":"eth1","weight":1,"flags":[]}]},' +
+        '{"dst":"default","gateway":"fd00::2","dev":"eth0","prefsrc":"fd00::1","flags":[]}]',
+    )
+    expect(v6.map((r) => [r.family, r.dst])).toEqual([[6, 'fd05::1/128'], [6, 'fd08::/64'], [6, 'default']])
+    expect(v6[1]!.nexthops!.map((n) => `${n.via} ${n.dev}`)).toEqual(['fd00::2 eth0', 'fd01::2 eth1'])
+    expect(describeRoute(v4[0]!)).toBe('10.5.0.1 via 10.0.0.2 dev eth0')
+    expect(describeRoute(v4[1]!)).toBe('10.8.0.0/16 nexthop via 10.0.0.2 dev eth0 weight 1 nexthop via 10.0.0.3 dev eth0 weight 3 onlink')
+    expect(describeRoute(v6[0]!)).toBe('fd05::1 via fd00::2 dev eth0 metric 1024')
+  })
+
+  test('routePrefix and routeDestination: the one form of a destination', () => {
+    expect(routePrefix('10.5.0.1', 4)).toBe('10.5.0.1/32')
+    expect(routePrefix('FD05::0:1', 6)).toBe('fd05::1/128')
+    expect(routePrefix('10.0.0.0/8', 4)).toBe('10.0.0.0/8')
+    expect(routePrefix(undefined, 4)).toBe('default')
+    expect(routePrefix('default', 6)).toBe('default')
+    expect(routeDestination('10.5.0.1')).toEqual({ dst: '10.5.0.1/32', family: 4 })
+    expect(routeDestination('10.5.0.1/32')).toEqual({ dst: '10.5.0.1/32', family: 4 })
+    expect(routeDestination('10.5.3.1/16')).toEqual({ dst: '10.5.0.0/16', family: 4 })
+    expect(routeDestination('FD05::1')).toEqual({ dst: 'fd05::1/128', family: 6 })
+    expect(routeDestination('default')).toEqual({ dst: 'default' })
+    expect(routeDestination('::/0')).toEqual({ dst: 'default', family: 6 })
+    expect(routeDestination('0.0.0.0/0')).toEqual({ dst: 'default', family: 4 })
+    expect(() => routeDestination('10.5.0.1/33')).toThrow(/prefix length 33/)
   })
 
   test('IPv6: gateway and metric; the family comes from the caller or from the addresses', () => {

@@ -1,8 +1,38 @@
 // How Namespace verbs render `ip` lines, and what they refuse before any process starts.
 import { describe, expect, test } from 'vitest'
 import { checkAlias, linkSetLines, routeLine } from '../../src/lab/namespace.js'
+import { routeDelLine } from '../../src/lab/route-del.js'
 
 const ctx = { namespace: 'ns2' }
+
+describe('routeDelLine: only what selects the route (the prefix alone is enough, as for ip route del)', () => {
+  test.each([
+    ['10.8.0.0/16', {}, '10.8.0.0/16'],
+    ['10.8.3.0/16', {}, '10.8.0.0/16'],
+    ['fd08::/64', {}, 'fd08::/64'],
+    ['default', {}, 'default'],
+    ['default', { via: 'FD00::1' }, '::/0 via fd00::1'],
+    ['10.5.0.1', { dev: 'eth0' }, '10.5.0.1 dev eth0'],
+    ['192.0.2.0/24', { type: 'blackhole' }, 'blackhole 192.0.2.0/24'],
+    ['10.9.0.0/16', { via: '10.0.0.2', dev: 'eth0', src: '10.0.0.1', metric: 5, table: 100 }, '10.9.0.0/16 via 10.0.0.2 dev eth0 src 10.0.0.1 metric 5 table 100'],
+  ] as const)('%s %j → %s', (dst, options, line) => {
+    expect(routeDelLine(dst, options, ctx)).toBe(line)
+  })
+
+  test.each([
+    ['10.8.0.0/16', { mtu: 1400 }, /unknown option 'mtu' for routeDel/],
+    ['10.8.0.0/16', { onlink: true }, /unknown option 'onlink'/],
+    ['10.8.0.0/16', { via: 'fd00::1' }, /cannot have via fd00::1/],
+    ['fd08::/64', { src: '10.0.0.1' }, /cannot have src 10\.0\.0\.1/],
+    ['10.8.0.0/16', { dev: '-x' }, /./],
+    ['10.8.0.0/16', { table: 'all' }, /./],
+    ['10.8.0.0/16', { type: 'local' }, /route type must be one of/],
+    ['10.8.0.0/16', { metric: -1 }, /metric must be a whole number/],
+    ['10.8.0.0/16 #', {}, /./],
+  ] as const)('%s %j is refused', (dst, options, message) => {
+    expect(() => routeDelLine(dst, options as never, ctx)).toThrow(message)
+  })
+})
 
 describe('routeLine', () => {
   test.each([

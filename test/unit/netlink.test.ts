@@ -113,6 +113,35 @@ describe('replies', () => {
     expect(nl.decodeRoute(body)).toEqual({ family: 4, type: 1, table: 254, oif: 4, gateway: '10.0.1.1', prefsrc: '10.0.1.7', dst: '10.0.2.5' })
     expect(nl.ROUTE_TYPES[7]).toBe('unreachable')
   })
+
+  // As the kernel dumps `ip route add 10.8.0.0/16 nexthop via 10.0.0.2 dev eth0 nexthop via 10.0.0.3 dev eth1 weight 3 onlink`
+  // (fib_add_multipath: struct rtnexthop { len, flags, hops = weight - 1, ifindex } then RTA_GATEWAY), and an IPv4
+  // route via an IPv6 gateway (RTA_VIA: struct rtvia { family, address }).
+  test('a multipath route: each nexthop with its device, gateway, weight and flags; RTA_VIA is a gateway', () => {
+    const rtnh = (flags: number, hops: number, ifindex: number, attrs: Buffer) => {
+      const head = Buffer.alloc(8)
+      head.writeUInt16LE(8 + attrs.length, 0)
+      head.writeUInt8(flags, 2)
+      head.writeUInt8(hops, 3)
+      head.writeInt32LE(ifindex, 4)
+      return Buffer.concat([head, attrs])
+    }
+    const multipath = Buffer.concat([
+      rtnh(0, 0, 2, nl.encodeAttrs([[nl.RTA.GATEWAY, nl.addressBytes('10.0.0.2')]])),
+      rtnh(nl.RTNH_F_ONLINK, 2, 3, nl.encodeAttrs([[nl.RTA.GATEWAY, nl.addressBytes('10.0.0.3')]])),
+    ])
+    const body = Buffer.concat([nl.rtmsg({ family: 4, dstLen: 16, table: 254, scope: 0, type: 1 }), nl.encodeAttrs([[nl.RTA.DST, nl.addressBytes('10.8.0.0')], [nl.RTA.MULTIPATH, multipath]])])
+    expect(nl.decodeRoute(body)).toEqual({
+      family: 4, type: 1, table: 254, oif: undefined, gateway: undefined, prefsrc: undefined, dst: '10.8.0.0',
+      nexthops: [{ oif: 2, gateway: '10.0.0.2', weight: 1, flags: 0 }, { oif: 3, gateway: '10.0.0.3', weight: 3, flags: 4 }],
+    })
+    // A torn rtnexthop (length past the attribute) ends the list; it never throws.
+    expect(nl.decodeMultipath(Buffer.concat([multipath, Buffer.from([40, 0, 0, 0])]))).toHaveLength(2)
+    expect(nl.decodeMultipath(Buffer.from([3, 0, 0, 0, 0, 0, 0, 0]))).toEqual([])
+    const via = Buffer.concat([Buffer.from([10, 0]), nl.addressBytes('fe80::1')]) // AF_INET6 = 10
+    const v = Buffer.concat([nl.rtmsg({ family: 4, dstLen: 16, table: 254, scope: 0, type: 1 }), nl.encodeAttrs([[nl.RTA.VIA, via], [nl.RTA.OIF, nl.u32(2)]])])
+    expect(nl.decodeRoute(v).gateway).toBe('fe80::1')
+  })
 })
 
 describe('which ip lines run in-process', () => {

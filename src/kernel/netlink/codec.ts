@@ -34,7 +34,7 @@ const IFA_ADDRESS = 1
 const IFA_LOCAL = 2
 export const IFA_F_NODAD = 0x02
 
-export const RTA = { DST: 1, SRC: 2, OIF: 4, GATEWAY: 5, PRIORITY: 6, PREFSRC: 7, METRICS: 8, CACHEINFO: 12, TABLE: 15 } as const
+export const RTA = { DST: 1, SRC: 2, OIF: 4, GATEWAY: 5, PRIORITY: 6, PREFSRC: 7, METRICS: 8, MULTIPATH: 9, CACHEINFO: 12, TABLE: 15, VIA: 18 } as const
 const RTAX_MTU = 2
 export const RT_TABLE_MAIN = 254
 export const RTN_UNICAST = 1
@@ -364,6 +364,45 @@ export interface DecodedRoute {
   mtu?: number
   /** rta_cacheinfo.rta_expires in seconds, when the kernel holds a learned (expiring) value. */
   expires?: number
+  /** RTA_MULTIPATH: the paths of a multipath route (a dump; a lookup's answer names the one path it chose). */
+  nexthops?: DecodedNexthop[]
+}
+
+/** One struct rtnexthop of RTA_MULTIPATH, with its own RTA_GATEWAY or RTA_VIA. */
+export interface DecodedNexthop {
+  oif: number
+  gateway?: string
+  /** rtnh_hops + 1, as ip prints the weight. */
+  weight: number
+  /** RTNH_F_* (1 dead, 2 pervasive, 4 onlink, 16 linkdown, …). */
+  flags: number
+}
+
+/** A gateway: RTA_GATEWAY (the route's own family), or RTA_VIA (struct rtvia: family u16, then the address). */
+function gatewayOf(attrs: Map<number, Buffer>): string | undefined {
+  const gw = attrs.get(RTA.GATEWAY)
+  if (gw !== undefined) return addressText(gw)
+  const via = attrs.get(RTA.VIA)
+  if (via === undefined || via.length < 2) return undefined
+  const bytes = via.subarray(2)
+  return bytes.length === 4 || bytes.length === 16 ? addressText(bytes) : undefined
+}
+
+/** RTA_MULTIPATH: struct rtnexthop { len u16, flags u8, hops u8, ifindex s32 } each followed by its attributes. */
+export function decodeMultipath(buf: Buffer): DecodedNexthop[] {
+  const out: DecodedNexthop[] = []
+  let off = 0
+  while (off + 8 <= buf.length) {
+    const len = buf.readUInt16LE(off)
+    if (len < 8 || off + len > buf.length) break
+    const attrs = decodeAttrs(buf.subarray(off, off + len), 8)
+    const hop: DecodedNexthop = { oif: buf.readInt32LE(off + 4), weight: buf.readUInt8(off + 3) + 1, flags: buf.readUInt8(off + 2) }
+    const gateway = gatewayOf(attrs)
+    if (gateway !== undefined) hop.gateway = gateway
+    out.push(hop)
+    off += align(len)
+  }
+  return out
 }
 
 /** The prefix length of a route message (0 for a default route). */
@@ -381,10 +420,11 @@ export function decodeRoute(body: Buffer): DecodedRoute {
     type: body.readUInt8(7),
     table: table === undefined ? body.readUInt8(4) : table.readUInt32LE(0),
     oif: attrs.get(RTA.OIF)?.readUInt32LE(0),
-    gateway: text(RTA.GATEWAY),
+    gateway: gatewayOf(attrs),
     prefsrc: text(RTA.PREFSRC),
     dst: text(RTA.DST),
     ...metricsOf(attrs),
+    ...(attrs.has(RTA.MULTIPATH) ? { nexthops: decodeMultipath(attrs.get(RTA.MULTIPATH)!) } : {}),
   }
 }
 

@@ -254,6 +254,12 @@ export class NetlinkEngine {
     }
   }
 
+  /** @internal Every route of one family as the kernel dumps it (all tables), with each one's prefix length. */
+  routes(netns: string, family: 4 | 6): (nl.DecodedRoute & { dstLen: number })[] {
+    const fd = this.#socket(netns)
+    return this.#dump(fd, nl.dumpRoutes(this.#seq++, family), nl.RTM_NEWROUTE).map((body) => ({ ...nl.decodeRoute(body), dstLen: nl.routeDstLen(body) }))
+  }
+
   /** Whether the main table holds a default route of this family (what `ip route` would list as `default`). */
   hasDefaultRoute(netns: string, family: 4 | 6): boolean {
     const fd = this.#socket(netns)
