@@ -53,6 +53,8 @@ export interface SweepPlan {
   containers: string[]
   /** The lab's temp directory (`lab.tempDir()`), removed if it is one (isLabTempDir), on the local executor. */
   tempDir?: string
+  /** What the lab made in its temp directory besides its files: captures and relay sockets (paths inside it). */
+  tempContents?: string[]
   /** The marker file, removed last (only if nothing is left). */
   marker: string
 }
@@ -98,7 +100,7 @@ async function plan(exec: Executor, marker: LabMarker, present: ReadonlySet<stri
     processes: await pidsIn(exec, namespaces),
     etc,
     containers: marker.containers ?? [],
-    ...(exec.kind === 'local' && markedTempDir(marker) !== undefined ? { tempDir: markedTempDir(marker) } : {}),
+    ...(exec.kind === 'local' && markedTempDir(marker) !== undefined ? { tempDir: markedTempDir(marker), tempContents: tempContents(markedTempDir(marker)!) } : {}),
     marker: markerPath(marker.labId),
   }
 }
@@ -153,6 +155,27 @@ export async function sweep(options: SweepOptions = {}): Promise<SweepReport> {
   return report
 }
 
+/**
+ * The captures (`captures/<capture>/<file>.pcap`) and relay sockets (`expose-<n>.sock`) in a dead lab's temp
+ * directory, for the plan: they go with the directory (src/capture/capture.ts, src/expose/expose.ts). Read without
+ * following links (lstat); a directory that cannot be read lists nothing.
+ */
+function tempContents(dir: string): string[] {
+  const out: string[] = []
+  try {
+    for (const n of readdirSync(dir)) if (/^expose-\d+\.sock$/.test(n) && lstatSync(join(dir, n)).isSocket()) out.push(n)
+    const caps = join(dir, 'captures')
+    if (lstatSync(caps, { throwIfNoEntry: false })?.isDirectory() === true)
+      for (const c of readdirSync(caps)) {
+        if (!lstatSync(join(caps, c)).isDirectory()) continue
+        for (const f of readdirSync(join(caps, c))) if (f.endsWith('.pcap') && lstatSync(join(caps, c, f)).isFile()) out.push(`captures/${c}/${f}`)
+      }
+  } catch {
+    // gone meanwhile, or unreadable: the directory itself is still removed as planned
+  }
+  return out.sort()
+}
+
 // Labels come from marker files: never let one print control characters to a terminal.
 const clean = (s: string) => s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, '?')
 
@@ -164,7 +187,7 @@ export function planLines(lab: SweepPlan): string[] {
     ...lab.adopted.map((n) => `    unlink adopted namespace ${n}`),
     ...lab.etc.map((e) => `    remove ${e}`),
     ...lab.containers.map((c) => `    remove container ${c}`),
-    ...(lab.tempDir === undefined ? [] : [`    remove temp directory ${lab.tempDir}`]),
+    ...(lab.tempDir === undefined ? [] : [`    remove temp directory ${lab.tempDir}`, ...(lab.tempContents ?? []).map((f) => `      with ${f.endsWith('.pcap') ? 'capture' : 'relay socket'} ${f}`)]),
     `    remove marker ${lab.marker}`,
   ]
 }

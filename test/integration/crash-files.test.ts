@@ -64,3 +64,53 @@ describe.each([['netlink', '0'], ['ip', '1']])('an owner SIGKILLed with a captur
     expect(markers(), 'markers left').toEqual([])
   }, 120_000)
 })
+
+// Without a reaper (NETSPEC_REAPER=off), a later sweep finds them through the marker: the dry run lists the capture
+// and the relay socket with the temp directory, --force removes them.
+const OWNER = `
+  import { Lab } from './dist/index.js'
+  const lab = await Lab.create({ label: 'crash files sweep' })
+  const a = await lab.namespace('a')
+  const b = await lab.namespace('b')
+  await lab.veth([a, 'eth0', '10.0.13.1/24'], [b, 'eth0', '10.0.13.2/24'])
+  const cap = await a.capture('eth0')
+  await lab.expose(b, 8080, { via: 'relay' })
+  console.log(JSON.stringify({ labId: lab.id, temp: lab.marker.tempDir, capFile: cap.file, namespaces: lab.marker.namespaces }))
+  setInterval(() => {}, 60_000)`
+
+describe.each([['netlink', '0'], ['ip', '1']])('an owner SIGKILLed without a reaper (%s path)', (_path, noNetlink) => {
+  test('the sweep dry run lists its capture and relay socket, and --force removes them', async () => {
+    const { spawn } = await import('node:child_process')
+    const { createInterface } = await import('node:readline')
+    const { buildDist, ROOT } = await import('../fixtures/dist.js')
+    const { sweep, formatSweepReport } = await import('../../src/lab/sweep.js')
+    await buildDist()
+    const child = spawn(process.execPath, ['--input-type=module', '-e', OWNER], {
+      cwd: ROOT,
+      env: { ...process.env, NETSPEC_REAPER: 'off', NETSPEC_NO_NETLINK: noNetlink },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
+    const line = await new Promise<string>((resolve, reject) => {
+      createInterface({ input: child.stdout! }).once('line', resolve)
+      child.once('exit', (code) => reject(new Error(`owner exited early with ${code}`)))
+    })
+    const r = JSON.parse(line) as { labId: string; temp: string; capFile: string; namespaces: string[] }
+    const exited = new Promise((resolve) => child.once('exit', resolve))
+    child.kill('SIGKILL')
+    await exited
+    const socket = join(r.temp, 'expose-1.sock')
+    expect(existsSync(r.capFile)).toBe(true)
+    expect(existsSync(socket)).toBe(true)
+    const owner = Number(r.labId.split('-')[0])
+    const plan = await sweep({ dryRun: true, owner })
+    const text = formatSweepReport(plan, true)
+    const rel = r.capFile.slice(r.temp.length + 1)
+    expect(text).toContain(`remove temp directory ${r.temp}`)
+    expect(text).toContain(`with capture ${rel}`)
+    expect(text).toContain('with relay socket expose-1.sock')
+    expect(existsSync(r.capFile)).toBe(true) // a dry run removes nothing
+    await sweep({ force: true, owner })
+    expect(existsSync(r.temp)).toBe(false)
+    for (const n of r.namespaces) expect(existsSync(`/run/netns/${n}`), n).toBe(false)
+  }, 180_000)
+})

@@ -136,3 +136,25 @@ describe('safe files', () => {
     expect(readdirSync(dir)).toEqual(['a.txt']) // no temp file left
   })
 })
+
+describe("the sealed check's leak evidence (scripts/sealed-check.mjs)", () => {
+  test('is never copied through a link at its name or in its directory', async () => {
+    // @ts-expect-error: a plain .mjs script without types
+    const { keepEvidence } = (await import('../../scripts/sealed-check.mjs')) as { keepEvidence: (pcap: string, dest: string) => void }
+    writeFileSync(join(root, 'leak.pcap'), 'PCAP')
+    const cwd = process.cwd()
+    process.chdir(root)
+    try {
+      mkdirSync('.netspec')
+      symlinkSync(victimFile, '.netspec/sealed-leak.pcap')
+      keepEvidence(join(root, 'leak.pcap'), '.netspec/sealed-leak.pcap')
+      expect(lstatSync('.netspec/sealed-leak.pcap').isFile()).toBe(true)
+      expect(readFileSync('.netspec/sealed-leak.pcap', 'utf8')).toBe('PCAP')
+      symlinkSync(victim, 'evidence')
+      expect(() => keepEvidence(join(root, 'leak.pcap'), 'evidence/sealed-leak.pcap')).toThrow(/evidence is a symbolic link/)
+    } finally {
+      process.chdir(cwd)
+    }
+    untouched()
+  })
+})
