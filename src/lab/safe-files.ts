@@ -212,3 +212,28 @@ export function removeAt(dir: number, name: string): void {
 export function listAt(dir: number): string[] {
   return readdirSync(`/proc/self/fd/${dir}`)
 }
+
+/**
+ * Why a directory (a real path) is not safe for root to make private directories in, or undefined if it is: every
+ * component from `/` down must belong to root or to us, and one that others may write must be sticky (as /tmp is),
+ * else another user could rename what we made there and put a symlink in its place (TMPDIR=/tmp/user/1000 under
+ * `sudo -E`, for one).
+ */
+export function untrustedDir(path: string): string | undefined {
+  const uid = process.geteuid?.() ?? 0
+  let at = ''
+  for (const part of ['', ...path.split('/').filter((p) => p !== '')]) {
+    at = part === '' ? '/' : `${at === '/' ? '' : at}/${part}`
+    let st
+    try {
+      st = lstatSync(at)
+    } catch (e) {
+      return `${at} cannot be read: ${(e as Error).message}`
+    }
+    if (st.isSymbolicLink()) return `${at} is a symbolic link`
+    if (!st.isDirectory()) return `${at} is not a directory`
+    if (st.uid !== 0 && st.uid !== uid) return `${at} belongs to uid ${st.uid}, who could move what netspec makes there`
+    if ((st.mode & 0o022) !== 0 && (st.mode & 0o1000) === 0) return `${at} is writable by others (mode ${(st.mode & 0o7777).toString(8)}) and not sticky`
+  }
+  return undefined
+}

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { NetspecError, invalidInput, type NetspecErrorContext } from '../errors.js'
 import { commandFailed, type Executor } from '../exec/index.js'
+import { untrustedDir } from './safe-files.js'
 
 interface TempDirOwner {
   readonly id: string
@@ -41,6 +42,12 @@ export async function labTempDir(lab: TempDirOwner, record?: (dir: string) => vo
     // The real path of the parent is what the marker records (a sweep removes it only where its whole path is
     // real: src/lab/owner.ts markedTempDir).
     const parent = realpathSync(tmpdir())
+    const why = untrustedDir(parent)
+    if (why !== undefined)
+      throw new NetspecError('not-permitted', `refusing to make the lab's temp directory in ${parent}: ${why}`, {
+        lab: (lab as { label?: string }).label,
+        hint: 'set TMPDIR to a directory that only root (or this user) can change, such as /tmp (sticky), or unset it',
+      })
     for (let attempt = 1; ; attempt++) {
       const dir = join(parent, `netspec-lab-${lab.id}-${randomSuffix()}`)
       record?.(dir)

@@ -1,10 +1,10 @@
 // src/lab/safe-files.ts: writing into a directory that someone less trusted can change. Each writer meets a link
 // planted at its name (to a victim file or directory outside): the victim stays as it was, the write lands in place.
-import { closeSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { chmodSync, chownSync, closeSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, test } from 'vitest'
-import { copyFileAt, copyTreeAt, openWritableDir, removeAt, writeFileAt } from '../../src/lab/safe-files.js'
+import { copyFileAt, copyTreeAt, openWritableDir, removeAt, untrustedDir, writeFileAt } from '../../src/lab/safe-files.js'
 
 let root: string
 let victim: string
@@ -156,5 +156,28 @@ describe("the sealed check's leak evidence (scripts/sealed-check.mjs)", () => {
       process.chdir(cwd)
     }
     untouched()
+  })
+})
+
+describe('untrustedDir: where root may make private directories', () => {
+  test('/tmp (root, sticky) is fine; a directory another user owns, or others may write without the sticky bit, is not', () => {
+    expect(untrustedDir('/tmp')).toBeUndefined()
+    expect(untrustedDir(root)).toBeUndefined()
+    if (process.geteuid?.() === 0) {
+      // (chown needs root; as another user, that user's own directories are theirs to trust)
+      const theirs = join(root, 'theirs')
+      mkdirSync(theirs)
+      chownSync(theirs, 65534, 65534)
+      expect(untrustedDir(theirs)).toBe(`${theirs} belongs to uid 65534, who could move what netspec makes there`)
+      expect(untrustedDir(join(theirs, 'below'))).toMatch(/belongs to uid 65534/) // an ancestor counts too
+    }
+    const open = join(root, 'open')
+    mkdirSync(open)
+    chmodSync(open, 0o777)
+    expect(untrustedDir(open)).toBe(`${open} is writable by others (mode 777) and not sticky`)
+    chmodSync(open, 0o1777)
+    expect(untrustedDir(open)).toBeUndefined()
+    symlinkSync(open, join(root, 'link'))
+    expect(untrustedDir(join(root, 'link'))).toBe(`${join(root, 'link')} is a symbolic link`)
   })
 })
