@@ -28,9 +28,9 @@ const refused = (what: string, why: string, hint?: string) =>
   })
 
 /** Opens (making it, mode 0755, if missing) the directory `name` inside directory `parent`, refusing a symlink or a non-directory. */
-export function openSubdir(parent: number, name: string, shownAs: string, mode = 0o755): number {
+export function openSubdir(parent: number, name: string, shownAs: string, mode = 0o755, create = true): number {
   try {
-    mkdirSync(at(parent, name), { mode }) // mkdir never follows a link: EEXIST on anything there
+    if (create) mkdirSync(at(parent, name), { mode }) // mkdir never follows a link: EEXIST on anything there
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw refused(shownAs, (e as Error).message)
   }
@@ -56,15 +56,16 @@ function isLink(path: string): boolean {
  * Opens the directory `path` for writing files into it, making what is missing. A relative path is walked from
  * the process's working directory (held by the process, so it cannot be swapped) and no component of it may be a
  * symlink; an absolute path is the user's own setting: its parent is taken as it resolves, its last component
- * must not be a symlink. The caller closes the descriptor.
+ * must not be a symlink. The caller closes the descriptor. `create: false` makes nothing (a missing one throws).
  */
-export function openWritableDir(path: string): number {
+export function openWritableDir(path: string, options: { create?: boolean } = {}): number {
+  const create = options.create ?? true
   const norm = normalize(path)
   let fd: number
   let parts: string[]
   if (isAbsolute(norm)) {
     const parent = dirname(norm)
-    mkdirSync(parent, { recursive: true })
+    if (create) mkdirSync(parent, { recursive: true })
     fd = openSync(parent, constants.O_RDONLY | constants.O_DIRECTORY)
     parts = norm === '/' ? [] : [basename(norm)]
   } else {
@@ -76,7 +77,7 @@ export function openWritableDir(path: string): number {
   for (const p of parts) {
     shown = join(shown, p)
     try {
-      const next = openSubdir(fd, p, shown)
+      const next = openSubdir(fd, p, shown, 0o755, create)
       closeSync(fd)
       fd = next
     } catch (e) {

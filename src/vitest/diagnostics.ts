@@ -20,10 +20,10 @@ export const DIAGNOSTICS_DIR = process.env.NETSPEC_DIAGNOSTICS_DIR ?? join(proce
  * working directory with no symlink allowed in it (the checkout's owner may write there while netspec runs as
  * root); everything in it is then written relative to the descriptor (src/lab/safe-files.ts).
  */
-function openDiagnosticsDir(): number {
+function openDiagnosticsDir(create = true): number {
   const dir = process.env.NETSPEC_DIAGNOSTICS_DIR
-  if (dir !== undefined) return openWritableDir(dir)
-  return DIAGNOSTICS_DIR === join(process.cwd(), '.netspec', 'diagnostics') ? openWritableDir('.netspec/diagnostics') : openWritableDir(DIAGNOSTICS_DIR)
+  if (dir !== undefined) return openWritableDir(dir, { create })
+  return openWritableDir(DIAGNOSTICS_DIR === join(process.cwd(), '.netspec', 'diagnostics') ? '.netspec/diagnostics' : DIAGNOSTICS_DIR, { create })
 }
 
 const message = (e: unknown) => (isNetspecError(e) ? e.shortMessage : e instanceof Error ? e.message : String(e))
@@ -42,7 +42,7 @@ export function clearDiagnostics(task: TestContext['task']): void {
   const base = baseName(task)
   let dir: number
   try {
-    dir = openDiagnosticsDir()
+    dir = openDiagnosticsDir(false)
   } catch {
     return // no directory (it is made, or its refusal reported, when a test fails)
   }

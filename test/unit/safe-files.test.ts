@@ -65,6 +65,8 @@ describe('safe files', () => {
       symlinkSync(victim, join(root, 'linked'))
       expect(() => openWritableDir('linked/diagnostics')).toThrow(/netspec refused to write linked: it is a symbolic link/)
       expect(() => openWritableDir('../x')).toThrow(/leads out of the working directory/)
+      expect(() => openWritableDir('.netspec/diagnostics', { create: false })).toThrow(/ENOENT/)
+      expect(existsSync(join(root, '.netspec'))).toBe(false) // create: false makes nothing
       closeSync(openWritableDir('.netspec/diagnostics'))
       expect(lstatSync(join(root, '.netspec', 'diagnostics')).isDirectory()).toBe(true)
       mkdirSync(join(root, 'real'))
