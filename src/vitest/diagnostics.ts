@@ -80,15 +80,15 @@ export async function attachDiagnostics(task: TestContext['task'], lab: Lab, opt
     const extras = await Promise.all(lab.namespaces.map((ns) => netfilterState(lab, ns.name, ns.label)))
     const sysctls = await sysctlState(lab)
     // Spawned processes (state, last output) and the lab's temp files: src/vitest/processes-diagnostics.ts.
-    const processes = processDiagnostics(lab, dir, DIAGNOSTICS_DIR, baseName(task))
+    const processes = processDiagnostics(lab, dir, DIAGNOSTICS_DIR, `${baseName(task)}${suffix}`)
     text = [formatSnapshot(snapshot), ...sysctls, ...extras.filter((x) => x !== ''), processes, mermaidOf(snapshot)].filter((x) => x !== '').join('\n\n')
     text += overlaysOf(snapshot)
     // Packet captures of the failed test are kept beside its diagnostics (they are removed with the lab otherwise):
-    // `<test>--<capture>.pcap`, one name per capture of the test.
+    // `<test>--<capture>.pcap` (`<test>--<lab>--<capture>.pcap` for a shared lab), one name per capture.
     const taken = new Set<string>()
     for (const cap of capturesOf(lab)) {
-      let copy = `${baseName(task)}--${basename(cap.file)}`
-      for (let i = 2; taken.has(copy); i++) copy = `${baseName(task)}--${basename(cap.file, '.pcap')}-${i}.pcap`
+      let copy = `${baseName(task)}${suffix}--${basename(cap.file)}`
+      for (let i = 2; taken.has(copy); i++) copy = `${baseName(task)}${suffix}--${basename(cap.file, '.pcap')}-${i}.pcap`
       taken.add(copy)
       if (dir === undefined) {
         text += `\n\ncapture not kept (${cap.file}): ${refusal ?? 'no diagnostics directory'}`
