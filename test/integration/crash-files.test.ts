@@ -114,3 +114,34 @@ describe.each([['netlink', '0'], ['ip', '1']])('an owner SIGKILLed without a rea
     for (const n of r.namespaces) expect(existsSync(`/run/netns/${n}`), n).toBe(false)
   }, 180_000)
 })
+
+// Not a lab's, but a file of the run outside any lab: the drop-reason hub's socket (one per Vitest run, in the state
+// directory). A run whose main process was SIGKILLed leaves it; the next hub removes the dead runs' sockets, never a
+// live run's, and never anything but a socket.
+test("the next drop-reason hub removes a SIGKILLed run's hub socket, and only that", async () => {
+  const { spawn } = await import('node:child_process')
+  const net = await import('node:net')
+  const { mkdtempSync, writeFileSync, symlinkSync, lstatSync } = await import('node:fs')
+  const { removeDeadHubSockets } = await import('../../src/drops/hub.js')
+  const dir = mkdtempSync(join(tmpdir(), 'netspec-hub-sockets-'))
+  try {
+    // A "run" that listens on its hub socket and is SIGKILLed: the socket file stays.
+    const child = spawn(process.execPath, ['-e', `require('net').createServer().listen(process.argv[1] + '/drops-' + process.pid + '.sock', () => console.log('ready'))`, dir], { stdio: ['ignore', 'pipe', 'inherit'] })
+    await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()))
+    const dead = `drops-${child.pid}.sock`
+    const exited = new Promise((resolve) => child.once('exit', resolve))
+    child.kill('SIGKILL')
+    await exited
+    expect(lstatSync(join(dir, dead)).isSocket()).toBe(true)
+    // A live run's socket (this process), and look-alikes that are not sockets.
+    const live = net.createServer()
+    await new Promise<void>((resolve) => live.listen(join(dir, `drops-${process.pid}.sock`), resolve))
+    writeFileSync(join(dir, 'drops-999999999.sock'), 'not a socket')
+    symlinkSync('/etc/hostname', join(dir, 'drops-999999998.sock'))
+    expect(removeDeadHubSockets(dir)).toEqual([dead])
+    expect(readdirSync(dir).sort()).toEqual([`drops-${process.pid}.sock`, 'drops-999999998.sock', 'drops-999999999.sock'].sort())
+    await new Promise<void>((resolve) => live.close(() => resolve()))
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
