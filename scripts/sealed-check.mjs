@@ -12,8 +12,8 @@
 // kept in NETSPEC_SEALED_PCAP (default .netspec/sealed-leak.pcap).
 import { spawn, spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { copyFileSync, lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
-import { dirname, join } from 'node:path'
+import { constants, copyFileSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { basename, dirname, isAbsolute, join } from 'node:path'
 
 /** Address ranges labs use (tests and specs): RFC 1918, ULA, CGNAT and the documentation ranges. */
 export const LAB_RANGES = [
@@ -251,6 +251,32 @@ export async function startCapture(file) {
 const STATE = '/run/netspec'
 const EVIDENCE = () => process.env.NETSPEC_SEALED_PCAP ?? '.netspec/sealed-leak.pcap'
 
+/**
+ * Copies the leak's pcap to `dest` (in the checkout, which its non-root owner may change while this runs as root):
+ * no component of a relative `dest` may be a symlink, the copy goes to an exclusive temp name (O_EXCL: never through
+ * a link) and is renamed into place (rename replaces a link, never follows it). As src/lab/safe-files.ts does.
+ */
+export function keepEvidence(pcap, dest) {
+  const dir = dirname(dest)
+  if (isAbsolute(dest)) mkdirSync(dir, { recursive: true })
+  else {
+    let at = '.'
+    for (const part of dir.split('/').filter((p) => p !== '' && p !== '.')) {
+      at = join(at, part)
+      try {
+        mkdirSync(at, { mode: 0o755 })
+      } catch (e) {
+        if (e.code !== 'EEXIST') throw e
+      }
+      if (lstatSync(at).isSymbolicLink()) throw new Error(`${at} is a symbolic link (never followed)`)
+    }
+  }
+  const tmp = join(dir, `.${basename(dest)}.${process.pid}.tmp`)
+  rmSync(tmp, { force: true })
+  copyFileSync(pcap, tmp, constants.COPYFILE_EXCL)
+  renameSync(tmp, dest)
+}
+
 /** Takes the "before" snapshot and starts the capture; returns a function that judges the "after". */
 export async function begin() {
   mkdirSync(STATE, { recursive: true })
@@ -265,8 +291,11 @@ export async function begin() {
     const verdict = { sealed: changes.length === 0 && packets.length === 0, changes, packets: packets.slice(0, 50), packetCount: packets.length, filter }
     if (process.env.NETSPEC_SEALED_REPORT) writeFileSync(process.env.NETSPEC_SEALED_REPORT, `${JSON.stringify(verdict, null, 2)}\n`)
     if (packets.length > 0) {
-      mkdirSync(dirname(EVIDENCE()), { recursive: true })
-      copyFileSync(pcap, EVIDENCE()) // the evidence, for `tcpdump -r`
+      try {
+        keepEvidence(pcap, EVIDENCE()) // the evidence, for `tcpdump -r`
+      } catch (e) {
+        verdict.evidence = `not kept: ${e.message}`
+      }
     }
     rmSync(pcap, { force: true })
     return verdict
@@ -278,7 +307,7 @@ export function formatVerdict(v) {
   return [
     'netspec sealed-check: LEAK: the run changed the root network namespace or sent lab traffic through it',
     ...v.changes.map((c) => `  ${c}`),
-    ...(v.packetCount > 0 ? [`  ${v.packetCount} packet(s) with a lab address on a root-namespace interface (${EVIDENCE()}), e.g.:`] : []),
+    ...(v.packetCount > 0 ? [`  ${v.packetCount} packet(s) with a lab address on a root-namespace interface (${v.evidence === undefined ? EVIDENCE() : `${EVIDENCE()} ${v.evidence}`}), e.g.:`] : []),
     ...v.packets.slice(0, 10).map((p) => `    ${p}`),
   ].join('\n')
 }

@@ -1,7 +1,7 @@
 // Packet capture in a lab namespace: tcpdump writes a pcap file (-U and --immediate-mode: each packet is
 // handed over and flushed as it arrives; without immediate mode TPACKET_V3 holds packets up to a block timeout),
 // and netspec decodes that file itself (pcap.ts) instead of parsing tcpdump's prose.
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises'
 import { setTimeout as delay } from 'node:timers/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -52,7 +52,7 @@ export async function capture(ns: Namespace, iface: string, options: CaptureOpti
   if (options.snaplen !== undefined && (!Number.isInteger(options.snaplen) || options.snaplen < 1 || options.snaplen > 262144))
     throw invalidInput(`capture: snaplen must be a whole number from 1 to 262144, got ${String(options.snaplen)}`, ctx)
   const safe = (s: string) => s.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 40)
-  const dir = await mkdtemp(join(tmpdir(), `netspec-capture-${safe(ns.label)}-`))
+  const dir = await captureDir(ns, safe(ns.label))
   const file = join(dir, `${safe(ns.label)}-${iface}.pcap`)
   // -Z root: Debian's tcpdump otherwise drops to user 'tcpdump', which cannot write into our 0700 directory.
   // The filter is one argv element after '--': whatever it holds, tcpdump reads it as the expression, never as an
@@ -115,6 +115,22 @@ export async function capture(ns: Namespace, iface: string, options: CaptureOpti
   list.push(cap)
   live.set(ns.lab, list)
   return cap
+}
+
+/** Where a lab's captures live, inside its temp directory (copied apart from the other lab files on failure). */
+export const CAPTURES_SUBDIR = 'captures'
+
+/**
+ * A new private directory for one capture: inside the lab's temp directory on the local executor (named in the
+ * lab's marker before it is made, so an owner killed mid-capture leaves nothing: the reaper and sweep remove it).
+ */
+async function captureDir(ns: Namespace, label: string): Promise<string> {
+  if (ns.lab.executor.kind !== 'local') return mkdtemp(join(tmpdir(), `netspec-capture-${label}-`))
+  const parent = join(await ns.lab.tempDir(), CAPTURES_SUBDIR)
+  await mkdir(parent, { mode: 0o700 }).catch((e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EEXIST') throw e
+  })
+  return mkdtemp(join(parent, `${label}-`))
 }
 
 /** Removes a capture's temporary directory (the lab defers this; diagnostics copy the file first). */

@@ -7,6 +7,7 @@ import { copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSyn
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { NetspecError } from '../errors.js'
+import { untrustedDir } from '../lab/safe-files.js'
 import { docker, dockerChecked, requireEngine } from './docker.js'
 
 export const IMAGE_REPO = 'netspec-runner'
@@ -187,6 +188,12 @@ export async function buildImage(options: { force?: boolean; log?: (line: string
     await dockerChecked(['tag', image, LATEST], 'could not tag the runner image')
     return { image, cached: true, durationMs: performance.now() - started, sizeBytes: await imageSize(image) }
   }
+  // Laid out as root by path: another user who could move it (a TMPDIR of theirs) could redirect the copies.
+  const untrusted = untrustedDir(realpathSync(tmpdir()))
+  if (untrusted !== undefined)
+    throw new NetspecError('not-permitted', `refusing to lay out the runner image in ${tmpdir()}: ${untrusted}`, {
+      hint: 'set TMPDIR to a directory that only root (or this user) can change, such as /tmp (sticky), or unset it',
+    })
   const root = mkdtempSync(join(tmpdir(), 'netspec-image-'))
   try {
     log(`laying out ${inputs.tools.size} tools and ${inputs.libs.length} libraries in ${root}`)

@@ -4,7 +4,9 @@
 // and every worker gets every line (the reason names and 'ready' replayed to late comers). Each worker still holds
 // its own namespace fds and keeps only its own labs' drops. Why: the start-up (~1 s idle, several under load, LLVM)
 // was paid by every test file's process; measured in docs/drops.md.
-import { mkdirSync, rmSync } from 'node:fs'
+import { lstatSync, mkdirSync, readdirSync, rmSync, unlinkSync } from 'node:fs'
+import { join } from 'node:path'
+import { processStartTime } from '../lab/owner.js'
 import { createServer, type Socket } from 'node:net'
 import { createInterface } from 'node:readline'
 import { dropsSupport, spawnBpftrace } from './watcher.js'
@@ -17,10 +19,37 @@ export interface DropHub {
   close(): Promise<void>
 }
 
+/**
+ * The sockets of earlier runs' hubs whose main process died without closing them (SIGKILL): `drops-<pid>.sock`
+ * with no such process any more (a socket, never followed: lstat). A live run's socket is left alone.
+ */
+export function removeDeadHubSockets(dir: string): string[] {
+  const removed: string[] = []
+  let names: string[]
+  try {
+    names = readdirSync(dir)
+  } catch {
+    return removed
+  }
+  for (const n of names) {
+    const m = /^drops-([1-9]\d{0,9})\.sock$/.exec(n)
+    if (m === null || processStartTime(Number(m[1])) !== undefined) continue
+    try {
+      if (!lstatSync(join(dir, n)).isSocket()) continue
+      unlinkSync(join(dir, n))
+      removed.push(n)
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return removed
+}
+
 /** Starts the run's hub (bpftrace itself only on first use), or undefined where drop reasons are off here. */
 export async function startDropHub(dir = '/run/netspec'): Promise<DropHub | undefined> {
   if (!dropsSupport().on) return undefined
   mkdirSync(dir, { recursive: true })
+  removeDeadHubSockets(dir)
   const path = `${dir}/drops-${process.pid}.sock`
   rmSync(path, { force: true })
   const clients = new Set<Socket>()

@@ -8,22 +8,20 @@
 //   await in between), then handed to Node, which connects it. A socket belongs to the namespace it was
 //   created in, so the connection goes where the lab's routes say.
 // - relay: without in-process namespace entry, a small Node process in the namespace listens on a Unix
-//   socket under /run/netspec/expose/ (a path, so both namespaces see it) and connects there for each client.
-import { mkdirSync, rmSync } from 'node:fs'
+//   socket in the lab's temp directory (a path, so both namespaces see it) and connects there for each client.
+import { rmSync } from 'node:fs'
 import net from 'node:net'
 import { join } from 'node:path'
 import { invalidInput, NetspecError } from '../errors.js'
 import type { SpawnedProcess } from '../exec/index.js'
 import { libc, AF_INET, AF_INET6, SOCK_CLOEXEC } from '../kernel/netlink/ffi.js'
 import { canEnterNamespaces, withNamespace } from '../kernel/setns.js'
-import { STATE_DIR } from '../lab/owner.js'
 import type { Namespace } from '../lab/namespace.js'
 import { parseAddress } from '../values/cidr.js'
 import { show } from '../values/show.js'
 import { checkPort } from '../values/port.js'
 
 const SOCK_STREAM = 1
-const EXPOSE_DIR = join(STATE_DIR, 'expose')
 
 export interface ExposeOptions {
   /** The address inside the namespace to connect to (default 127.0.0.1: a service listening on its loopback or on any address). */
@@ -80,9 +78,14 @@ export async function expose(ns: Namespace, port: number, options: ExposeOptions
   let relay: SpawnedProcess | undefined
   let relayPath: string | undefined
   if (via === 'relay') {
-    mkdirSync(EXPOSE_DIR, { recursive: true, mode: 0o700 })
-    relayPath = join(EXPOSE_DIR, `${process.pid}-${++counter}.sock`)
-    rmSync(relayPath, { force: true })
+    // In the lab's temp directory (0700, named in its marker before it is made): an owner killed with the relay
+    // running leaves no socket behind, the reaper and sweep remove the directory with the lab.
+    relayPath = join(await lab.tempDir(), `expose-${++counter}.sock`)
+    if (Buffer.byteLength(relayPath) > 107)
+      throw new NetspecError('unsupported', `expose: the relay socket path ${relayPath} is longer than a Unix socket path may be (107 bytes)`, {
+        namespace: ns.label,
+        hint: 'set TMPDIR to a shorter directory (the lab temp directory is made there)',
+      })
     relay = await ns.spawn([process.execPath, '-e', RELAY_SCRIPT, relayPath, host, String(port)], { ready: /^ready$/m, readyTimeoutMs: 10_000 })
   }
 

@@ -595,12 +595,11 @@ export class Lab implements LabInternals, AsyncDisposable {
    */
   async tempDir(): Promise<string> {
     this.assertAlive()
-    const dir = await labTempDir(this)
-    if (this.executor.kind === 'local' && this.#marker.tempDir !== dir) {
-      this.#marker.tempDir = dir // so a reaper or sweep removes it if this process dies
+    // Recorded before it is made (src/lab/tempdir.ts), so a reaper or sweep removes it if this process dies.
+    return labTempDir(this, (dir) => {
+      this.#marker.tempDir = dir
       writeMarker(this.#marker)
-    }
-    return dir
+    })
   }
 
   /** Registers a cleanup step; deferred steps run first at teardown, last registered first. */

@@ -6,6 +6,7 @@ import { chmodSync, closeSync, constants, existsSync, fstatSync, lstatSync, mkdi
 import { basename, dirname, isAbsolute, join, normalize } from 'node:path'
 import { NetspecError } from '../errors.js'
 import { MARKER_CHECK_SOURCE } from './marker-check.js'
+import { untrustedDir } from './safe-files.js'
 
 export const NAME_PREFIX = 'ns'
 export const STATE_DIR = process.env.NETSPEC_STATE_DIR ?? '/run/netspec'
@@ -91,14 +92,18 @@ export function isLabTempDir(labId: string, dir: unknown): dir is string {
 /**
  * The temp directory a dead lab's marker names, if it can only be that lab's: named as mkdtemp named it for this
  * lab id, its parent path free of symlinks (its real path is itself: a link in it could lead anywhere), and a real
- * directory, not a link. Undefined otherwise (or when it is gone).
+ * directory, not a link, ours and 0700, in a parent no other user can change (safe-files.ts untrustedDir).
+ * Undefined otherwise (or when it is gone).
  */
 export function markedTempDir(marker: Pick<LabMarker, 'labId' | 'tempDir'>): string | undefined {
   const dir = marker.tempDir
   if (!isLabTempDir(marker.labId, dir)) return undefined
   try {
     if (realpathSync(dirname(dir)) !== dirname(dir)) return undefined
-    return lstatSync(dir).isDirectory() ? dir : undefined
+    // As netspec makes it (src/lab/tempdir.ts): ours, 0700, in a parent no other user can change.
+    const st = lstatSync(dir)
+    if (!st.isDirectory() || st.uid !== (process.geteuid?.() ?? 0) || (st.mode & 0o077) !== 0) return undefined
+    return untrustedDir(dirname(dir)) === undefined ? dir : undefined
   } catch {
     return undefined // already gone
   }

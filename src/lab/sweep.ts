@@ -58,6 +58,8 @@ export interface SweepPlan {
   etc: string[]
   /** The lab's temp directory (`lab.tempDir()`), removed if it is one (isLabTempDir), on the local executor. */
   tempDir?: string
+  /** What the lab made in its temp directory besides its files: captures and relay sockets (paths inside it). */
+  tempContents?: string[]
   /** The marker file, removed last (only if nothing is left). */
   marker: string
 }
@@ -114,7 +116,7 @@ async function plan(exec: Executor, marker: LabMarker, present: ReadonlySet<stri
     adopted,
     processes: await pidsIn(exec, namespaces, marker.ownerStart),
     etc,
-    ...(exec.kind === 'local' && markedTempDir(marker) !== undefined ? { tempDir: markedTempDir(marker) } : {}),
+    ...(exec.kind === 'local' && markedTempDir(marker) !== undefined ? { tempDir: markedTempDir(marker), tempContents: tempContents(markedTempDir(marker)!) } : {}),
     marker: markerPath(marker.labId),
   }
 }
@@ -166,7 +168,26 @@ export async function sweep(options: SweepOptions = {}): Promise<SweepReport> {
   return report
 }
 
-// Labels come from marker files: never let one print control characters to a terminal.
+/**
+ * The captures (`captures/<capture>/<file>.pcap`) and relay sockets (`expose-<n>.sock`) in a dead lab's temp
+ * directory, for the plan: they go with the directory (src/capture/capture.ts, src/expose/expose.ts). Read without
+ * following links (lstat); a directory that cannot be read lists nothing.
+ */
+function tempContents(dir: string): string[] {
+  const out: string[] = []
+  try {
+    for (const n of readdirSync(dir)) if (/^expose-\d+\.sock$/.test(n) && lstatSync(join(dir, n)).isSocket()) out.push(n)
+    const caps = join(dir, 'captures')
+    if (lstatSync(caps, { throwIfNoEntry: false })?.isDirectory() === true)
+      for (const c of readdirSync(caps)) {
+        if (!lstatSync(join(caps, c)).isDirectory()) continue
+        for (const f of readdirSync(join(caps, c))) if (f.endsWith('.pcap') && lstatSync(join(caps, c, f)).isFile()) out.push(`captures/${c}/${f}`)
+      }
+  } catch {
+    // gone meanwhile, or unreadable: the directory itself is still removed as planned
+  }
+  return out.sort()
+}
 
 /** Everything one removal does, as lines (the dry run and --force print the same). */
 export function planLines(lab: SweepPlan): string[] {
@@ -175,7 +196,7 @@ export function planLines(lab: SweepPlan): string[] {
     ...lab.namespaces.map((n) => `    delete namespace ${n}`),
     ...lab.adopted.map((n) => `    unlink adopted namespace ${n}`),
     ...lab.etc.map((e) => `    remove ${e}`),
-    ...(lab.tempDir === undefined ? [] : [`    remove temp directory ${lab.tempDir}`]),
+    ...(lab.tempDir === undefined ? [] : [`    remove temp directory ${lab.tempDir}`, ...(lab.tempContents ?? []).map((f) => `      with ${f.endsWith('.pcap') ? 'capture' : 'relay socket'} ${f}`)]),
     `    remove marker ${lab.marker}`,
   ]
 }

@@ -2,11 +2,13 @@
 // leases, removed at teardown after the lab's processes are stopped, and copied beside the diagnostics when
 // the test fails (kept in place with a kept lab). Files are written by name only: a plain file name, created
 // exclusively (O_EXCL | O_NOFOLLOW), so nothing outside the directory can be reached or overwritten.
-import { closeSync, constants, mkdirSync, openSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
+import { closeSync, constants, mkdirSync, openSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { NetspecError, invalidInput, type NetspecErrorContext } from '../errors.js'
 import { commandFailed, type Executor } from '../exec/index.js'
+import { untrustedDir } from './safe-files.js'
 
 interface TempDirOwner {
   readonly id: string
@@ -20,21 +22,50 @@ export function existingTempDir(lab: object): string | undefined {
   return dirs.get(lab)
 }
 
-/** The lab's private directory, made on first use: `/tmp/netspec-lab-<lab id>-XXXXXX`, mode 0700. */
-export async function labTempDir(lab: TempDirOwner): Promise<string> {
+const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'
+
+/** Six random letters or digits, as mkdtemp's XXXXXX (the marker schema expects exactly this). */
+function randomSuffix(): string {
+  return [...randomBytes(6)].map((b) => ALPHABET[b % ALPHABET.length]).join('')
+}
+
+/**
+ * The lab's private directory, made on first use: `/tmp/netspec-lab-<lab id>-XXXXXX`, mode 0700. On the local
+ * executor its name is chosen first and handed to `record` (the lab writes it into its marker) before it is made,
+ * so no crash can leave it unrecorded; mkdir() fails on anything already there (a planted link included).
+ */
+export async function labTempDir(lab: TempDirOwner, record?: (dir: string) => void): Promise<string> {
   const known = dirs.get(lab)
   if (known !== undefined) return known
-  const prefix = join(tmpdir(), `netspec-lab-${lab.id}-`)
-  let dir: string
-  // mkdtemp makes it 0700; its real path is what the marker records (a sweep removes it only where its whole
-  // path is real: src/lab/owner.ts markedTempDir).
-  if (lab.executor.kind === 'local') dir = realpathSync(mkdtempSync(prefix))
-  else {
-    // Another executor runs the lab's processes elsewhere (a container): the directory must be there.
-    const r = await lab.executor.run(['mktemp', '-d', `${prefix}XXXXXX`])
-    if (r.exitCode !== 0) throw commandFailed(r, { what: 'creating the lab temp directory failed' })
-    dir = r.stdout.trim()
+  if (lab.executor.kind === 'local') {
+    // Synchronous from the check above to dirs.set below: two concurrent first calls cannot both make one.
+    // The real path of the parent is what the marker records (a sweep removes it only where its whole path is
+    // real: src/lab/owner.ts markedTempDir).
+    const parent = realpathSync(tmpdir())
+    const why = untrustedDir(parent)
+    if (why !== undefined)
+      throw new NetspecError('not-permitted', `refusing to make the lab's temp directory in ${parent}: ${why}`, {
+        lab: (lab as { label?: string }).label,
+        hint: 'set TMPDIR to a directory that only root (or this user) can change, such as /tmp (sticky), or unset it',
+      })
+    for (let attempt = 1; ; attempt++) {
+      const dir = join(parent, `netspec-lab-${lab.id}-${randomSuffix()}`)
+      record?.(dir)
+      try {
+        mkdirSync(dir, { mode: 0o700 })
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'EEXIST' && attempt < 100) continue
+        throw e
+      }
+      dirs.set(lab, dir)
+      return dir
+    }
   }
+  const prefix = join(tmpdir(), `netspec-lab-${lab.id}-`)
+  // Another executor runs the lab's processes elsewhere (a container): the directory must be there.
+  const r = await lab.executor.run(['mktemp', '-d', `${prefix}XXXXXX`])
+  if (r.exitCode !== 0) throw commandFailed(r, { what: 'creating the lab temp directory failed' })
+  const dir = r.stdout.trim()
   // Two concurrent first calls: keep the first directory, drop ours.
   const raced = dirs.get(lab)
   if (raced !== undefined) {

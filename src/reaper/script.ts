@@ -126,6 +126,18 @@ function removeEtc(m) {
   }
 }
 
+function trustedParent(dir) {
+  let at = ''
+  for (const part of ['', ...dir.split('/').filter((p) => p !== '')]) {
+    at = part === '' ? '/' : (at === '/' ? '' : at) + '/' + part
+    const st = fs.lstatSync(at)
+    if (st.isSymbolicLink() || !st.isDirectory()) return false
+    if (st.uid !== 0 && st.uid !== process.geteuid()) return false
+    if ((st.mode & 0o022) !== 0 && (st.mode & 0o1000) === 0) return false
+  }
+  return true
+}
+
 async function pass(labs) {
   const there = present()
   for (const m of labs) for (const n of m.namespaces) {
@@ -151,9 +163,15 @@ async function pass(labs) {
   for (const m of labs) {
     // lab.tempDir(): the marker schema (checkMarker) let through only this lab's own mkdtemp name.
     // Its parent path must be free of symlinks (real path is itself) and it must be a directory, not a link.
+    // As the lab makes it (src/lab/tempdir.ts): ours and 0700, in a parent no other user can change (each
+    // component root's or ours, sticky where others may write), as markedTempDir checks for the sweep.
     const t = m.tempDir
     if (typeof t === 'string') {
-      try { if (fs.realpathSync(path.dirname(t)) === path.dirname(t) && fs.lstatSync(t).isDirectory()) fs.rmSync(t, { recursive: true, force: true }) } catch {}
+      try {
+        const st = fs.lstatSync(t)
+        if (fs.realpathSync(path.dirname(t)) === path.dirname(t) && st.isDirectory() && st.uid === process.geteuid() && (st.mode & 0o077) === 0 && trustedParent(path.dirname(t))) fs.rmSync(t, { recursive: true, force: true })
+        else log('temp directory ' + t + ' is not as netspec makes it: left alone')
+      } catch {}
     }
   }
   return names.length

@@ -1,10 +1,11 @@
 // What a failed test leaves for its reader: the state of every namespace of its lab.
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
-import { copyFile } from 'node:fs/promises'
+import { closeSync } from 'node:fs'
 import { basename, join } from 'node:path'
 import { capturesOf } from '../capture/capture.js'
 import { recordArtifact, type TestContext } from 'vitest'
+import { isNetspecError } from '../errors.js'
 import { formatSnapshot } from '../lab/format.js'
+import { copyFileAt, listAt, openWritableDir, removeAt, writeFileAt } from '../lab/safe-files.js'
 import { tellFailure } from './keep.js'
 import { overlayLines } from '../topology/overlay.js'
 import { processDiagnostics } from './processes-diagnostics.js'
@@ -14,24 +15,47 @@ import type { LabSnapshot } from '../lab/types.js'
 
 export const DIAGNOSTICS_DIR = process.env.NETSPEC_DIAGNOSTICS_DIR ?? join(process.cwd(), '.netspec', 'diagnostics')
 
+/**
+ * Opens the diagnostics directory, making it if missing. The default `.netspec/diagnostics` is walked from the
+ * working directory with no symlink allowed in it (the checkout's owner may write there while netspec runs as
+ * root); everything in it is then written relative to the descriptor (src/lab/safe-files.ts).
+ */
+function openDiagnosticsDir(create = true): number {
+  const dir = process.env.NETSPEC_DIAGNOSTICS_DIR
+  if (dir !== undefined) return openWritableDir(dir, { create })
+  return openWritableDir(DIAGNOSTICS_DIR === join(process.cwd(), '.netspec', 'diagnostics') ? '.netspec/diagnostics' : DIAGNOSTICS_DIR, { create })
+}
+
+const message = (e: unknown) => (isNetspecError(e) ? e.shortMessage : e instanceof Error ? e.message : String(e))
+
 /** The diagnostics file name of a test (its full name, made safe), without extension. */
 function baseName(task: TestContext['task']): string {
   return `${task.fullName ?? task.name}`.replace(/[^\w.-]+/g, '_').slice(0, 120)
 }
 
 /**
- * Removes what an earlier run left in the diagnostics directory for this test (its own lab's file and the files of
- * the shared labs it failed with), so a stale file never describes a test that now passes or fails differently.
+ * Removes what an earlier run left in the diagnostics directory for this test (its own lab's file, the files of the
+ * shared labs it failed with, its kept captures and lab files), so a stale file never describes a test that now
+ * passes or fails differently. Nothing in the directory is followed (src/lab/safe-files.ts).
  */
 export function clearDiagnostics(task: TestContext['task']): void {
   const base = baseName(task)
-  let names: string[]
+  let dir: number
   try {
-    names = readdirSync(DIAGNOSTICS_DIR)
+    dir = openDiagnosticsDir(false)
   } catch {
-    return // no directory yet
+    return // no directory (it is made, or its refusal reported, when a test fails)
   }
-  for (const n of names) if (n === `${base}.txt` || (n.startsWith(`${base}--`) && n.endsWith('.txt'))) rmSync(join(DIAGNOSTICS_DIR, n), { force: true })
+  try {
+    for (const n of listAt(dir)) {
+      const ours = n === `${base}.txt` || n === `${base}.files` || (n.startsWith(`${base}--`) && (n.endsWith('.txt') || n.endsWith('.pcap') || n.endsWith('.files')))
+      if (ours) removeAt(dir, n)
+    }
+  } catch {
+    // best effort: a file left here is overwritten (never followed) when the test fails again
+  } finally {
+    closeSync(dir)
+  }
 }
 
 /**
@@ -39,32 +63,56 @@ export function clearDiagnostics(task: TestContext['task']): void {
  * attaches it to the test (task.meta.netspec, an artifact). Several labs of one test add up.
  */
 export async function attachDiagnostics(task: TestContext['task'], lab: Lab, options: { shared?: boolean } = {}): Promise<void> {
+  const suffix = options.shared === true ? `--${lab.label.replace(/[^\w.-]+/g, '_').slice(0, 60)}` : ''
+  const name = `${baseName(task)}${suffix}.txt`
+  const file = join(DIAGNOSTICS_DIR, name)
+  // Every write goes through this descriptor; a refused one is said in the text and in the failure message.
+  let dir: number | undefined
+  let refusal: string | undefined
+  try {
+    dir = openDiagnosticsDir()
+  } catch (e) {
+    refusal = message(e)
+  }
   let text: string
   try {
     const snapshot = await lab.snapshot()
     const extras = await Promise.all(lab.namespaces.map((ns) => netfilterState(lab, ns.name, ns.label)))
     const sysctls = await sysctlState(lab)
     // Spawned processes (state, last output) and the lab's temp files: src/vitest/processes-diagnostics.ts.
-    const processes = processDiagnostics(lab, DIAGNOSTICS_DIR, baseName(task))
+    const processes = processDiagnostics(lab, dir, DIAGNOSTICS_DIR, `${baseName(task)}${suffix}`)
     text = [formatSnapshot(snapshot), ...sysctls, ...extras.filter((x) => x !== ''), processes, mermaidOf(snapshot)].filter((x) => x !== '').join('\n\n')
     text += overlaysOf(snapshot)
-    // Packet captures of the failed test are kept beside its diagnostics (they are removed with the lab otherwise).
+    // Packet captures of the failed test are kept beside its diagnostics (they are removed with the lab otherwise):
+    // `<test>--<capture>.pcap` (`<test>--<lab>--<capture>.pcap` for a shared lab), one name per capture.
+    const taken = new Set<string>()
     for (const cap of capturesOf(lab)) {
-      mkdirSync(DIAGNOSTICS_DIR, { recursive: true })
-      await copyFile(cap.file, join(DIAGNOSTICS_DIR, basename(cap.file))).catch(() => {})
-      text += `\n\ncapture kept: ${join(DIAGNOSTICS_DIR, basename(cap.file))}`
+      let copy = `${baseName(task)}${suffix}--${basename(cap.file)}`
+      for (let i = 2; taken.has(copy); i++) copy = `${baseName(task)}${suffix}--${basename(cap.file, '.pcap')}-${i}.pcap`
+      taken.add(copy)
+      if (dir === undefined) {
+        text += `\n\ncapture not kept (${cap.file}): ${refusal ?? 'no diagnostics directory'}`
+        continue
+      }
+      try {
+        copyFileAt(dir, copy, cap.file, join(DIAGNOSTICS_DIR, copy))
+        text += `\n\ncapture kept: ${join(DIAGNOSTICS_DIR, copy)}`
+      } catch (e) {
+        text += `\n\ncapture not kept (${cap.file}): ${message(e)}`
+      }
     }
   } catch (e) {
-    text = `(could not read the lab's state: ${e instanceof Error ? e.message : String(e)})`
+    text = `(could not read the lab's state: ${message(e)})`
   }
   if (options.shared === true) text = `shared lab '${lab.label}' (id ${lab.id})\n\n${text}`
-  const suffix = options.shared === true ? `--${lab.label.replace(/[^\w.-]+/g, '_').slice(0, 60)}` : ''
-  const file = join(DIAGNOSTICS_DIR, `${baseName(task)}${suffix}.txt`)
-  try {
-    mkdirSync(DIAGNOSTICS_DIR, { recursive: true })
-    writeFileSync(file, `${text}\n`)
-  } catch {
-    // diagnostics are best effort; the failure itself is reported by Vitest
+  if (dir !== undefined) {
+    try {
+      writeFileAt(dir, name, `${text}\n`, file)
+    } catch (e) {
+      refusal = message(e)
+    } finally {
+      closeSync(dir)
+    }
   }
   const before = task.meta.netspec
   task.meta.netspec =
@@ -72,7 +120,11 @@ export async function attachDiagnostics(task: TestContext['task'], lab: Lab, opt
       ? { diagnostics: text, file, files: [file] }
       : { diagnostics: `${before.diagnostics}\n\n${text}`, file: before.file, files: [...(before.files ?? [before.file]), file] }
   // Named in the failure message itself, so every reporter (terminal, JUnit <failure>, GitHub Actions ::error) shows it.
-  if (task.result?.errors?.[0] !== undefined) tellFailure(task, `netspec diagnostics${options.shared === true ? ` (shared lab '${lab.label}')` : ''}: ${file}`)
+  const what = `netspec diagnostics${options.shared === true ? ` (shared lab '${lab.label}')` : ''}`
+  if (refusal !== undefined)
+    tellFailure(task, `${what} were not written to ${file}: ${refusal} (remove or rename it: netspec makes it itself and never follows a link there; the text is in task.meta.netspec)`)
+  else if (task.result?.errors?.[0] !== undefined) tellFailure(task, `${what}: ${file}`)
+  if (refusal !== undefined) return
   await recordArtifact(task as never, {
     type: 'netspec:diagnostics',
     attachments: [{ contentType: 'text/plain', path: file }],

@@ -1,11 +1,11 @@
 // Debugging a failed lab live (NETSPEC_KEEP): keep the lab of a failed test, or pause the run until
 // Enter, and tell the user how to step into each namespace — as the kernel selftests' PAUSE_ON_FAIL does.
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs'
+import { closeSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { ReadStream } from 'node:tty'
 import { invalidInput } from '../errors.js'
 import type { Lab } from '../lab/lab.js'
-import { STATE_DIR, ownerAlive, processStartTime } from '../lab/owner.js'
+import { STATE_DIR, ensureLabsDir, ownerAlive, processStartTime } from '../lab/owner.js'
 import { pidsIn } from '../lab/teardown.js'
 
 export type KeepMode = 'off' | 'on-failure' | 'pause'
@@ -161,7 +161,11 @@ const PAUSE_LOCK = join(STATE_DIR, 'pause.lock')
 
 // One prompt at a time: parallel workers that fail together wait their turn.
 async function takePauseLock(): Promise<boolean> {
-  mkdirSync(STATE_DIR, { recursive: true })
+  try {
+    ensureLabsDir() // the state directory, root-only and no symlink (the lock is written 'wx': never through a link)
+  } catch {
+    return false // refused: pause without the lock
+  }
   for (;;) {
     try {
       writeFileSync(PAUSE_LOCK, JSON.stringify({ pid: process.pid, start: processStartTime(process.pid) }), { flag: 'wx' })

@@ -6,8 +6,9 @@
 //   // vitest.config.ts
 //   reporters: ['default', 'github-actions', 'netspec/reporter']
 //   // or with options: ['netspec/reporter', { outputFile: 'summary.md', maxLines: 20 }]
-import { appendFileSync } from 'node:fs'
-import { relative } from 'node:path'
+import { closeSync, constants, fstatSync, openSync, writeSync } from 'node:fs'
+import { basename, dirname, relative } from 'node:path'
+import { at, openWritableDir } from '../lab/safe-files.js'
 import type { Reporter, TestCase, TestModule } from 'vitest/node'
 
 export interface NetspecReporterOptions {
@@ -78,6 +79,29 @@ export function summaryMarkdown(modules: ReadonlyArray<TestModule>, options: Net
   return `${lines.join('\n')}\n`
 }
 
+/**
+ * Appends to `file` without following a symlink at its name (the run may be root, the file in a checkout that a
+ * less trusted user can change): its directory is opened as src/lab/safe-files.ts does (a relative path: no
+ * symlink in it), the file opened O_APPEND | O_CREAT | O_NOFOLLOW and refused unless it is a regular file.
+ */
+function appendSummary(file: string, text: string): void {
+  const dir = openWritableDir(dirname(file))
+  let fd: number
+  try {
+    fd = openSync(at(dir, basename(file)), constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK, 0o644)
+  } catch (e) {
+    throw new Error((e as NodeJS.ErrnoException).code === 'ELOOP' ? 'it is a symbolic link (never followed)' : (e as Error).message)
+  } finally {
+    closeSync(dir)
+  }
+  try {
+    if (!fstatSync(fd).isFile()) throw new Error('it is not a regular file')
+    writeSync(fd, text)
+  } finally {
+    closeSync(fd)
+  }
+}
+
 /** Writes the job summary at the end of the run (appends; see the top of this file). */
 export class NetspecReporter implements Reporter {
   readonly #options: NetspecReporterOptions
@@ -95,7 +119,7 @@ export class NetspecReporter implements Reporter {
     const file = this.#options.outputFile ?? process.env.GITHUB_STEP_SUMMARY
     if (file === undefined || file === '') return
     try {
-      appendFileSync(file, summaryMarkdown(modules, this.#options, this.#root))
+      appendSummary(file, summaryMarkdown(modules, this.#options, this.#root))
     } catch (e) {
       console.warn(`netspec/reporter: could not append the summary to ${file}: ${e instanceof Error ? e.message : String(e)}`)
     }
