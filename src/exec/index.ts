@@ -75,6 +75,10 @@ export function hintFor(stderr: string): string | undefined {
     return 'netspec needs root (or CAP_NET_ADMIN and CAP_SYS_ADMIN): run the tests as root, e.g. sudo -E env "PATH=$PATH" npx vitest run'
   if (/cannot create \/proc\/sys\/\S+: (Directory nonexistent|No such file)/.test(stderr))
     return 'this sysctl does not exist in a network namespace on this kernel: check its name (ls /proc/sys/net/…)'
+  if (/cat: \/proc\/sys\/\S+: No such file or directory/.test(stderr))
+    return 'this sysctl does not exist in a network namespace on this kernel (or its interface is not there): check its name (ls /proc/sys/net/…)'
+  if (/Address already assigned/i.test(stderr))
+    return 'the interface has this address already (ip -j addr show tells what it has): add it once, or remove it first'
   if (/File exists/i.test(stderr)) return 'an object with this name or address already exists in that namespace'
   if (/Cannot find device/i.test(stderr)) return 'the interface does not exist in that namespace (was it created in another one?)'
   if (/Nexthop has invalid gateway|Network is unreachable|No route to host/i.test(stderr))

@@ -23,6 +23,8 @@ test("hintFor explains the kernel's usual complaints", () => {
   expect(hintFor('RTNETLINK answers: Network is unreachable')).toMatch(/gateway/)
   expect(hintFor('Error: Unknown device type.')).toMatch(/kernel lacks the feature/)
   expect(hintFor('sh: 1: cannot create /proc/sys/net/ipv4/no_such: Directory nonexistent')).toMatch(/this sysctl does not exist/)
+  expect(hintFor('Error: ipv4: Address already assigned.')).toMatch(/has this address already/)
+  expect(hintFor('cat: /proc/sys/net/ipv4/conf/eth9/forwarding: No such file or directory')).toMatch(/this sysctl does not exist/)
   expect(hintFor('something else')).toBeUndefined()
 })
 
