@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { Lab, dropsAvailable, reachable } from '../dist/index.js'
-import { dropWatcherInfo } from '../dist/drops/watcher.js'
+import { dropWatcherInfo } from '../dist/internal.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const run = promisify(execFile)

@@ -27,7 +27,7 @@ async function owner(script: string, ...args: string[]) {
 
 const BUILD = (keep: boolean) => `
   import { Lab } from './dist/index.js'
-  import { reaperInfo } from './dist/reaper/index.js'
+  import { reaperInfo } from './dist/internal.js'
   const lab = await Lab.create({ label: 'reaper test' })
   const ns1 = await lab.namespace('ns1', { files: { hosts: '10.0.12.2 ns2\\n' } })
   const ns2 = await lab.namespace('ns2')
