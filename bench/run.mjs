@@ -260,6 +260,10 @@ const startup = {
   first_lab_ms: median(startupRuns.map((r) => r.firstLabMs)),
   warm_lab_ms: median(startupRuns.map((r) => r.warmLabMs)),
   first_over_warm: median(startupRuns.map((r) => r.firstLabMs / r.warmLabMs)),
+  import_cpu_ms: median(startupRuns.map((r) => r.importCpuMs)),
+  first_over_warm_cpu: median(startupRuns.map((r) => r.firstLabCpuMs / r.warmLabCpuMs)),
+  import_ms_range: [Math.min(...startupRuns.map((r) => r.importMs)), Math.max(...startupRuns.map((r) => r.importMs))],
+  first_over_warm_range: [Math.min(...startupRuns.map((r) => r.firstLabMs / r.warmLabMs)), Math.max(...startupRuns.map((r) => r.firstLabMs / r.warmLabMs))],
   runs: startupRuns.length,
 }
 
@@ -304,7 +308,7 @@ const result = {
   },
   topologies: {},
   memory: { lab200_rss_delta_mb: Math.round((memory / 2 ** 20) * 10) / 10 },
-  startup: Object.fromEntries(Object.entries(startup).map(([k, v]) => [k, Math.round(v * 100) / 100])),
+  startup: Object.fromEntries(Object.entries(startup).map(([k, v]) => [k, Array.isArray(v) ? v.map((x) => Math.round(x * 100) / 100) : Math.round(v * 100) / 100])),
   drops: drops.on ? { on: true, watcher_startup_ms: Math.round(dropWatcherInfo()?.startupMs ?? 0) } : { on: false, why: drops.why },
 }
 const round1 = (x) => (x === null ? null : Math.round(x * 10) / 10)
@@ -332,7 +336,9 @@ if (dropsOnly) {
 if (result.topologies.T1.floor_echo_ms !== undefined) console.log(`T1 floor with the echo sent in-process (no ping process): ${result.topologies.T1.floor_echo_ms} ms`)
 console.log(
   `start-up (medians of ${startup.runs} fresh processes): import('netspec') ${startup.import_ms.toFixed(1)} ms; first lab ${startup.first_lab_ms.toFixed(1)} ms, ` +
-    `a warm one ${startup.warm_lab_ms.toFixed(1)} ms (first ÷ warm ${startup.first_over_warm.toFixed(2)}×)`,
+    `a warm one ${startup.warm_lab_ms.toFixed(1)} ms (first ÷ warm ${startup.first_over_warm.toFixed(2)}×); ` +
+    `spread: import ${startup.import_ms_range.map((x) => x.toFixed(1)).join('–')} ms, first ÷ warm ${startup.first_over_warm_range.map((x) => x.toFixed(2)).join('–')}×; ` +
+    `CPU time: import ${startup.import_cpu_ms.toFixed(1)} ms, first ÷ warm ${startup.first_over_warm_cpu.toFixed(2)}×`,
 )
 console.log(`memory: a 200-host lab adds ${result.memory.lab200_rss_delta_mb} MB RSS to this process`)
 console.log(`(medians of ${ROUNDS} interleaved rounds, T2-200 ${topologies['T2-200'].rounds}; ratio > 1 means netspec is faster)`)

@@ -8,6 +8,9 @@
 // per-file copy would be a second instance of module state): the output is built in a sibling directory and
 // swapped in whole.
 //
+// Built-ins that a lab on the in-process kernel path never needs (child_process, crypto, zlib, readline) are
+// loaded on first use (src/builtins/), not at import.
+//
 // Two rules keep `import('netspec')` at a few files (checked at the end of the build):
 // - every other entry also imports src/index.ts, so every module `netspec` reaches is reached by all entries
 //   and lands in one shared chunk (esbuild groups modules by the set of entries that reach them);
@@ -35,10 +38,18 @@ const shipped = [...Object.values(pkg.exports).map((e) => e.default ?? e), ...Ob
 const entries = [...new Set([...shipped, './dist/internal.js'])].map((p) => join(src, p.replace(/^\.\/dist\//, '').replace(/\.js$/, '.ts')))
 const index = join(src, 'index.ts')
 
+// Node built-ins that cost time to load and that a lab on the in-process path never uses: netspec's own imports
+// of them go to src/builtins/*.ts, which load the real module on first use.
+const LAZY_BUILTINS = { 'node:child_process': 'child-process.ts', 'node:crypto': 'crypto.ts', 'node:zlib': 'zlib.ts', 'node:readline': 'readline.ts' }
+
 /** Relative dynamic imports become static namespace imports; other entries import src/index.ts too. */
 const oneCore = {
   name: 'netspec-one-core',
   setup(b) {
+    b.onResolve({ filter: /^node:(child_process|crypto|zlib|readline)$/ }, (args) => {
+      if (!args.importer.startsWith(src) || args.importer.startsWith(join(src, 'builtins'))) return undefined
+      return { path: join(src, 'builtins', LAZY_BUILTINS[args.path]) }
+    })
     b.onLoad({ filter: /\.ts$/ }, (args) => {
       if (!args.path.startsWith(src)) return undefined
       let code = readFileSync(args.path, 'utf8')
