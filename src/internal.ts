@@ -4,3 +4,4 @@
 export { reaperInfo } from './reaper/index.js'
 export { startDropHub } from './drops/hub.js'
 export { DropWatcher, dropWatcher, dropWatcherInfo } from './drops/watcher.js'
+export { DOCKERD_SCRIPT } from './container/engine.js'
