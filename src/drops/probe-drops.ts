@@ -109,8 +109,14 @@ function deferred(from: Namespace, t: Target, source?: string): ProbeDrops {
   let closed = false
   const timer = setTimeout(() => {
     if (closed) return
-    const w = dropWatcher()
-    if (w !== undefined && w.failure === undefined) attached = attach(w, from, t, source)
+    try {
+      from.lab.assertAlive(from) // a check ended by teardown (it rejects, nobody closes this): start nothing
+      const w = dropWatcher()
+      if (w !== undefined && w.failure === undefined) attached = attach(w, from, t, source)
+    } catch {
+      // The lab was torn down while the check was still running (its test ended): nothing left to watch, and
+      // the check itself reports the teardown.
+    }
   }, START_AFTER_MS)
   timer.unref()
   return {
