@@ -135,8 +135,3 @@ export function libcSpawn(): LibcSpawn | undefined {
   return spawnFns
 }
 
-// Loaded with the package, not by the first lab: nearly every process that imports netspec builds a lab on this
-// path, and loading koffi (resolving it, its JS, dlopen of its binary: ~8–12 ms of CPU on this machine) inside the
-// first Lab.create made the first lab of a process 4–5× a warm one; here it is ~3× and the import still ~20 ms
-// (docs/performance.md, "Start-up"). Not where it can never be used: a run whose labs live in a runner container.
-if (process.env.NETSPEC_EXECUTOR !== 'container') libc()
