@@ -1,13 +1,21 @@
 #!/usr/bin/env node
 // Start-up costs, measured in this fresh process (bench/run.mjs starts it several times and takes medians):
 // `import('netspec')`, the first lab of the process (T1: two namespaces, a veth, a check, teardown) and a
-// warm one (the median of the next five). Prints one JSON line.
+// warm one (the median of the next five). Wall time (the targets) and this process's CPU time beside it
+// (process.cpuUsage(): on a shared machine, waiting for a core inflates wall time, not CPU time). One JSON line.
+const cpu = () => {
+  const c = process.cpuUsage()
+  return (c.user + c.system) / 1000
+}
 const t0 = performance.now()
+const c0 = cpu()
 const { Lab, reachable } = await import('../dist/index.js')
 const importMs = performance.now() - t0
+const importCpuMs = cpu() - c0
 
 async function t1() {
   const start = performance.now()
+  const startCpu = cpu()
   const lab = await Lab.create({ label: 'bench start-up' })
   try {
     const [ns1, ns2] = await Promise.all([lab.namespace('ns1'), lab.namespace('ns2')])
@@ -16,11 +24,20 @@ async function t1() {
   } finally {
     await lab.destroy()
   }
-  return performance.now() - start
+  return { ms: performance.now() - start, cpuMs: cpu() - startCpu }
 }
 
-const firstLabMs = await t1()
+const first = await t1()
 const warm = []
 for (let i = 0; i < 5; i++) warm.push(await t1())
-warm.sort((a, b) => a - b)
-console.log(JSON.stringify({ importMs, firstLabMs, warmLabMs: warm[2] }))
+const median = (xs) => [...xs].sort((a, b) => a - b)[2]
+console.log(
+  JSON.stringify({
+    importMs,
+    firstLabMs: first.ms,
+    warmLabMs: median(warm.map((w) => w.ms)),
+    importCpuMs,
+    firstLabCpuMs: first.cpuMs,
+    warmLabCpuMs: median(warm.map((w) => w.cpuMs)),
+  }),
+)

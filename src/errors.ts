@@ -1,6 +1,8 @@
 // One error family for everything a user can hit. Checked by a brand, not `instanceof`,
 // because Vitest runs test files and setup in different module realms (as execa's isExecaError does).
 
+import { isOwnFrame } from './package-root.js'
+
 const brand = Symbol.for('netspec.error')
 
 export type NetspecErrorKind =
@@ -112,7 +114,7 @@ export function invalidInput(message: string, context: NetspecErrorContext = {})
 export function callSite(): string | undefined {
   const stack = new Error().stack?.split('\n').slice(1) ?? []
   for (const line of stack) {
-    if (/[\\/](src|dist)[\\/](errors|exec|kernel|lab|assert|vitest|container|cli|capture|explain|impair|topology|services)[\\/.]/.test(line)) continue
+    if (isOwnFrame(line)) continue // anywhere in netspec's own src/ or dist/ (bundled chunks included)
     if (line.includes('node:internal') || line.includes('node_modules')) continue
     const m = /\(?((?:file:\/\/)?\/[^()]+:\d+:\d+)\)?\s*$/.exec(line)
     if (m?.[1] !== undefined) return m[1].replace(/^file:\/\//, '')

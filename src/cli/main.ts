@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // The `netspec` command: a table of subcommands, each in its own module.
 import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { packageRoot } from '../package-root.js'
 import { dispatch, type Command } from './command.js'
 import { doctorCommand } from './doctor.js'
 import { graphCommand } from './graph.js'
@@ -21,7 +23,7 @@ export const COMMANDS: Command[] = [
 
 const argv = process.argv.slice(2)
 if (argv[0] === '--version' || argv[0] === '-v') {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+  const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }
   console.log(pkg.version)
   process.exit(0)
 }

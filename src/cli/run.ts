@@ -78,9 +78,7 @@ export type ContainerRun = (plan: RunPlan & { cwd: string }) => Promise<number>
 
 async function containerRun(): Promise<ContainerRun | undefined> {
   try {
-    // Resolved at run time, so the CLI builds and runs without the container module.
-    const specifier = new URL('../container/cli.js', import.meta.url).href
-    const mod = (await import(specifier)) as { runInContainer?: ContainerRun }
+    const mod = (await import('../container/cli.js')) as { runInContainer?: ContainerRun }
     return mod.runInContainer
   } catch {
     return undefined

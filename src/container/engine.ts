@@ -4,14 +4,15 @@
 import { execFile } from 'node:child_process'
 import { existsSync, mkdirSync, readdirSync, rmSync, rmdirSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { STATE_DIR } from '../lab/owner.js'
 import { processStartTime } from '../lab/owner.js'
+import { packageRoot } from '../package-root.js'
 import { engineStatus } from './docker.js'
 
 const run = promisify(execFile)
-export const DOCKERD_SCRIPT = fileURLToPath(new URL('../../scripts/dockerd.sh', import.meta.url))
+/** scripts/dockerd.sh of the installed package (shipped: package.json "files"). */
+export const DOCKERD_SCRIPT = join(packageRoot(), 'scripts', 'dockerd.sh')
 const USERS = join(STATE_DIR, 'dockerd-users')
 const STARTED_BY_LEASE = join(STATE_DIR, 'dockerd.started-by-lease')
 const LOCK = join(STATE_DIR, 'dockerd.lock')

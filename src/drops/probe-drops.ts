@@ -10,7 +10,7 @@ import type { LabInternals } from '../lab/lab.js'
 import type { Namespace } from '../lab/namespace.js'
 import type { DroppedPacket } from './program.js'
 import { isDecisive, phraseFor } from './reasons.js'
-import { dropWatcher, type DropEvent, type DropWatcher } from './watcher.js'
+import { dropWatcher, startedDropWatcher, type DropEvent, type DropWatcher } from './watcher.js'
 import type { NftDropRule } from '../kernel/nft.js'
 
 /** A kernel drop of the check's own packet, as evidence. */
@@ -89,10 +89,55 @@ export function watchLab(w: DropWatcher, lab: LabInternals): void {
 export async function watchDrops(from: Namespace, t: Target, expectFailure: boolean, source?: string): Promise<ProbeDrops | undefined> {
   const lab = from.lab
   if (lab.executor.kind !== 'local') return undefined
-  const w = dropWatcher()
+  // A check that expects to pass starts no watcher of its own at once: most are answered within milliseconds and
+  // never need one (bpftrace's start costs ~1 s of CPU). One still unanswered after START_AFTER_MS starts it then
+  // (it takes ~1 s to attach either way), and uses it once it runs.
+  let w = startedDropWatcher()
+  if (w === undefined && !expectFailure) return deferred(from, t, source)
+  w ??= dropWatcher()
   if (w === undefined) return undefined
   if (expectFailure && w.startupMs === undefined) await w.ready
   if (w.failure !== undefined) return undefined
+  return attach(w, from, t, source)
+}
+
+/** How long a check expecting to pass runs before it starts the process's drop watcher. */
+export const START_AFTER_MS = 100
+
+function deferred(from: Namespace, t: Target, source?: string): ProbeDrops {
+  let attached: ProbeDrops | undefined
+  let closed = false
+  const timer = setTimeout(() => {
+    if (closed) return
+    try {
+      from.lab.assertAlive(from) // a check ended by teardown (it rejects, nobody closes this): start nothing
+      const w = dropWatcher()
+      if (w !== undefined && w.failure === undefined) attached = attach(w, from, t, source)
+    } catch {
+      // The lab was torn down while the check was still running (its test ended): nothing left to watch, and
+      // the check itself reports the teardown.
+    }
+  }, START_AFTER_MS)
+  timer.unref()
+  return {
+    race(probe, evidenceDue, answered) {
+      if (attached !== undefined) return attached.race(probe, evidenceDue, answered)
+      // No watcher yet: the probe decides, as it does where drop reasons are off.
+      return probe
+    },
+    decide(hit, reprobe) {
+      return attached!.decide(hit, reprobe)
+    },
+    close() {
+      closed = true
+      clearTimeout(timer)
+      attached?.close()
+    },
+  }
+}
+
+function attach(w: DropWatcher, from: Namespace, t: Target, source?: string): ProbeDrops {
+  const lab = from.lab
   watchLab(w, lab)
   const started = performance.now()
 

@@ -295,6 +295,11 @@ export function dropWatcher(env: NodeJS.ProcessEnv = process.env): DropWatcher |
   return current
 }
 
+/** This process's drop watcher if one was started and has not failed; never starts one. */
+export function startedDropWatcher(env: NodeJS.ProcessEnv = process.env): DropWatcher | undefined {
+  return dropsOff(env) || current?.failure !== undefined ? undefined : current
+}
+
 /** The watcher if one was started (whether or not it runs). */
 export function dropWatcherInfo(): { pid?: number; running: boolean; failure?: string; startupMs?: number } | undefined {
   return current === undefined ? undefined : { pid: current.pid, running: current.running, failure: current.failure, startupMs: current.startupMs }

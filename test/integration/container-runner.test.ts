@@ -81,7 +81,7 @@ describe.skipIf(!lease.ok)(title, { timeout: 60_000 }, () => {
 
   test('a runner dies with its owner, even by SIGKILL (the lifeline), and leaves no container', async () => {
     await buildDist() // the owner is a plain Node process running the built package, as a user's would
-    const script = `const { startRunner } = await import(${JSON.stringify(`${root}dist/container/runner.js`)})
+    const script = `const { startRunner } = await import(${JSON.stringify(`${root}dist/index.js`)})
 const r = await startRunner(); console.log('ID ' + r.id); setInterval(() => {}, 1000)`
     const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
     let out = ''

@@ -127,8 +127,8 @@ describe.skipIf(!on)('the drop watcher dies with its owner', () => {
   test('the run’s hub (one bpftrace for all workers) dies with the run’s main process (SIGKILL); its clients start no bpftrace and get the reason names', async () => {
     const script = `
       import { mkdtempSync } from 'node:fs'
-      import { startDropHub } from './dist/drops/hub.js'
-      import { DropWatcher } from './dist/drops/watcher.js'
+      import { startDropHub } from './dist/internal.js'
+      import { DropWatcher } from './dist/internal.js'
       const hub = await startDropHub(mkdtempSync('/tmp/netspec-drops-hub-'))
       const w = new DropWatcher({ ...process.env, NETSPEC_DROPS_HUB: hub.path })
       if (!(await w.ready)) { console.log(JSON.stringify({ failure: w.failure })); process.exit(1) }
@@ -156,7 +156,7 @@ describe.skipIf(!on)('the drop watcher dies with its owner', () => {
   for (const how of ['SIGKILL', 'exit'] as const) {
     test(`owner ends by ${how}: bpftrace is gone`, async () => {
       const script = `
-        import { dropWatcher } from './dist/drops/watcher.js'
+        import { dropWatcher } from './dist/internal.js'
         const w = dropWatcher()
         if (!(await w.ready)) { console.log(JSON.stringify({ failure: w.failure })); process.exit(1) }
         console.log(JSON.stringify({ pid: w.pid }))

@@ -3,7 +3,7 @@
 // Run both from the published dist (a user's Node script) and from the sources (a Vitest forks worker).
 // An owner that exits normally takes its reaper with it; a kept lab is left alone.
 import { execFile, spawn } from 'node:child_process'
-import { existsSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 import { promisify } from 'node:util'
 import { beforeAll, expect, test } from 'vitest'
@@ -17,24 +17,28 @@ const TAG = `netspec-reaper-test-${process.pid}`
 
 // Starts a plain Node script, returns its first JSON line (printed once its lab is built) and the child.
 async function owner(script: string, ...args: string[]) {
-  const child = spawn(process.execPath, ['--input-type=module', '-e', script, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] })
+  return ownerWith(process.env, script, ...args)
+}
+
+async function ownerWith(env: NodeJS.ProcessEnv, script: string, ...args: string[]) {
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'inherit'] })
   const line = await new Promise<string>((resolve, reject) => {
     createInterface({ input: child.stdout }).once('line', resolve)
     child.once('exit', (code) => reject(new Error(`owner exited early with ${code}`)))
   })
-  return { child, report: JSON.parse(line) as { pid: number; labId: string; namespaces: string[]; reaper: number; sleeper: number } }
+  return { child, report: JSON.parse(line) as { pid: number; labId: string; namespaces: string[]; reaper: number; spawnedBy: string; sleeper: number } }
 }
 
 const BUILD = (keep: boolean) => `
   import { Lab } from './dist/index.js'
-  import { reaperInfo } from './dist/reaper/index.js'
+  import { reaperInfo } from './dist/internal.js'
   const lab = await Lab.create({ label: 'reaper test' })
   const ns1 = await lab.namespace('ns1', { files: { hosts: '10.0.12.2 ns2\\n' } })
   const ns2 = await lab.namespace('ns2')
   await lab.veth([ns1, 'veth1', '10.0.12.1/24'], [ns2, 'veth2', '10.0.12.2/24'])
   const sleeper = await ns2.spawn(['sh', '-c', 'sleep 1000; : ${TAG}'])
   ${keep ? 'lab.keep()' : ''}
-  console.log(JSON.stringify({ pid: process.pid, labId: lab.id, namespaces: lab.marker.namespaces, reaper: reaperInfo().pid, sleeper: sleeper.pid }))
+  console.log(JSON.stringify({ pid: process.pid, labId: lab.id, namespaces: lab.marker.namespaces, reaper: reaperInfo().pid, spawnedBy: reaperInfo().spawnedBy, sleeper: sleeper.pid }))
   if (process.argv[1] === 'exit') { await lab.destroy(); process.exit(0) }
   setInterval(() => {}, 60_000)`
 
@@ -46,8 +50,18 @@ async function kill(child: ReturnType<typeof spawn>): Promise<void> {
 
 beforeAll(buildDist, 180_000)
 
-test('a SIGKILLed Node owner (dist): its reaper removes the lab, then exits', async () => {
-  const { child, report } = await owner(BUILD(false))
+test.each([
+  ['posix_spawn', {}],
+  ['child_process', { NETSPEC_NO_FFI: '1' }], // no koffi: the fallback start
+])('a SIGKILLed Node owner (dist): its reaper (started by %s) removes the lab, then exits', async (spawnedBy, extra) => {
+  const { child, report } = await ownerWith({ ...process.env, ...extra }, BUILD(false))
+  expect(report.spawnedBy).toBe(spawnedBy)
+  // Only the owner holds the pipe's write end: the reaper's stdin is its read end, and no other fd of it is that pipe.
+  const stdin = readlinkSync(`/proc/${report.reaper}/fd/0`)
+  expect(readdirSync(`/proc/${report.reaper}/fd`).filter((fd) => fd !== '0' && readlinkSync(`/proc/${report.reaper}/fd/${fd}`) === stdin)).toEqual([])
+  expect(readlinkSync(`/proc/${report.reaper}/cwd`)).toBe('/')
+  const [, , , session] = readFileSync(`/proc/${report.reaper}/stat`, 'utf8').slice(readFileSync(`/proc/${report.reaper}/stat`, 'utf8').lastIndexOf(')') + 2).split(' ')
+  expect(Number(session)).toBe(report.reaper) // its own session: a Ctrl-C to the owner's group spares it
   expect(leftoversOf([report.pid], TAG).namespaces).toEqual(report.namespaces)
   expect(alive([report.sleeper, report.reaper])).toEqual([report.sleeper, report.reaper])
 

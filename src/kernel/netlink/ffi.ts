@@ -34,14 +34,17 @@ export const EAGAIN = 11
 export const ENODEV = 19
 export const MSG_DONTWAIT = 0x40
 
+type KoffiLib = { func(signature: string): (...args: unknown[]) => unknown }
+let lib: KoffiLib | undefined
+
 function load(): Libc | undefined {
   if (process.platform !== 'linux' || process.env.NETSPEC_NO_FFI === '1') return undefined
   try {
     const koffi = createRequire(import.meta.url)('koffi') as {
-      load(lib: string): { func(signature: string): (...args: unknown[]) => unknown }
+      load(lib: string): KoffiLib
       errno(): number
     }
-    const c = koffi.load('libc.so.6')
+    const c = (lib = koffi.load('libc.so.6'))
     const f = <T>(sig: string) => c.func(sig) as unknown as T
     return {
       socket: f('int socket(int, int, int)'),
@@ -71,3 +74,64 @@ export function libc(): Libc | undefined {
   if (cached === null) cached = load()
   return cached
 }
+
+/** posix_spawn(3) and what it needs: a process started by vfork semantics (no copy of this process's pages). */
+export interface LibcSpawn {
+  /** `fds`: 8 bytes, receives the read and the write end (int32 each). */
+  pipe2(fds: Buffer, flags: number): number
+  /** `pid`: 4 bytes, receives the child's pid. */
+  posix_spawn(pid: Buffer, path: string, actions: Buffer, attr: Buffer, argv: (string | null)[], envp: (string | null)[]): number
+  fileActionsInit(actions: Buffer): number
+  fileActionsDestroy(actions: Buffer): number
+  addDup2(actions: Buffer, fd: number, newfd: number): number
+  addOpen(actions: Buffer, fd: number, path: string, flags: number, mode: number): number
+  addChdir(actions: Buffer, path: string): number
+  attrInit(attr: Buffer): number
+  attrDestroy(attr: Buffer): number
+  setFlags(attr: Buffer, flags: number): number
+  setSigDefault(attr: Buffer, set: Buffer): number
+  setSigMask(attr: Buffer, set: Buffer): number
+  sigfillset(set: Buffer): number
+  sigemptyset(set: Buffer): number
+  close(fd: number): number
+}
+
+export const O_CLOEXEC = 0o2000000
+export const O_WRONLY = 1
+export const POSIX_SPAWN_SETSIGDEF = 0x04
+export const POSIX_SPAWN_SETSIGMASK = 0x08
+export const POSIX_SPAWN_SETSID = 0x80
+
+let spawnFns: LibcSpawn | undefined | null = null
+
+/** posix_spawn through koffi (glibc ≥ 2.29 for addchdir_np), or undefined where libc() is not available. */
+export function libcSpawn(): LibcSpawn | undefined {
+  if (spawnFns !== null) return spawnFns
+  spawnFns = undefined
+  if (libc() === undefined || lib === undefined) return undefined
+  try {
+    const c = lib
+    const f = <T>(sig: string) => c.func(sig) as unknown as T
+    spawnFns = {
+      pipe2: f('int pipe2(_Out_ void *fds, int flags)'),
+      posix_spawn: f('int posix_spawn(_Out_ void *pid, const char *path, void *actions, void *attr, const char **argv, const char **envp)'),
+      fileActionsInit: f('int posix_spawn_file_actions_init(void *actions)'),
+      fileActionsDestroy: f('int posix_spawn_file_actions_destroy(void *actions)'),
+      addDup2: f('int posix_spawn_file_actions_adddup2(void *actions, int fd, int newfd)'),
+      addOpen: f('int posix_spawn_file_actions_addopen(void *actions, int fd, const char *path, int oflag, uint32_t mode)'),
+      addChdir: f('int posix_spawn_file_actions_addchdir_np(void *actions, const char *path)'),
+      attrInit: f('int posix_spawnattr_init(void *attr)'),
+      attrDestroy: f('int posix_spawnattr_destroy(void *attr)'),
+      setFlags: f('int posix_spawnattr_setflags(void *attr, short flags)'),
+      setSigDefault: f('int posix_spawnattr_setsigdefault(void *attr, const void *set)'),
+      setSigMask: f('int posix_spawnattr_setsigmask(void *attr, const void *set)'),
+      sigfillset: f('int sigfillset(void *set)'),
+      sigemptyset: f('int sigemptyset(void *set)'),
+      close: f('int close(int)'),
+    }
+  } catch {
+    spawnFns = undefined // an older libc without one of them: child_process remains
+  }
+  return spawnFns
+}
+
