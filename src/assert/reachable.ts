@@ -435,7 +435,9 @@ async function filtersInLab(from: Namespace, t: Target, reprobe: () => Promise<u
   const candidates = [...new Set(maybe.map(([ns]) => ns))]
   const unchecked = maybe.map(([, m]) => m)
   try {
-    const [{ traceProbe }, { makeProbe }, { describeStop }] = await Promise.all([import('../explain/trace.js'), import('../explain/probe.js'), import('../explain/trace-parse.js')])
+    const { traceProbe } = await import('../explain/trace.js')
+    const { makeProbe } = await import('../explain/probe.js')
+    const { describeStop } = await import('../explain/trace-parse.js')
     const tr = await traceProbe(from, candidates, makeProbe(t), 500)
     const stops = [...tr.traces].flatMap(([ns, x]) => (x.fate?.dropped === undefined ? [] : [`in ${ns.label}: ${describeStop(x.fate.dropped)} (${x.fate.dropped.reject ? 'rejected' : 'dropped'} a probe in nftables' trace)`]))
     if (stops.length > 0) return { blamed: stops, unchecked: maybe.filter(([ns]) => !tr.traces.has(ns)).map(([, m]) => m), note: '' }

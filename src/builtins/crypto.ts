@@ -5,3 +5,4 @@ const load = () => process.getBuiltinModule('node:crypto') as typeof Crypto
 
 export const createHash = ((...a: Parameters<typeof Crypto.createHash>) => load().createHash(...a)) as typeof Crypto.createHash
 export const randomInt = ((...a: [number, number]) => load().randomInt(...a)) as typeof Crypto.randomInt
+export const randomBytes = ((size: number) => load().randomBytes(size)) as (size: number) => Buffer
