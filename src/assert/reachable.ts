@@ -214,8 +214,9 @@ export async function reachable(from: Namespace, target: string | TargetObject, 
     verdict: 'timed-out',
     attempts,
     detail:
-      `${failure?.detail ?? `no answer from ${t.text}`} within ${Math.round(performance.now() - started)} ms` +
-      (neighbor === undefined ? '' : `; next hop ${hop} is ${neighbor.state.join(',')}, so packets left ${from.label}: is the way back routed?`) +
+      // An ICMP error nothing here classifies (e.g. "Source Route Failed") still names its sender: no "within" silence.
+      `${failure?.detail ?? `no answer from ${t.text}`}${failure?.by === undefined ? ` within ${Math.round(performance.now() - started)} ms` : ''}` +
+      (neighbor === undefined || failure?.by !== undefined ? '' : `; next hop ${hop} is ${neighbor.state.join(',')}, so packets left ${from.label}: is the way back routed?`) +
       fw.note,
     evidence: { route: decision, neighbor, ...(fw.unchecked.length > 0 ? { unchecked: fw.unchecked } : {}), output },
   })

@@ -81,6 +81,9 @@ const WORDS: Record<string, [kind: 'port' | 'net' | 'host' | 'prohibited' | 'big
 /** The ICMP error (family:type:code) that iputils ping words as `words` in its "From X icmp_seq=N <words>" line. */
 export function icmpErrorOfWords(family: 4 | 6, words: string): { type: number; code: number } | undefined {
   const said = words.replace(/ \(mtu = \d+\)$|: mtu=\d+$/, '').trim()
+  // Codes this ping has no words for (iputils 20221126 prints ICMPv6 codes 5 and 6 as "Unknown code N").
+  const unknown = (family === 4 ? /^Dest Unreachable, Bad Code: (\d+)$/ : /^Destination unreachable: Unknown code (\d+)$/).exec(said)
+  if (unknown !== null) return { type: family === 4 ? 3 : 1, code: Number(unknown[1]) }
   const key = Object.keys(WORDS).find((k) => k.startsWith(`${family}:`) && WORDS[k]![1] === said)
   if (key === undefined) return undefined
   const [, type, code] = key.split(':').map(Number)

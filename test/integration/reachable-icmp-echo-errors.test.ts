@@ -144,3 +144,51 @@ describe.each(['netlink', 'ip'] as const)('%s path', (path) => {
     }
   })
 })
+
+// Every ICMP error nftables' `reject with` can send: the words ping prints for it are the words the verdict quotes,
+// with the router named; each is a firewall on the way (its counter moved), never silence; both paths say the same.
+test("every reject type: ping's words and sender are what reachable() reports, identically on both paths", async () => {
+  const details = new Map<string, string[]>()
+  for (const path of ['netlink', 'ip'] as const) {
+    await using lab = await labOnPath(path, `echo-err-all ${path}`)
+    const { a, r } = await routed(lab)
+    // r's kernel rate-limits the ICMP errors it sends to a (a burst of 6, then one a second): off, for 26 probes in a row.
+    await r.sysctlSet('net.ipv4.icmp_ratelimit', 0)
+    await r.sysctlSet('net.ipv6.icmp.ratelimit', 0)
+    const cases = [
+      ['10.0.2.2', '10.0.1.254', 'icmp type echo-request counter reject with icmp type net-unreachable'],
+      ['10.0.2.2', '10.0.1.254', 'icmp type echo-request counter reject with icmp type host-unreachable'],
+      ['10.0.2.2', '10.0.1.254', 'icmp type echo-request counter reject with icmp type prot-unreachable'],
+      ['10.0.2.2', '10.0.1.254', 'icmp type echo-request counter reject with icmp type port-unreachable'],
+      ['10.0.2.2', '10.0.1.254', 'icmp type echo-request counter reject with icmp type net-prohibited'],
+      ['10.0.2.2', '10.0.1.254', 'icmp type echo-request counter reject with icmp type host-prohibited'],
+      ['10.0.2.2', '10.0.1.254', 'icmp type echo-request counter reject with icmp type admin-prohibited'],
+      ['fd02::2', 'fd01::fe', 'icmpv6 type echo-request counter reject with icmpv6 type no-route'],
+      ['fd02::2', 'fd01::fe', 'icmpv6 type echo-request counter reject with icmpv6 type admin-prohibited'],
+      ['fd02::2', 'fd01::fe', 'icmpv6 type echo-request counter reject with icmpv6 type addr-unreachable'],
+      ['fd02::2', 'fd01::fe', 'icmpv6 type echo-request counter reject with icmpv6 type port-unreachable'],
+      ['fd02::2', 'fd01::fe', 'icmpv6 type echo-request counter reject with icmpv6 type policy-fail'],
+      ['fd02::2', 'fd01::fe', 'icmpv6 type echo-request counter reject with icmpv6 type reject-route'],
+    ] as const
+    for (const [target, by, rule] of cases) {
+      await r.exec(['nft', 'flush', 'ruleset'], { check: true })
+      await nft(r, `table inet f { chain forward { type filter hook forward priority 0; policy accept; ${rule}; }; }\n`)
+      const line = await pingSays(a, target)
+      const said = new RegExp(`^From ${by} icmp_seq=1 (.+)$`).exec(line)
+      expect(said, `${rule}: ${line}`).not.toBeNull()
+      const res = await reachable(a, target, { timeoutMs: 1000 })
+      expect(res.verdict, rule).toBe('filtered')
+      expect(res.attempts, rule).toBe(1)
+      expect(res.detail, rule).toContain(`router r (${by}) `)
+      // iputils 20221126 has no words for ICMPv6 codes 5 and 6: the verdict quotes RFC 4443's names for them.
+      const rfc4443: Record<string, string> = { 'Unknown code 5': 'Source address failed ingress/egress policy', 'Unknown code 6': 'Reject route to destination' }
+      const words = said![1]!.replace(/Unknown code \d+$/, (c) => rfc4443[c] ?? c)
+      expect(res.detail, rule).toContain(`"${words}"`)
+      expect(res.detail, rule).not.toMatch(/no answer/)
+      expect((await counters(r))[0], rule).toBeGreaterThan(1)
+      // The counters' numbers differ (ping's packets are bigger): the rest of the sentence is the same on both paths.
+      details.set(rule, [...(details.get(rule) ?? []), res.detail.replace(/packets \d+ bytes \d+|\(\d+ packets counted, \d+ during this check\)/g, '…')])
+    }
+  }
+  for (const [rule, [netlink, ip]] of details) expect(ip, rule).toBe(netlink)
+})

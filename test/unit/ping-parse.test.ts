@@ -84,6 +84,9 @@ describe('icmpErrorOfWords', () => {
     expect(icmpErrorOfWords(6, 'Destination unreachable: Administratively prohibited')).toEqual({ type: 1, code: 1 })
     expect(icmpErrorOfWords(6, 'Destination unreachable: Address unreachable')).toEqual({ type: 1, code: 3 })
     expect(icmpErrorOfWords(6, 'Packet too big: mtu=1280')).toEqual({ type: 2, code: 0 })
+    // Codes ping has no words for: the code it prints.
+    expect(icmpErrorOfWords(6, 'Destination unreachable: Unknown code 5')).toEqual({ type: 1, code: 5 })
+    expect(icmpErrorOfWords(4, 'Dest Unreachable, Bad Code: 16')).toEqual({ type: 3, code: 16 })
   })
   test('words of the other family, or unknown ones, are not guessed', () => {
     expect(icmpErrorOfWords(6, 'Destination Host Unreachable')).toBeUndefined()
