@@ -81,6 +81,17 @@ describe.each(['netlink', 'ip'] as const)('%s path', (path) => {
     expect(v6.attempts).toBe(1)
   })
 
+  test('the same for a TCP SYN a router rejects with host-unreachable: the answer leads, not "no answer"', async () => {
+    await using lab = await labOnPath(path, `echo-err-tcp ${path}`)
+    const { a, r } = await routed(lab)
+    await nft(r, 'table inet f { chain forward { type filter hook forward priority 0; policy accept; tcp dport 80 counter reject with icmp type host-unreachable; }; }\n')
+    expect((await a.exec(['bash', '-c', 'exec 3<>/dev/tcp/10.0.2.2/80'])).stderr).toContain('No route to host') // EHOSTUNREACH
+    const res = await reachable(a, 'tcp://10.0.2.2:80', { timeoutMs: 1500 })
+    expect((await counters(r))[0]).toBeGreaterThan(1)
+    expect(res.verdict).toBe('filtered')
+    expect(res.detail).toMatch(/^router r \(10\.0\.1\.254\) answered "Destination Host Unreachable" for tcp:\/\/10\.0\.2\.2:80; a firewall in the lab drops traffic: in r: chain inet f forward: rule #\d+ reject: .*tcp dport 80 counter/)
+  })
+
   test("a router's plain `reject` (ICMP port unreachable) of an echo is that router's firewall, decided at once", async () => {
     await using lab = await labOnPath(path, `echo-err-p ${path}`)
     const { a, r } = await routed(lab)
