@@ -46,36 +46,38 @@ export interface SocketFailure {
 /** Errnos an ICMP error can stand behind (icmp_err_convert, icmpv6_err_convert), or this host's own refusal. */
 export const ATTRIBUTABLE = new Set(['ECONNREFUSED', 'ENETUNREACH', 'EHOSTUNREACH', 'EACCES', 'EPERM', 'EMSGSIZE', 'ENOPROTOOPT', 'EHOSTDOWN', 'ENONET', 'EPROTO', 'EOPNOTSUPP'])
 
-// ICMP errors about a TCP segment or UDP datagram, as ping words them, and what each means when a router sends it.
+// ICMP errors about a TCP segment, UDP datagram or echo request, as iputils ping words them, and what each means when a
+// router sends it.
 const WORDS: Record<string, [kind: 'port' | 'net' | 'host' | 'prohibited' | 'big' | 'other', words: string]> = {
   '4:3:0': ['net', 'Destination Net Unreachable'],
-  '4:3:5': ['other', 'Source Route Failed'],
-  '4:3:8': ['other', 'Source Host Isolated'],
-  '4:3:11': ['net', 'Destination Net Unreachable for Type of Service'],
-  '4:3:12': ['host', 'Destination Host Unreachable for Type of Service'],
-  '4:3:14': ['prohibited', 'Precedence Violation'],
-  '4:3:15': ['prohibited', 'Precedence Cutoff'],
-  '4:11:1': ['other', 'Frag reassembly time exceeded'],
-  '6:1:2': ['other', 'Destination unreachable: Beyond scope of source address'],
-  '6:3:1': ['other', 'Time exceeded: Defragmentation failure'],
   '4:3:1': ['host', 'Destination Host Unreachable'],
   '4:3:2': ['prohibited', 'Destination Protocol Unreachable'],
   '4:3:3': ['port', 'Destination Port Unreachable'],
   '4:3:4': ['big', 'Frag needed and DF set'],
+  '4:3:5': ['other', 'Source Route Failed'],
   '4:3:6': ['net', 'Destination Net Unknown'],
   '4:3:7': ['host', 'Destination Host Unknown'],
+  '4:3:8': ['other', 'Source Host Isolated'],
   '4:3:9': ['prohibited', 'Destination Net Prohibited'],
   '4:3:10': ['prohibited', 'Destination Host Prohibited'],
+  '4:3:11': ['net', 'Destination Net Unreachable for Type of Service'],
+  '4:3:12': ['host', 'Destination Host Unreachable for Type of Service'],
   '4:3:13': ['prohibited', 'Packet filtered'],
+  '4:3:14': ['prohibited', 'Precedence Violation'],
+  '4:3:15': ['prohibited', 'Precedence Cutoff'],
   '4:11:0': ['net', 'Time to live exceeded'],
+  '4:11:1': ['other', 'Frag reassembly time exceeded'],
   '6:1:0': ['net', 'Destination unreachable: No route'],
   '6:1:1': ['prohibited', 'Destination unreachable: Administratively prohibited'],
+  '6:1:2': ['other', 'Destination unreachable: Beyond scope of source address'],
   '6:1:3': ['host', 'Destination unreachable: Address unreachable'],
   '6:1:4': ['port', 'Destination unreachable: Port unreachable'],
+  // RFC 4443's names: iputils 20221126 prints codes 5 and 6 as "Unknown code N" (icmpErrorOfWords reads that too).
   '6:1:5': ['prohibited', 'Destination unreachable: Source address failed ingress/egress policy'],
   '6:1:6': ['prohibited', 'Destination unreachable: Reject route to destination'],
   '6:2:0': ['big', 'Packet too big'],
   '6:3:0': ['net', 'Time exceeded: Hop limit'],
+  '6:3:1': ['other', 'Time exceeded: Defragmentation failure'],
 }
 
 /** The ICMP error (family:type:code) that iputils ping words as `words` in its "From X icmp_seq=N <words>" line. */
