@@ -9,10 +9,10 @@ import { dropsBetween, readRuleset, withRuleTexts } from '../kernel/nft.js'
 import type { Neighbor, Route, RouteDecision } from '../kernel/types.js'
 import { namespaceOwning } from './owners.js'
 import { PROBE_SCRIPT } from './scripts.js'
-import { ATTRIBUTABLE, recverrProbe, routerNoRoute, socketFailure, type SocketProbeOutcome } from './socket-errors.js'
+import { ATTRIBUTABLE, echoFailure, icmpErrorOfWords, recverrProbe, socketFailure, type SocketProbeOutcome } from './socket-errors.js'
 import { listenerAt, recorded } from './listen.js'
 import { parseTarget, type Target, type TargetObject } from './target.js'
-import { parsePing, pingArgv } from '../kernel/ping.js'
+import { parsePing, parsePingError, pingArgv } from '../kernel/ping.js'
 import { watchDrops, type DropEvidence, type ProbeDrops } from '../drops/probe-drops.js'
 
 /** 'dropped': the kernel dropped the probe or its reply in a lab namespace, and said why (evidence.drop; docs/drops.md). */
@@ -120,7 +120,7 @@ export async function reachable(from: Namespace, target: string | TargetObject, 
     attempts += 1
     // A process-based probe needs a whole -W step; the in-process one can wait exactly what is left.
     const left = Math.max(from.lab.netlink === undefined ? 100 : 10, deadline - performance.now())
-    const sent = t.proto === 'icmp' ? icmp(from, t, left, sized) : socketProbe(from, t, left, decision.prefsrc)
+    const sent = t.proto === 'icmp' ? icmp(from, t, left, sized, decision.prefsrc) : socketProbe(from, t, left, decision.prefsrc)
     const raced = drops === undefined ? await sent : await drops.race(
             sent,
             (p) => p.failure?.verdict === 'unresolved',
@@ -175,11 +175,6 @@ export async function reachable(from: Namespace, target: string | TargetObject, 
 
   // 3. Why not: a neighbour that never answered, a firewall that drops, or silence.
   const neighbor = decision.dev === undefined ? undefined : await neighborOf(from, hop, decision.dev)
-  // A router's "net unreachable" to an echo: its own kernel says whether it lacks the route or its firewall rejected.
-  if (failure?.verdict === 'no-route' && failure.by !== undefined && failure.by !== t.address && t.proto === 'icmp') {
-    const fw = await routerNoRoute(from, t.address, failure.by, decision.prefsrc, t.text, failure.words ?? 'Destination Net Unreachable')
-    if (fw !== undefined) return finish({ verdict: fw.verdict, attempts, detail: fw.detail, evidence: { route: decision, neighbor, output } })
-  }
   if (failure?.verdict === 'refused' || failure?.verdict === 'no-route') {
     return finish({ verdict: failure.verdict, attempts, detail: failure.detail, evidence: { route: decision, neighbor, output } })
   }
@@ -209,7 +204,8 @@ export async function reachable(from: Namespace, target: string | TargetObject, 
     return finish({
       verdict: 'filtered',
       attempts,
-      detail: `${refusal?.verdict === 'filtered' ? refusal.detail : `no answer from ${t.text} within ${Math.round(performance.now() - started)} ms`}; a firewall in the lab drops traffic: ${fw.blamed.join('; ')}`,
+      // An ICMP error came back at once: its sender and words lead, never "no answer" (REVIEW-12).
+      detail: `${refusal?.verdict === 'filtered' ? refusal.detail : (failure?.answered ?? `no answer from ${t.text} within ${Math.round(performance.now() - started)} ms`)}; a firewall in the lab drops traffic: ${fw.blamed.join('; ')}`,
       evidence: { route: decision, neighbor, filters: fw.blamed, ...(fw.unchecked.length > 0 ? { unchecked: fw.unchecked } : {}), output },
     })
   }
@@ -218,8 +214,9 @@ export async function reachable(from: Namespace, target: string | TargetObject, 
     verdict: 'timed-out',
     attempts,
     detail:
-      `${failure?.detail ?? `no answer from ${t.text}`} within ${Math.round(performance.now() - started)} ms` +
-      (neighbor === undefined ? '' : `; next hop ${hop} is ${neighbor.state.join(',')}, so packets left ${from.label}: is the way back routed?`) +
+      // An ICMP error nothing here classifies (e.g. "Source Route Failed") still names its sender: no "within" silence.
+      `${failure?.detail ?? `no answer from ${t.text}`}${failure?.by === undefined ? ` within ${Math.round(performance.now() - started)} ms` : ''}` +
+      (neighbor === undefined || failure?.by !== undefined ? '' : `; next hop ${hop} is ${neighbor.state.join(',')}, so packets left ${from.label}: is the way back routed?`) +
       fw.note,
     evidence: { route: decision, neighbor, ...(fw.unchecked.length > 0 ? { unchecked: fw.unchecked } : {}), output },
   })
@@ -232,12 +229,12 @@ interface ProbeResult {
   rttMs?: number
   /** `by`: the address that sent an ICMP error about the probe. */
   /** `words`: the ICMP error as ping words it, when one came back. */
-  failure?: { verdict: Verdict; detail: string; tooBig?: { by: string; mtu?: number; words: string }; by?: string; words?: string }
+  failure?: { verdict: Verdict; detail: string; tooBig?: { by: string; mtu?: number; words: string }; by?: string; words?: string; answered?: string }
   output: string
 }
 
-async function icmp(from: Namespace, t: Target, leftMs: number, sized?: { size: number; dontFragment: boolean }): Promise<ProbeResult> {
-  if (from.lab.netlink !== undefined) return icmpInProcess(from, t, leftMs, sized)
+async function icmp(from: Namespace, t: Target, leftMs: number, sized?: { size: number; dontFragment: boolean }, src?: string): Promise<ProbeResult> {
+  if (from.lab.netlink !== undefined) return icmpInProcess(from, t, leftMs, sized, src)
   const wait = Math.min(1, leftMs / 1000)
   const r = await from.exec(pingArgv(t.address, t.family, wait, sized), { timeoutMs: Math.ceil(leftMs) + 1000 })
   const parsed = parsePing(r.stdout)
@@ -245,57 +242,34 @@ async function icmp(from: Namespace, t: Target, leftMs: number, sized?: { size: 
   if (r.exitCode === 0 && parsed.received > 0) return { replied: true, rttMs: parsed.rttMs, output }
   const big = parsePingTooBig(output)
   if (big !== undefined) return { replied: false, failure: { verdict: 'too-big', detail: `${big.by} said "${big.words}" (mtu ${big.mtu})`, tooBig: big }, output }
-  const from_ = /From (\S+) icmp_seq=\d+ (.+)/.exec(r.stdout)
-  if (from_ !== null) {
-    const [, who, what] = from_
-    if (/Host Unreachable|Address unreachable/i.test(what!)) return { replied: false, failure: { verdict: 'unresolved', detail: `${who} reports "${what}" for ${t.address}: no neighbour answered`, by: who }, output }
-    if (/Net Unreachable|No route/i.test(what!)) return { replied: false, failure: { verdict: 'no-route', detail: `${who} has no route to ${t.address} ("${what}")`, by: who, words: what }, output }
-    if (/prohibited|filtered/i.test(what!)) return { replied: false, failure: { verdict: 'filtered', detail: `${who} rejects traffic to ${t.address} ("${what}")`, by: who }, output }
+  const said = parsePingError(r.stdout)
+  if (said !== undefined) {
+    // The same judgement as the in-process socket's: ping's words give back the type and code.
+    const known = icmpErrorOfWords(t.family, said.words)
+    const failure = await echoFailure(from, t, { from: said.from, family: t.family, type: known?.type ?? -1, code: known?.code ?? -1 }, src, said.words)
+    return { replied: false, failure, output }
   }
   return { replied: false, failure: { verdict: 'timed-out', detail: `no ICMP echo reply from ${t.address}` }, output }
-}
-
-// ICMP errors as ping words them, and what each means for reachability.
-const ICMP_ERRORS: Record<string, [Verdict, string]> = {
-  '4:3:0': ['no-route', 'Destination Net Unreachable'],
-  '4:3:1': ['unresolved', 'Destination Host Unreachable'],
-  '4:3:6': ['no-route', 'Destination Net Unknown'],
-  '4:3:9': ['filtered', 'Destination Net Prohibited'],
-  '4:3:10': ['filtered', 'Destination Host Prohibited'],
-  '4:3:13': ['filtered', 'Packet filtered'],
-  '4:11:0': ['no-route', 'Time to live exceeded'],
-  '4:3:4': ['too-big', 'Frag needed and DF set'],
-  '6:2:0': ['too-big', 'Packet too big'],
-  '6:1:0': ['no-route', 'Destination unreachable: No route'],
-  '6:1:1': ['filtered', 'Destination unreachable: Administratively prohibited'],
-  '6:1:3': ['unresolved', 'Destination unreachable: Address unreachable'],
-  '6:1:5': ['filtered', 'Destination unreachable: Source address failed ingress/egress policy'],
-  '6:1:6': ['filtered', 'Destination unreachable: Reject route to destination'],
-  '6:3:0': ['no-route', 'Time exceeded: Hop limit'],
 }
 
 // ENETUNREACH, EHOSTUNREACH, EPERM (what an nftables output drop gives a raw socket).
 const SEND_ERRORS: Record<number, Verdict> = { 101: 'no-route', 113: 'unresolved', 1: 'filtered', 90: 'too-big' }
 
 /** One echo request from a raw socket held in the namespace (kernel/icmp.ts): no process per probe. */
-async function icmpInProcess(from: Namespace, t: Target, leftMs: number, sized?: { size: number; dontFragment: boolean }): Promise<ProbeResult> {
+async function icmpInProcess(from: Namespace, t: Target, leftMs: number, sized?: { size: number; dontFragment: boolean }, src?: string): Promise<ProbeResult> {
   const o = await from.lab.netlink!.icmp.echo(from.name, t.address, t.family, Math.min(1000, leftMs), sized ?? {})
   switch (o.kind) {
     case 'reply':
       return { replied: true, rttMs: o.rttMs, output: `echo reply from ${o.from}: time=${o.rttMs.toFixed(3)} ms` }
     case 'error': {
-      const [verdict, words] = ICMP_ERRORS[`${o.family}:${o.type}:${o.code}`] ?? ['timed-out', `ICMP type ${o.type} code ${o.code}`]
-      // As ping words them: "Frag needed and DF set (mtu = 1400)", "Packet too big: mtu=1400".
-      const said = verdict !== 'too-big' ? words : o.family === 4 ? `${words} (mtu = ${o.mtu})` : `${words}: mtu=${o.mtu}`
-      if (verdict === 'too-big')
-        return { replied: false, failure: { verdict, detail: `${o.from} said "${said}"`, tooBig: { by: o.from, mtu: o.mtu, words: said } }, output: `From ${o.from}: ${said}` }
-      const output = `From ${o.from}: ${words}`
-      const detail =
-        verdict === 'unresolved' ? `${o.from} reports "${words}" for ${t.address}: no neighbour answered`
-        : verdict === 'no-route' ? `${o.from} has no route to ${t.address} ("${words}")`
-        : verdict === 'filtered' ? `${o.from} rejects traffic to ${t.address} ("${words}")`
-        : `${o.from} answered ${words} for ${t.address}`
-      return { replied: false, failure: { verdict, detail, by: o.from, words }, output }
+      // As ping words them: "Frag needed and DF set (mtu = 1400)", "Packet too big: mtu=1400" (path-mtu.ts weighs them).
+      if (o.family === 4 ? o.type === 3 && o.code === 4 : o.type === 2) {
+        const said = o.family === 4 ? `Frag needed and DF set (mtu = ${o.mtu})` : `Packet too big: mtu=${o.mtu}`
+        return { replied: false, failure: { verdict: 'too-big', detail: `${o.from} said "${said}"`, tooBig: { by: o.from, mtu: o.mtu, words: said } }, output: `From ${o.from}: ${said}` }
+      }
+      // Judged by its sender as a TCP/UDP probe's ICMP error is (socket-errors.ts), identically on the process path.
+      const failure = await echoFailure(from, t, o, src)
+      return { replied: false, failure, output: `From ${o.from}: ${failure.words}` }
     }
     case 'send-failed': {
       const verdict = SEND_ERRORS[o.errno] ?? 'timed-out'

@@ -37,32 +37,69 @@ export interface SocketFailure {
   /** The address that sent the ICMP error (a router on the way, or the target). */
   by?: string
   tooBig?: { by: string; mtu?: number; words: string }
+  /** The ICMP error as ping words it, when one came back. */
+  words?: string
+  /** Who answered what, without a cause: `router r (10.0.1.254) answered "…" for 10.0.2.2` (when evidence names the cause). */
+  answered?: string
 }
 
 /** Errnos an ICMP error can stand behind (icmp_err_convert, icmpv6_err_convert), or this host's own refusal. */
 export const ATTRIBUTABLE = new Set(['ECONNREFUSED', 'ENETUNREACH', 'EHOSTUNREACH', 'EACCES', 'EPERM', 'EMSGSIZE', 'ENOPROTOOPT', 'EHOSTDOWN', 'ENONET', 'EPROTO', 'EOPNOTSUPP'])
 
-// ICMP errors about a TCP segment or UDP datagram, as ping words them, and what each means when a router sends it.
+// ICMP errors about a TCP segment, UDP datagram or echo request, as iputils ping words them, and what each means when a
+// router sends it.
 const WORDS: Record<string, [kind: 'port' | 'net' | 'host' | 'prohibited' | 'big' | 'other', words: string]> = {
   '4:3:0': ['net', 'Destination Net Unreachable'],
   '4:3:1': ['host', 'Destination Host Unreachable'],
   '4:3:2': ['prohibited', 'Destination Protocol Unreachable'],
   '4:3:3': ['port', 'Destination Port Unreachable'],
   '4:3:4': ['big', 'Frag needed and DF set'],
+  '4:3:5': ['other', 'Source Route Failed'],
   '4:3:6': ['net', 'Destination Net Unknown'],
   '4:3:7': ['host', 'Destination Host Unknown'],
+  '4:3:8': ['other', 'Source Host Isolated'],
   '4:3:9': ['prohibited', 'Destination Net Prohibited'],
   '4:3:10': ['prohibited', 'Destination Host Prohibited'],
+  '4:3:11': ['net', 'Destination Net Unreachable for Type of Service'],
+  '4:3:12': ['host', 'Destination Host Unreachable for Type of Service'],
   '4:3:13': ['prohibited', 'Packet filtered'],
+  '4:3:14': ['prohibited', 'Precedence Violation'],
+  '4:3:15': ['prohibited', 'Precedence Cutoff'],
   '4:11:0': ['net', 'Time to live exceeded'],
+  '4:11:1': ['other', 'Frag reassembly time exceeded'],
   '6:1:0': ['net', 'Destination unreachable: No route'],
   '6:1:1': ['prohibited', 'Destination unreachable: Administratively prohibited'],
+  '6:1:2': ['other', 'Destination unreachable: Beyond scope of source address'],
   '6:1:3': ['host', 'Destination unreachable: Address unreachable'],
   '6:1:4': ['port', 'Destination unreachable: Port unreachable'],
+  // RFC 4443's names: iputils 20221126 prints codes 5 and 6 as "Unknown code N" (icmpErrorOfWords reads that too).
   '6:1:5': ['prohibited', 'Destination unreachable: Source address failed ingress/egress policy'],
   '6:1:6': ['prohibited', 'Destination unreachable: Reject route to destination'],
   '6:2:0': ['big', 'Packet too big'],
   '6:3:0': ['net', 'Time exceeded: Hop limit'],
+  '6:3:1': ['other', 'Time exceeded: Defragmentation failure'],
+}
+
+/** The ICMP error (family:type:code) that iputils ping words as `words` in its "From X icmp_seq=N <words>" line. */
+export function icmpErrorOfWords(family: 4 | 6, words: string): { type: number; code: number } | undefined {
+  const said = words.replace(/ \(mtu = \d+\)$|: mtu=\d+$/, '').trim()
+  // Codes this ping has no words for (iputils 20221126 prints ICMPv6 codes 5 and 6 as "Unknown code N").
+  const unknown = (family === 4 ? /^Dest Unreachable, Bad Code: (\d+)$/ : /^Destination unreachable: Unknown code (\d+)$/).exec(said)
+  if (unknown !== null) return { type: family === 4 ? 3 : 1, code: Number(unknown[1]) }
+  const key = Object.keys(WORDS).find((k) => k.startsWith(`${family}:`) && WORDS[k]![1] === said)
+  if (key === undefined) return undefined
+  const [, type, code] = key.split(':').map(Number)
+  return { type: type!, code: code! }
+}
+
+/**
+ * The verdict for an ICMP echo request answered by an ICMP error, judged by its sender exactly as a TCP/UDP probe's
+ * (kernel/icmp.ts reads type, code and sender from the raw socket; on the process path ping's "From X" line gives them).
+ * `words`: ping's own wording when the type and code are not known.
+ */
+export async function echoFailure(from: Namespace, t: Target, e: { from: string; family: 4 | 6; type: number; code: number; mtu?: number }, src?: string, words?: string): Promise<SocketFailure> {
+  const icmp: SocketIcmpError = { errno: 0, origin: e.family === 6 ? 3 : 2, type: e.type, code: e.code, info: e.mtu ?? 0, from: e.from }
+  return fromIcmp(from, t, icmp, 'echo request', src, words)
 }
 
 /** Where koffi is, for the probe process to load (undefined without it, or with NETSPEC_NO_FFI=1). */
@@ -125,11 +162,23 @@ export async function socketFailure(from: Namespace, t: Target, code: string | u
   }
 }
 
-async function fromIcmp(from: Namespace, t: Target, e: SocketIcmpError, what: string, src: string | undefined): Promise<SocketFailure> {
+async function fromIcmp(from: Namespace, t: Target, e: SocketIcmpError, what: string, src: string | undefined, pingWords?: string): Promise<SocketFailure> {
   const family = e.origin === 3 ? 6 : 4
-  const [kind, words] = WORDS[`${family}:${e.type}:${e.code}`] ?? ['other', `ICMP${family === 6 ? 'v6' : ''} type ${e.type} code ${e.code}`]
+  const [kind, words] = WORDS[`${family}:${e.type}:${e.code}`] ?? ['other', pingWords ?? `ICMP${family === 6 ? 'v6' : ''} type ${e.type} code ${e.code}`]
   const who = e.from
   const said = kind === 'big' ? (family === 4 ? `${words} (mtu = ${e.info})` : `${words}: mtu=${e.info}`) : words
+  const f = await judged(from, t, kind, words, said, e, what, src)
+  return { ...f, words, ...(who === undefined || f.by === undefined ? {} : { answered: `${await senderName(from, t, who)} answered "${words}" for ${t.text}` }) }
+}
+
+async function senderName(from: Namespace, t: Target, who: string): Promise<string> {
+  if (who === t.address) return `${t.address} itself`
+  const owner = await namespaceOwning(from.lab.namespaces.filter((n) => n !== from), who)
+  return owner === undefined ? who : `router ${owner.label} (${who})`
+}
+
+async function judged(from: Namespace, t: Target, kind: string, words: string, said: string, e: SocketIcmpError, what: string, src: string | undefined): Promise<SocketFailure> {
+  const who = e.from
   if (who !== undefined && (await namespaceOwning([from], who)) === from) {
     // This host's own kernel sent it to itself: a failed neighbour (host unreachable), an output `reject`.
     if (kind === 'host') return { verdict: 'unresolved', detail: `${t.address} is unreachable from ${from.label}: its own kernel reported "${words}" (${who}): no neighbour answered` }
@@ -137,6 +186,8 @@ async function fromIcmp(from: Namespace, t: Target, e: SocketIcmpError, what: st
     return { verdict: 'filtered', detail: `the ${what} to ${t.text} was rejected in ${from.label} itself ("${words}" from its own ${who}: an output firewall's reject)` }
   }
   if (who === t.address) {
+    if (kind === 'port' && t.proto === 'icmp')
+      return { verdict: 'filtered', detail: `${t.address} rejected the echo request with "${words}": a firewall's reject there`, by: who }
     if (kind === 'port')
       return t.proto === 'udp'
         ? { verdict: 'refused', detail: `${t.text} refused the datagram ("${words}" from ${who}): the host is there, nothing listens on port ${t.port}`, by: who }

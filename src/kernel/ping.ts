@@ -24,3 +24,12 @@ export function parsePing(stdout: string): PingSummary {
   const rttMs = rtt !== null ? Number(rtt[1]) : replies[0] !== undefined ? Number(replies[0][1]) : undefined
   return received > 0 && rttMs !== undefined ? { received, rttMs } : { received }
 }
+
+/**
+ * The first ICMP error ping printed: "From 10.0.1.254 icmp_seq=1 Destination Host Unreachable" (IPv6: "From fd01::254
+ * icmp_seq=1 Destination unreachable: Administratively prohibited"); `from` is the error's sender, `words` ping's text.
+ */
+export function parsePingError(stdout: string): { from: string; words: string } | undefined {
+  const m = /^From (\S+?)(?: \(([^)]*)\))?:? icmp_seq=\d+ (.+?)\s*$/m.exec(stdout)
+  return m === null ? undefined : { from: m[2] ?? m[1]!, words: m[3]! }
+}
