@@ -86,7 +86,7 @@ describe('a kernel refusal while a namespace is created', () => {
     expect(err.message).toContain(`namespace: ns1 (kernel name ${lab.marker.namespaces[1]})`)
     expect(err.message).toContain('no_such_setting')
     expect(err.message).toContain('lab:       bad sysctl')
-    expect(err.message).toContain('hint:      this sysctl does not exist in a network namespace')
+    expect(err.message).toContain('hint:      net.ipv4.tcp_no_such_setting does not exist in a network namespace')
     await lab.destroy()
     expect(labIsGone(lab)).toEqual([])
   })
