@@ -5,27 +5,13 @@
 // and each case is checked against ping's own "From X icmp_seq=N <error>" line in the same lab and the rules' counters.
 //
 //   a (10.0.1.1, fd01::1) ──── r (10.0.1.254 | 10.0.2.254, fd01::fe | fd02::fe, forwarding) ──── b (10.0.2.2, fd02::2)
-import { afterAll, beforeAll, describe, expect, test } from 'netspec/vitest'
-import { reachable, type Lab, type Namespace } from 'netspec'
+import { describe, expect, test } from 'netspec/vitest'
+import { reachable, type Namespace } from 'netspec'
 import { labOnPath } from '../fixtures/lab-path.js'
+import { routed, withoutDropReasons } from '../fixtures/routed.js'
 
-// Without bpftrace's drop reasons (any machine without bpftrace): the probe's own socket must tell.
-const before = process.env.NETSPEC_DROPS
-beforeAll(() => void (process.env.NETSPEC_DROPS = 'off'))
-afterAll(() => void (before === undefined ? delete process.env.NETSPEC_DROPS : (process.env.NETSPEC_DROPS = before)))
+withoutDropReasons()
 
-async function routed(lab: Lab): Promise<{ a: Namespace; r: Namespace; b: Namespace }> {
-  const a = await lab.namespace('a')
-  const r = await lab.namespace('r', { forwarding: true })
-  const b = await lab.namespace('b')
-  await lab.veth([a, 'eth0', '10.0.1.1/24', 'fd01::1/64'], [r, 'eth0', '10.0.1.254/24', 'fd01::fe/64'])
-  await lab.veth([r, 'eth1', '10.0.2.254/24', 'fd02::fe/64'], [b, 'eth0', '10.0.2.2/24', 'fd02::2/64'])
-  await a.routeAdd('default', { via: '10.0.1.254' })
-  await a.routeAdd('default', { via: 'fd01::fe' })
-  await b.routeAdd('default', { via: '10.0.2.254' })
-  await b.routeAdd('default', { via: 'fd02::fe' })
-  return { a, r, b }
-}
 
 async function nft(ns: Namespace, ruleset: string): Promise<void> {
   await ns.exec(['nft', '-f', '-'], { check: true, input: ruleset })

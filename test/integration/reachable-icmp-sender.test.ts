@@ -4,25 +4,15 @@
 // both kernel paths: `ip -j route get` in a, the rules' counters in r and b, b's Udp NoPorts in /proc/net/snmp.
 //
 //   a (10.0.1.1, fd01::1) ──── r (10.0.1.254 | 10.0.2.254, forwarding, nftables forward chain) ──── b (10.0.2.2, fd02::2)
-import { afterAll, beforeAll, describe, expect, test } from 'netspec/vitest'
+import { describe, expect, test } from 'netspec/vitest'
 import { reachable, type Lab, type Namespace } from 'netspec'
 import { labOnPath } from '../fixtures/lab-path.js'
+import { routed, withoutDropReasons } from '../fixtures/routed.js'
 
-// Without bpftrace's drop reasons (any machine without bpftrace): the probe's own socket must tell.
-const before = process.env.NETSPEC_DROPS
-beforeAll(() => void (process.env.NETSPEC_DROPS = 'off'))
-afterAll(() => void (before === undefined ? delete process.env.NETSPEC_DROPS : (process.env.NETSPEC_DROPS = before)))
+withoutDropReasons()
 
-async function routed(lab: Lab): Promise<{ a: Namespace; r: Namespace; b: Namespace }> {
-  const a = await lab.namespace('a')
-  const r = await lab.namespace('r', { forwarding: true })
-  const b = await lab.namespace('b')
-  await lab.veth([a, 'eth0', '10.0.1.1/24', 'fd01::1/64'], [r, 'eth0', '10.0.1.254/24', 'fd01::fe/64'])
-  await lab.veth([r, 'eth1', '10.0.2.254/24', 'fd02::fe/64'], [b, 'eth0', '10.0.2.2/24', 'fd02::2/64'])
-  await a.routeAdd('default', { via: '10.0.1.254' })
-  await a.routeAdd('default', { via: 'fd01::fe' })
-  await b.routeAdd('default', { via: '10.0.2.254' })
-  await b.routeAdd('default', { via: 'fd02::fe' })
+async function routedWithRules(lab: Lab): Promise<{ a: Namespace; r: Namespace; b: Namespace }> {
+  const { a, r, b } = await routed(lab)
   await r.exec(['nft', '-f', '-'], {
     check: true,
     input: [
@@ -59,7 +49,7 @@ async function udpNoPorts(ns: Namespace): Promise<number> {
 describe.each(['netlink', 'ip'] as const)('%s path', (path) => {
   test("a router's ICMP net unreachable to a TCP SYN names the router, not a missing route in a", async () => {
     await using lab = await labOnPath(path, `icmp-sender ${path}`)
-    const { a, r } = await routed(lab)
+    const { a, r } = await routedWithRules(lab)
     const kernel = JSON.parse((await a.exec(['ip', '-j', 'route', 'get', '10.0.2.2'], { check: true })).stdout) as { gateway?: string }[]
     expect(kernel[0]!.gateway).toBe('10.0.1.254') // the kernel: a has a route
     expect((await a.exec(['bash', '-c', 'exec 3<>/dev/tcp/10.0.2.2/80'])).stderr).toContain('Network is unreachable')
@@ -72,7 +62,7 @@ describe.each(['netlink', 'ip'] as const)('%s path', (path) => {
 
   test("a router's ICMP port unreachable to a UDP datagram is not \"the host is there\": b never saw it", async () => {
     await using lab = await labOnPath(path, `icmp-sender-u ${path}`)
-    const { a, r, b } = await routed(lab)
+    const { a, r, b } = await routedWithRules(lab)
     const res = await reachable(a, 'udp://10.0.2.2:53', { timeoutMs: 1500 })
     expect((await counters(r))[1]).toBeGreaterThan(0) // r rejected them
     expect((await counters(b))[0]).toBe(0) // b's input never saw one
@@ -83,7 +73,7 @@ describe.each(['netlink', 'ip'] as const)('%s path', (path) => {
 
   test('the target\'s own ICMP port unreachable is "the host is there" (UDP); its own reject of a TCP SYN is a firewall', async () => {
     await using lab = await labOnPath(path, `icmp-sender-t ${path}`)
-    const { a, b } = await routed(lab)
+    const { a, b } = await routedWithRules(lab)
     const noPorts = await udpNoPorts(b)
     const udp = await reachable(a, 'udp://10.0.2.2:54', { timeoutMs: 1500 })
     expect(await udpNoPorts(b)).toBeGreaterThan(noPorts) // the kernel of b: a datagram to a port nobody holds
@@ -99,7 +89,7 @@ describe.each(['netlink', 'ip'] as const)('%s path', (path) => {
 
   test("IPv6: a router's admin-prohibited (EACCES on the socket) is that router's firewall, not an output filter in a", async () => {
     await using lab = await labOnPath(path, `icmp-sender-6 ${path}`)
-    const { a, r } = await routed(lab)
+    const { a, r } = await routedWithRules(lab)
     expect((await a.exec(['bash', '-c', 'exec 3<>/dev/tcp/fd02::2/80'])).stderr).toContain('Permission denied') // EACCES
     const res = await reachable(a, 'tcp://[fd02::2]:80', { timeoutMs: 1500 })
     expect((await counters(r))[2]).toBeGreaterThan(0)
@@ -110,7 +100,7 @@ describe.each(['netlink', 'ip'] as const)('%s path', (path) => {
 
   test('a router that really has no route is named as such; one whose firewall says "net unreachable" to an echo is not', async () => {
     await using lab = await labOnPath(path, `icmp-sender-n ${path}`)
-    const { a, r } = await routed(lab)
+    const { a, r } = await routedWithRules(lab)
     expect((await r.exec(['ip', '-j', 'route', 'get', '10.0.9.9'])).stderr).toContain('Network is unreachable') // r: no route
     const none = await reachable(a, 'tcp://10.0.9.9:80', { timeoutMs: 1500 })
     expect(none).toMatchObject({ verdict: 'no-route', detail: 'router r (10.0.1.254) has no route to 10.0.9.9 (it answered "Destination Net Unreachable")' })
@@ -124,7 +114,7 @@ describe.each(['netlink', 'ip'] as const)('%s path', (path) => {
 
   test("a's own output firewall: a drop is silence its counter explains, a reject is an ICMP error from a itself; neither is blamed on b", async () => {
     await using lab = await labOnPath(path, `icmp-sender-o ${path}`)
-    const { a } = await routed(lab)
+    const { a } = await routedWithRules(lab)
     await a.exec(['nft', '-f', '-'], {
       check: true,
       input: 'table inet o { chain output { type filter hook output priority 0; policy accept; tcp dport 83 counter drop; udp dport 84 counter reject; }; }\n',
@@ -169,7 +159,7 @@ describe.each(['netlink', 'ip'] as const)('%s path', (path) => {
 
 test('where no IP_RECVERR socket can be had (NETSPEC_NO_FFI=1: no koffi), the errno is not pinned on anyone', async () => {
   await using lab = await labOnPath('ip', 'icmp-sender-noffi')
-  const { a } = await routed(lab)
+  const { a } = await routedWithRules(lab)
   const ffi = process.env.NETSPEC_NO_FFI
   process.env.NETSPEC_NO_FFI = '1'
   try {
