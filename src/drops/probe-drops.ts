@@ -11,7 +11,7 @@ import type { Namespace } from '../lab/namespace.js'
 import type { DroppedPacket } from './program.js'
 import { isDecisive, phraseFor } from './reasons.js'
 import { dropWatcher, startedDropWatcher, type DropEvent, type DropWatcher } from './watcher.js'
-import type { NftDropRule } from '../kernel/nft.js'
+import { parseRuleTexts, readRuleset, type NftDropRule, type NftRuleset } from '../kernel/nft.js'
 
 /** A kernel drop of the check's own packet, as evidence. */
 export interface DropEvidence {
@@ -243,60 +243,9 @@ export async function readSysctl(ns: Namespace, key: string): Promise<string | u
   return ns.sysctlGet(key).catch(() => undefined)
 }
 
-/** A drop rule (kernel/nft.ts's record) with the rule as nft prints it, without counter values. */
-type TextRule = Omit<NftDropRule, 'comment'> & { text: string }
-
-interface TextRuleset {
-  rules: TextRule[]
-  /** Base chains with policy drop: "family table chain" and hook. */
-  policyDrops: { family: string; table: string; chain: string; hook: string }[]
-}
-
-/** Drop and reject rules (with counters) and policy-drop chains from `nft -a list ruleset` text: one process per reading. */
-export function parseRulesetText(text: string): TextRuleset {
-  const out: TextRuleset = { rules: [], policyDrops: [] }
-  let family = ''
-  let table = ''
-  let chain = ''
-  for (const raw of text.split('\n')) {
-    const line = raw.trim()
-    const tm = /^table (\S+) (\S+) \{( # handle \d+)?$/.exec(line)
-    if (tm !== null) {
-      ;[family, table] = [tm[1]!, tm[2]!]
-      continue
-    }
-    const cm = /^chain (\S+) \{( # handle \d+)?$/.exec(line)
-    if (cm !== null) {
-      chain = cm[1]!
-      continue
-    }
-    const pm = /^type \S+ hook (\S+) .*policy drop;$/.exec(line)
-    if (pm !== null) {
-      out.policyDrops.push({ family, table, chain, hook: pm[1]! })
-      continue
-    }
-    const rm = /^(.*) # handle (\d+)$/.exec(line)
-    if (rm === null) continue
-    const body = rm[1]!
-    const verdict = /(^| )drop( |$)/.test(body) ? 'drop' : /(^| )reject( |$)/.test(body) ? 'reject' : undefined
-    if (verdict === undefined) continue
-    const counted = /counter packets (\d+) bytes \d+/.exec(body)
-    out.rules.push({
-      family,
-      table,
-      chain,
-      handle: Number(rm[2]),
-      verdict,
-      ...(counted === null ? {} : { packets: Number(counted[1]) }),
-      text: body.replace(/counter packets \d+ bytes \d+/, 'counter').trim(),
-    })
-  }
-  return out
-}
-
-async function rulesetText(ns: Namespace): Promise<TextRuleset | undefined> {
-  const r = await ns.lab.executor.run(['nft', '-a', 'list', 'ruleset'], { netns: ns.name }).catch(() => undefined)
-  return r === undefined || r.exitCode !== 0 ? undefined : parseRulesetText(r.stdout)
+/** The rule as nft prints it (from `nft -a list ruleset`), without its counter values and handle comment. */
+export function ruleLine(listing: string, rule: { family: string; table: string; chain: string; handle: number }): string | undefined {
+  return parseRuleTexts(listing).get(`${rule.family} ${rule.table} ${rule.chain} ${rule.handle}`)?.replace(/counter packets \d+ bytes \d+/, 'counter')
 }
 
 /**
@@ -305,36 +254,40 @@ async function rulesetText(ns: Namespace): Promise<TextRuleset | undefined> {
  * counter is non-zero, that rule did it: one reading. Otherwise, as reachable() always did: the ruleset is read, one
  * more probe goes out, and once the kernel has dropped it too the ruleset is read again; the rule whose counter
  * moved is named. Without a moving counter: the one hooked chain with policy drop, if there is exactly one and no
- * rule without a counter could have dropped it instead (a rule's presence is no evidence: nothing, then).
+ * rule without a counter could have dropped it instead (a rule's presence is no evidence: nothing, then). Rulesets
+ * are read as explain() and reachable() read them (kernel/nft.ts: verdicts and counters from `nft -j`, never from a
+ * rule's words, which a comment can fake); the named rule's text comes from one `nft -a list ruleset`.
  */
 async function ruleOf(ns: Namespace, nextDrop: () => Promise<unknown>, reprobe: () => Promise<unknown>): Promise<{ text: string; counted: string } | undefined> {
-  const before = await rulesetText(ns)
+  const exec = ns.lab.executor
+  const before = await readRuleset(exec, ns.name)
   if (before === undefined) return undefined
-  const named = (rule: TextRule, during: string) => ({
-    text: `${rule.family} ${rule.table} ${rule.chain}, rule '${rule.text}' (handle ${rule.handle})`,
-    counted: `chain ${rule.family} ${rule.table} ${rule.chain}: rule #${rule.handle} ${rule.verdict} (${rule.packets} packets counted, ${during})`,
-  })
-  const counting = before.rules.filter((r) => (r.packets ?? 0) > 0)
-  if (before.policyDrops.length === 0 && before.rules.every((r) => r.packets !== undefined) && counting.length === 1) {
+  const named = async (rule: NftDropRule, during: string) => {
+    const listing = await exec.run(['nft', '-a', 'list', 'ruleset'], { netns: ns.name }).catch(() => undefined)
+    const text = listing?.exitCode === 0 ? ruleLine(listing.stdout, rule) : undefined
+    return {
+      text: `${rule.family} ${rule.table} ${rule.chain}, rule '${text ?? `${rule.verdict}`}' (handle ${rule.handle})`,
+      counted: `chain ${rule.family} ${rule.table} ${rule.chain}: rule #${rule.handle} ${rule.verdict} (${rule.packets} packets counted, ${during})`,
+    }
+  }
+  const policyDrops = (rs: NftRuleset) => rs.chains.filter((c) => c.hook !== undefined && c.policy === 'drop')
+  const counting = before.drops.filter((r) => (r.packets ?? 0) > 0)
+  if (policyDrops(before).length === 0 && before.drops.every((r) => r.packets !== undefined) && counting.length === 1) {
     return named(counting[0]!, 'the only drop rule here that counted any')
   }
   const dropped = nextDrop()
   reprobe().catch(() => {})
   await Promise.race([dropped, delay(300)])
-  const after = await rulesetText(ns)
+  const after = await readRuleset(exec, ns.name)
   if (after === undefined) return undefined
-  const same = (a: TextRule, b: TextRule) => a.family === b.family && a.table === b.table && a.chain === b.chain && a.handle === b.handle
-  for (const rule of after.rules) {
+  const same = (a: NftDropRule, b: NftDropRule) => a.family === b.family && a.table === b.table && a.chain === b.chain && a.handle === b.handle
+  for (const rule of after.drops) {
     if (rule.packets === undefined) continue
-    const prev = before.rules.find((x) => same(x, rule))?.packets ?? 0
+    const prev = before.drops.find((x) => same(x, rule))?.packets ?? 0
     if (rule.packets > prev) return named(rule, `${rule.packets - prev} during this check`)
   }
-  if (after.policyDrops.length !== 1 || after.rules.some((r) => r.packets === undefined)) return undefined
-  const c = after.policyDrops[0]!
-  return { text: `${c.family} ${c.table} ${c.chain}, policy drop (hook ${c.hook})`, counted: `chain ${c.family} ${c.table} ${c.chain}: policy drop (hook ${c.hook})` }
-}
-
-/** The rule's line in `nft -a list ruleset` text, without its counter values and handle comment. */
-export function ruleLine(text: string, rule: { family: string; table: string; chain: string; handle: number }): string | undefined {
-  return parseRulesetText(text).rules.find((r) => r.family === rule.family && r.table === rule.table && r.chain === rule.chain && r.handle === rule.handle)?.text
+  const drops = policyDrops(after)
+  if (drops.length !== 1 || after.drops.some((r) => r.packets === undefined)) return undefined
+  const c = drops[0]!
+  return { text: `${c.family} ${c.table} ${c.name}, policy drop (hook ${c.hook})`, counted: `chain ${c.family} ${c.table} ${c.name}: policy drop (hook ${c.hook})` }
 }

@@ -1,10 +1,15 @@
 // /etc/netns/<name>: the files `ip netns exec` binds over /etc/<file> for the processes of one namespace.
 // Created exclusively (an entry already there, even a symlink, is never written through or adopted) and
 // removed only as far as the lab created it: its own files, then the directory if it is empty.
-import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, rmdirSync, unlinkSync } from 'node:fs'
+import * as fs from 'node:fs'
+import { existsSync, lstatSync, mkdirSync, readFileSync, rmdirSync, unlinkSync } from 'node:fs'
+import { constants as os } from 'node:os'
+import * as path from 'node:path'
 import { join } from 'node:path'
 import { NetspecError } from '../errors.js'
-import { writeExclusive } from './owner.js'
+import { AT_FDCWD, RENAME_NOREPLACE, libc } from '../kernel/netlink/ffi.js'
+import { etcNetnsRoot } from './etc-netns-root.js'
+import { ownerTag, processStartTime, writeExclusive } from './owner.js'
 
 export const ETC_NETNS = '/etc/netns'
 // Whether netspec created /etc/netns is kept in a file inside it, not in memory and not in a state dir: the
@@ -43,15 +48,32 @@ const exists = (what: string, name: string, hint: string) =>
     hint,
   })
 
-/** Checks /etc/netns is a real directory (creating it, and noting that netspec did, if missing). */
+const root = etcNetnsRoot(fs, path, ETC_NETNS)
+
+/** rename(2) that never replaces what is at `to` (renameat2 RENAME_NOREPLACE where libc is at hand). */
+export function renameNoReplace(from: string, to: string): void {
+  const c = libc()
+  if (c !== undefined && c.renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) === 0) return
+  const errno = c?.errno()
+  // No libc, or a file system without the flag (EINVAL): plain rename, which replaces only an empty directory.
+  if (errno === undefined || errno === os.errno.EINVAL || errno === os.errno.ENOSYS) return fs.renameSync(from, to)
+  const code = Object.entries(os.errno).find(([, n]) => n === errno)?.[0] ?? `errno ${errno}`
+  throw Object.assign(new Error(`${code}: rename '${from}' -> '${to}'`), { code, errno: -errno })
+}
+
+/**
+ * Checks /etc/netns is a real directory. Where it is missing it is created with netspec's note already inside, in
+ * one step (etc-netns-root.ts): an owner killed at any instant leaves no /etc/netns without its note.
+ */
 function ensureEtcNetnsDir(): void {
+  let st: fs.Stats
   try {
-    mkdirSync(ETC_NETNS, { mode: 0o755 })
-    writeExclusive(ETC_NETNS_CREATED, `${process.pid}\n`, 0o644)
+    st = lstatSync(ETC_NETNS)
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e
+    root.create(process.pid, ownerTag(), renameNoReplace) // false: another lab made it meanwhile, as good
+    st = lstatSync(ETC_NETNS) // ENOENT (removed again at once): the caller starts again
   }
-  const st = lstatSync(ETC_NETNS)
   if (st.isSymbolicLink() || !st.isDirectory())
     throw new NetspecError('not-permitted', `${ETC_NETNS} is ${st.isSymbolicLink() ? 'a symbolic link' : 'not a directory'}: refusing to create namespace files through it`, {
       hint: `${ETC_NETNS} must be a real directory; check who made it (ls -l ${ETC_NETNS}) and remove it if it is not the machine's`,
@@ -121,20 +143,19 @@ export function removeEtcNetnsFiles(name: string, files: readonly string[]): str
   return left
 }
 
-/** Removes /etc/netns when netspec created it and nothing but its own note is left in it. */
+/** Removes /etc/netns when netspec created it and nothing but its own note is left in it (etc-netns-root.ts). */
 export function removeEtcNetnsIfOurs(): void {
-  try {
-    if (!existsSync(ETC_NETNS_CREATED)) return
-    const left = readdirSync(ETC_NETNS).filter((f) => f !== '.netspec-created')
-    if (left.length > 0) return // other labs still have files there
-    rmSync(ETC_NETNS_CREATED, { force: true })
-    try {
-      rmdirSync(ETC_NETNS)
-    } catch (e) {
-      // Another lab created its directory meanwhile: /etc/netns stays, and is still netspec's to remove later.
-      if ((e as NodeJS.ErrnoException).code === 'ENOTEMPTY') writeExclusive(ETC_NETNS_CREATED, `${process.pid}\n`, 0o644)
-    }
-  } catch {
-    // another lab wrote meanwhile, or already gone
-  }
+  root.removeIfOurs(process.pid, ownerTag())
+}
+
+/**
+ * Completes a creation or removal of /etc/netns itself that a dead owner left half done (an entry beside it named
+ * with that owner's PID and start-time tag): the sweep's part; the reaper does the same for its own owner.
+ */
+export function finishEtcNetnsSteps(owner?: number): string[] {
+  return root.finish((pid, tag) => {
+    if (pid === process.pid || (owner !== undefined && pid !== owner)) return false
+    const start = processStartTime(pid)
+    return start === undefined || ownerTag(pid, start) !== tag
+  })
 }

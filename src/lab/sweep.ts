@@ -9,7 +9,7 @@ import { defaultExecutor, type Executor } from '../exec/index.js'
 import { checkKeys } from '../values/options.js'
 import { show } from '../values/show.js'
 import { listNetns } from '../kernel/ip.js'
-import { ETC_NETNS } from './etc-netns.js'
+import { ETC_NETNS, finishEtcNetnsSteps } from './etc-netns.js'
 import { LABS_DIR, markerPath, ownerAlive, parseKernelName, processStartTime, readMarkerFiles, markedTempDir, removeMarkedTempDir, removeMarker, type LabMarker } from './owner.js'
 import { destroyNamespaces, pidsIn } from './teardown.js'
 import { printable as clean } from '../values/show.js'
@@ -163,7 +163,10 @@ export async function sweep(options: SweepOptions = {}): Promise<SweepReport> {
       report.failed.push(`lab ${marker.labId}: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`)
     }
   }
-  if (!dryRun) removeDeadWritersTemps()
+  if (!dryRun) {
+    removeDeadWritersTemps()
+    finishEtcNetnsSteps(options.owner) // /etc/netns itself, half created or half removed by a dead owner
+  }
   report.lookalikes = [...present].filter((n) => parseKernelName(n) !== undefined && !listed.has(n))
   return report
 }

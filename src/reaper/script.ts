@@ -8,11 +8,13 @@
 // removes the labs whose marker names that owner (never a kept one, never anything without a marker),
 // and exits. Cleaning runs in passes: one at once, then re-checks that catch a process or namespace
 // that an `ip` the owner had started finished creating after the owner died.
+import { ETC_NETNS_ROOT_SOURCE } from '../lab/etc-netns-root.js'
 import { MARKER_CHECK_SOURCE } from '../lab/marker-check.js'
 
 export const REAPER_SOURCE = String.raw`
 'use strict'
 ${MARKER_CHECK_SOURCE}
+${ETC_NETNS_ROOT_SOURCE}
 const fs = require('node:fs')
 const path = require('node:path')
 const cp = require('node:child_process')
@@ -114,6 +116,10 @@ try { nsfs = fs.statSync('/proc/self/ns/net').dev } catch {}
 const machine = new Set()
 for (const p of ['/proc/1/ns/net', '/proc/self/ns/net']) { try { machine.add(fs.readlinkSync(p)) } catch {} }
 
+let root
+const etcRoot = () => (root ??= etcNetnsRoot(fs, path, etcNetns))
+const ownTag = () => { const s = stat(process.pid); return s === undefined ? 'x' : Number(s.start).toString(36) }
+
 // Only what the lab created in /etc/netns: its own files, then the directory if empty (never followed).
 function removeEtc(m) {
   for (const [n, files] of Object.entries(m.etc || {})) {
@@ -155,11 +161,8 @@ async function pass(labs) {
   const names = labs.flatMap((m) => [...m.namespaces, ...(m.adopted || [])]).filter((n) => there.has(n))
   if (names.length > 0) cp.spawnSync('ip', ['-force', '-batch', '-'], { input: names.map((n) => 'netns del ' + n).join('\n') + '\n', stdio: ['pipe', 'ignore', 'ignore'], timeout: 10000 })
   for (const m of labs) removeEtc(m)
-  const note = path.join(etcNetns, '.netspec-created')
-  if (fs.existsSync(note) && fs.readdirSync(etcNetns).every((f) => f === '.netspec-created')) {
-    // A lab that created its directory meanwhile: the note goes back, so /etc/netns stays netspec's to remove later.
-    try { fs.rmSync(note, { force: true }); fs.rmdirSync(etcNetns) } catch (e) { if (e.code === 'ENOTEMPTY') { try { fs.writeFileSync(note, process.pid + '\n', { flag: 'wx' }) } catch {} } }
-  }
+  // /etc/netns itself, if netspec made it and nothing is left in it (a lab that made its directory meanwhile keeps it).
+  etcRoot().removeIfOurs(process.pid, ownTag())
   for (const m of labs) {
     // lab.tempDir(): the marker schema (checkMarker) let through only this lab's own mkdtemp name.
     // Its parent path must be free of symlinks (real path is itself) and it must be a directory, not a link.
@@ -206,6 +209,11 @@ async function reap() {
   for (let i = 0; i < 500 && ownerAlive(); i++) await sleep(10)
   if (ownerAlive()) { log('pipe closed but the owner lives on: leaving its labs alone'); return }
   removeHalfWritten()
+  // A creation or removal of /etc/netns itself that the owner was killed in the middle of: completed (etc-netns-root.ts).
+  if (ownerStart !== 'undefined') {
+    const done = etcRoot().finish((pid, tag) => pid === ownerPid && tag === Number(ownerStart).toString(36))
+    if (done.length > 0) log('finished ' + done.join(' '))
+  }
   const labs = markers()
   if (labs.length === 0) { log('owner gone, no labs of it left'); return }
   log('owner gone, reaping ' + labs.map((m) => m.labId).join(' '))

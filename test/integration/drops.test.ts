@@ -235,6 +235,21 @@ describe.skipIf(!on)('which nftables rule: a counter that moved during the check
     expect(r.detail).toMatch(/^dropped in gw by nftables: inet fw forward, rule 'tcp dport 22 counter drop' \(handle \d+\)$/)
     expect(r.evidence.filters?.[0]).toMatch(/^in gw: chain inet fw forward: rule #\d+ drop \(\d+ packets counted, [1-9]\d* during this check\)$/)
   })
+
+  test('a counting accept rule whose comment says "drop" is not a drop rule: the rule named is the one that dropped', async ({ lab }) => {
+    const { h1, gw, srv } = await line(lab)
+    await srv.listen(22)
+    // Listed first, counting every forwarded packet (its counter moves with the probe's), verdict accept.
+    await gw.exec(['nft', '-f', '-'], {
+      check: true,
+      input:
+        'table inet audit { chain forward { type filter hook forward priority -10; counter accept comment "seen before fw may drop it"; }; }\n' +
+        'table inet fw { chain forward { type filter hook forward priority 0; tcp dport 22 counter drop; }; }\n',
+    })
+    const r = await reachable(h1, 'tcp://10.0.2.1:22', { expectFailure: true })
+    expect(r.verdict).toBe('filtered')
+    expect(r.detail).toMatch(/^dropped in gw by nftables: inet fw forward, rule 'tcp dport 22 counter drop' \(handle \d+\)$/)
+  })
 })
 
 // bpftrace absent (PATH without it, as on a machine that never installed it): today's behaviour, in a plain Node script.

@@ -28,7 +28,11 @@ export function leftoversOf(owners: Iterable<number>, tag: string, linkPrefix = 
   const links = JSON.parse(execFileSync('ip', ['-j', 'link', 'show'], { encoding: 'utf8' })) as { ifname: string }[]
   return {
     namespaces: netns.filter((n) => ours(pids, n, nsName)),
-    etcNetns: (existsSync('/etc/netns') ? readdirSync('/etc/netns') : []).filter((n) => ours(pids, n, nsName)),
+    etcNetns: [
+      ...(existsSync('/etc/netns') ? readdirSync('/etc/netns') : []).filter((n) => ours(pids, n, nsName)),
+      // A creation or removal of /etc/netns itself cut short (src/lab/etc-netns-root.ts), beside it in /etc.
+      ...readdirSync('/etc').filter((n) => ours(pids, n, /^\.netns\.netspec-(\d+)-/)).map((n) => `/etc/${n}`),
+    ],
     markers: (existsSync(LABS_DIR) ? readdirSync(LABS_DIR) : []).filter((f) => ours(pids, f, /^(\d+)-[0-9a-z]+-\d+\.json/)),
     mounts: mountinfo.filter((l) => {
       const point = l.split(' ')[4] ?? ''

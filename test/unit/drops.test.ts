@@ -3,7 +3,7 @@
 import { describe, expect, test } from 'vitest'
 import { bpftraceProgram, decodePacket, parseDropLine } from '../../src/drops/program.js'
 import { isDecisive, parseReasons, phraseFor } from '../../src/drops/reasons.js'
-import { parseRulesetText, ruleLine } from '../../src/drops/probe-drops.js'
+import { ruleLine } from '../../src/drops/probe-drops.js'
 import { dropsSupport } from '../../src/drops/watcher.js'
 
 // As /sys/kernel/tracing/events/skb/kfree_skb/format prints it (kernel 6.18, shortened).
@@ -105,11 +105,13 @@ test('an nft rule’s own text by family, table, chain and handle, without its c
     '\t}',
     '\tchain forward { # handle 3',
     '\t\ttcp dport 22 counter packets 1 bytes 60 drop # handle 7',
+    '\t\tct state established counter packets 9 bytes 540 accept comment "never drop these" # handle 8',
     '\t}',
     '}',
   ].join('\n')
   expect(ruleLine(text, { family: 'inet', table: 'fw', chain: 'forward', handle: 7 })).toBe('tcp dport 22 counter drop')
   expect(ruleLine(text, { family: 'ip', table: 'fw', chain: 'forward', handle: 7 })).toBeUndefined()
+  expect(ruleLine(text, { family: 'inet', table: 'fw', chain: 'forward', handle: 8 })).toBe('ct state established counter accept comment "never drop these"')
 })
 
 test('feature detection says why drop reasons are off, and how to get them', () => {
@@ -117,20 +119,4 @@ test('feature detection says why drop reasons are off, and how to get them', () 
   if (process.getuid?.() === 0) {
     expect(dropsSupport({ ...process.env, PATH: '/nonexistent' })).toEqual({ on: false, why: 'no bpftrace on PATH', fix: 'apt-get install -y bpftrace' })
   }
-})
-
-test('ruleset text: drop and reject rules with their counters, and base chains with policy drop', () => {
-  const text = [
-    'table inet filter { # handle 4',
-    '\tchain forward { # handle 1',
-    '\t\ttype filter hook forward priority filter; policy drop;',
-    '\t\tip saddr 10.0.1.1 counter packets 3 bytes 252 reject with icmp port-unreachable # handle 5',
-    '\t\tct state established accept # handle 6',
-    '\t}',
-    '}',
-  ].join('\n')
-  expect(parseRulesetText(text)).toEqual({
-    rules: [{ family: 'inet', table: 'filter', chain: 'forward', handle: 5, verdict: 'reject', packets: 3, text: 'ip saddr 10.0.1.1 counter reject with icmp port-unreachable' }],
-    policyDrops: [{ family: 'inet', table: 'filter', chain: 'forward', hook: 'forward' }],
-  })
 })

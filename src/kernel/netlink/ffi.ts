@@ -17,6 +17,8 @@ export interface Libc {
   unshare(flags: number): number
   mount(source: string, target: string, type: string, flags: number, data: null): number
   umount2(target: string, flags: number): number
+  /** rename(2) with flags (RENAME_NOREPLACE: fail with EEXIST rather than replace); paths relative to AT_FDCWD. */
+  renameat2(olddirfd: number, oldpath: string, newdirfd: number, newpath: string, flags: number): number
   strerror(errno: number): string
   /** errno of the last call on this thread. */
   errno(): number
@@ -33,6 +35,8 @@ export const ENOENT = 2
 export const EAGAIN = 11
 export const ENODEV = 19
 export const MSG_DONTWAIT = 0x40
+export const AT_FDCWD = -100
+export const RENAME_NOREPLACE = 1
 
 type KoffiLib = { func(signature: string): (...args: unknown[]) => unknown }
 let lib: KoffiLib | undefined
@@ -59,6 +63,7 @@ function load(): Libc | undefined {
       unshare: f('int unshare(int)'),
       mount: f('int mount(const char *, const char *, const char *, unsigned long, const void *)'),
       umount2: f('int umount2(const char *, int)'),
+      renameat2: f('int renameat2(int, const char *, int, const char *, unsigned int)'),
       strerror: f('const char *strerror(int)'),
       errno: () => koffi.errno(),
     }
