@@ -197,7 +197,9 @@ function attach(w: DropWatcher, from: Namespace, t: Target, source?: string): Pr
       const first = await Promise.race([probe.then((outcome) => ({ outcome })), next(-Infinity)])
       if (!('outcome' in first)) return answerWins(first)
       if (evidenceDue?.(first.outcome) !== true) return first.outcome
-      return (await Promise.race([next(-Infinity), delay(50)])) ?? first.outcome
+      // Silence: a drop of the probe may still be on its way (bpftrace reads its buffers on a timer, later on a
+      // loaded machine): wait as long as drops take to arrive now, at least 50 ms, at most 1 s.
+      return (await Promise.race([next(-Infinity), delay(Math.min(1000, Math.max(50, 1.5 * w.deliveryMs + 20)))])) ?? first.outcome
     },
     async decide(hit, reprobe) {
       const d = hit.drop

@@ -1,5 +1,6 @@
 // The bpftrace program of the drop watcher and the parser of what it prints. One line per dropped packet:
 //   D <netns inode> <reason number> <ifindex> <kernel function> <first 64 bytes of the network header, 8 × u64 hex>
+//     <when: the kernel's CLOCK_MONOTONIC in ns (bpftrace's nsecs), the clock of process.hrtime.bigint()>
 // The netns is the device's (skb->dev->nd_net); packets without a device (dropped at socket level, or before a
 // device was set) take their socket's netns, else inode 0 (not attributable: ignored). Drops in the watcher's own
 // namespace (the machine's root namespace) are filtered in the kernel: they are never ours, and never printed.
@@ -19,7 +20,7 @@ tracepoint:skb:kfree_skb
   else if ($skb->sk != 0) { $ino = $skb->sk->__sk_common.skc_net.net->ns.inum; }
   if ($ino != 0 && $ino != ${ownInode}) {
     $h = $skb->head + $skb->network_header;
-    printf("D %u %d %d %s %lx %lx %lx %lx %lx %lx %lx %lx\\n", $ino, args->reason, $ifi, ksym(args->location), ${words});
+    printf("D %u %d %d %s %lx %lx %lx %lx %lx %lx %lx %lx %llu\\n", $ino, args->reason, $ifi, ksym(args->location), ${words}, nsecs);
   }
 }
 `
@@ -46,12 +47,15 @@ export interface RawDrop {
   ifindex: number
   function: string
   packet?: DroppedPacket
+  /** When the kernel dropped it (CLOCK_MONOTONIC ns), if the line says. */
+  nsecs?: bigint
 }
 
 /** One printed line, or undefined for anything else (bpftrace's own messages). */
 export function parseDropLine(line: string): RawDrop | undefined {
   const f = line.trim().split(' ')
-  if (f[0] !== 'D' || f.length !== 13) return undefined
+  if (f[0] !== 'D' || (f.length !== 13 && f.length !== 14)) return undefined
+  if (f.length === 14 && !/^\d{1,20}$/.test(f[13]!)) return undefined
   const [inode, reasonCode, ifindex] = [Number(f[1]), Number(f[2]), Number(f[3])]
   if (![inode, reasonCode, ifindex].every(Number.isFinite)) return undefined
   const head = Buffer.alloc(64)
@@ -59,7 +63,7 @@ export function parseDropLine(line: string): RawDrop | undefined {
     if (!/^[0-9a-f]{1,16}$/.test(f[5 + i]!)) return undefined
     head.writeBigUInt64LE(BigInt(`0x${f[5 + i]}`), i * 8) // read from memory as a little-endian u64: back to bytes
   }
-  return { inode, reasonCode, ifindex, function: f[4]!, packet: decodePacket(head) }
+  return { inode, reasonCode, ifindex, function: f[4]!, packet: decodePacket(head), ...(f.length === 14 ? { nsecs: BigInt(f[13]!) } : {}) }
 }
 
 /** IPv4 or IPv6 header and the first bytes of ICMP, TCP or UDP (no extension headers followed). */

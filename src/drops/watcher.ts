@@ -273,10 +273,28 @@ export class DropWatcher {
     this.#child.kill('SIGKILL')
   }
 
+  /**
+   * How late drops reach this process now (ms from the kernel's drop to this line): the largest delay of the last
+   * few lines, whichever namespace they were in, decaying when lines stop coming. bpftrace reads its buffers on a
+   * timer and a loaded machine delays it further (seen: ~440 ms at load 10), so a check that heard nothing waits this
+   * long for a drop before it calls the silence silence.
+   */
+  get deliveryMs(): number {
+    const idle = this.#lastLineAt === undefined ? 0 : performance.now() - this.#lastLineAt
+    return Math.max(0, this.#latencyMs - idle / 10)
+  }
+  #latencyMs = 0
+  #lastLineAt: number | undefined
+
   #dispatch(line: string): void {
-    if (this.#listeners.size === 0) return
     const raw = parseDropLine(line)
     if (raw === undefined) return
+    if (raw.nsecs !== undefined) {
+      const late = Number(process.hrtime.bigint() - raw.nsecs) / 1e6
+      if (late >= 0 && late < 60_000) this.#latencyMs = Math.max(late, this.deliveryMs * 0.9)
+      this.#lastLineAt = performance.now()
+    }
+    if (this.#listeners.size === 0) return
     const held = this.#byInode.get(raw.inode)
     if (held === undefined) return
     const d: DropEvent = { at: performance.now(), netns: held.netns, reason: this.#reasons.get(raw.reasonCode) ?? `REASON_${raw.reasonCode}`, ...raw }

@@ -89,6 +89,16 @@ describe('the printed drop line', () => {
     expect(parseDropLine('D 1 2 3 f zz 0 0 0 0 0 0 0')).toBeUndefined()
   })
 
+  test('a line carries when the kernel dropped the packet (CLOCK_MONOTONIC ns, as process.hrtime.bigint())', () => {
+    const at = process.hrtime.bigint()
+    const d = parseDropLine(`${line(4026532001, 87, 'ip_error', ipv4Echo(8, 1, 1))} ${at}`)
+    expect(d?.nsecs).toBe(at)
+    expect(d?.reasonCode).toBe(87)
+    expect(parseDropLine(`${line(1, 2, 'f', ipv4Echo(8, 1, 1))} -5`)).toBeUndefined()
+    expect(parseDropLine(`${line(1, 2, 'f', ipv4Echo(8, 1, 1))} 12x`)).toBeUndefined()
+    expect(bpftraceProgram(4026531840)).toContain('nsecs);')
+  })
+
   test('the program filters out the watcher’s own namespace, and takes only an inode number', () => {
     expect(bpftraceProgram(4026531840)).toContain('$ino != 4026531840')
     expect(() => bpftraceProgram(-1)).toThrow()
