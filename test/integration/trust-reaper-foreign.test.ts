@@ -65,9 +65,11 @@ async function owner(env: NodeJS.ProcessEnv, ...args: string[]) {
     child.once('exit', (code) => reject(new Error(`owner exited early with ${code}`)))
   })
   const report = JSON.parse(line) as { pid: number; labId: string; own: string; foreign?: string; sleeper: number }
+  // What a refused marker leaves for a human (the containers case), removed here: this test's own lab.
   cleanups.push(async () => {
-    for (const n of [report.own, report.foreign]) if (n !== undefined && existsSync(`/run/netns/${n}`)) await run('ip', ['netns', 'del', n]).catch(() => undefined)
     if (alive([report.sleeper]).length > 0) process.kill(report.sleeper, 'SIGKILL')
+    for (const n of [report.own, report.foreign]) if (n !== undefined && existsSync(`/run/netns/${n}`)) await run('ip', ['netns', 'del', n]).catch(() => undefined)
+    rmSync(`/etc/netns/${report.own}`, { recursive: true, force: true })
     rmSync(markerPath(report.labId), { force: true })
   })
   return { child, report }
@@ -137,4 +139,5 @@ test('a marker that lists containers is refused whole: no container is removed, 
   expect((await sweep({ force: true, owner: report.pid })).bad.map((b) => b.reason).join('\n')).toMatch(/never lists containers/)
   expect((await run('docker', ['inspect', '-f', '{{.Id}}', id])).stdout.trim()).toBe(id)
   expect(existsSync(`/run/netns/${report.own}`)).toBe(true) // a refused marker: its lab is left for a human
+  expect(existsSync(`/etc/netns/${report.own}/hosts`)).toBe(true) // with its /etc/netns files (removed by the cleanup)
 }, 60_000)
