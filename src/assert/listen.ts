@@ -1,6 +1,6 @@
 // An observer server inside a lab namespace: it accepts (TCP) or echoes (UDP) and records who came, from
 // which address and port. That is what proves NAT: the address a real peer saw, not a rule string.
-import { NetspecError, invalidInput } from '../errors.js'
+import { NetspecError, invalidInput, isNetspecError } from '../errors.js'
 import type { SpawnedProcess } from '../exec/index.js'
 import type { Namespace } from '../lab/namespace.js'
 import { checkPort } from '../values/port.js'
@@ -61,10 +61,21 @@ export async function listen(ns: Namespace, port: number, options: { proto?: 'tc
   const proto = options.proto ?? 'tcp'
   if (proto !== 'tcp' && proto !== 'udp') throw invalidInput(`listen: proto must be 'tcp' or 'udp', got '${String(proto)}'`)
   checkPort(port, { what: 'listen: port', zero: true }, { namespace: ns.label }) // 0: the kernel picks a free port
-  const proc: SpawnedProcess = await ns.spawn([process.execPath, '-e', LISTEN_SCRIPT, proto, String(port)], {
-    ready: /"listening":\d+/,
-    readyTimeoutMs: 10_000,
-  })
+  const proc: SpawnedProcess = await ns
+    .spawn([process.execPath, '-e', LISTEN_SCRIPT, proto, String(port)], { ready: /"listening":\d+/, readyTimeoutMs: 10_000 })
+    .catch((e: unknown) => {
+      // The kernel's refusal, said first: another socket holds the port (a listener of netspec's or anyone's).
+      if (isNetspecError(e) && (e.output ?? []).some((l) => /EADDRINUSE/.test(l)))
+        throw new NetspecError('command-failed', `listen: port ${port}/${proto} is in use in ${ns.label} (EADDRINUSE): another socket holds it`, {
+          namespace: ns.label,
+          netns: ns.name,
+          command: e.command,
+          output: e.output,
+          hint: `stop what listens there first (ip netns exec ${ns.name} ss -${proto === 'tcp' ? 't' : 'u'}lnp 'sport = :${port}' shows it), or listen on another port`,
+          cause: e,
+        })
+      throw e
+    })
   const bound = Number(/"listening":(\d+)/.exec(proc.stdout())?.[1])
   const entry: LiveListener = { ns, proto, port: bound, proc }
   live.add(entry)

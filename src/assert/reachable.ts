@@ -175,7 +175,8 @@ export async function reachable(from: Namespace, target: string | TargetObject, 
 
   // 3. Why not: a neighbour that never answered, a firewall that drops, or silence.
   const neighbor = decision.dev === undefined ? undefined : await neighborOf(from, hop, decision.dev)
-  if (failure?.verdict === 'refused' || failure?.verdict === 'no-route') {
+  // An answer that says where it ended (a refusal, a router without a route, a TTL that ran out on the way) stands.
+  if (failure?.verdict === 'refused' || failure?.verdict === 'no-route' || failure?.verdict === 'unreachable') {
     return finish({ verdict: failure.verdict, attempts, detail: failure.detail, evidence: { route: decision, neighbor, output } })
   }
   if (neighbor !== undefined && neighbor.state.some((s) => s === 'FAILED' || s === 'INCOMPLETE')) {
@@ -292,6 +293,8 @@ async function socketProbe(from: Namespace, t: Target, leftMs: number, src?: str
   let output: string
   // The socket's error queue (IP_RECVERR) says who sent the ICMP error behind a failure (socket-errors.ts).
   let attributed = false
+  let unattributed: string | undefined
+  const until = performance.now() + leftMs
   if (t.proto === 'tcp') {
     // TCP: bash's /dev/tcp connect costs ~8 ms per probe against ~150–270 ms for a node script (measured here).
     // At a netspec listener, its greeting is read too: it says how the listener saw this connection.
@@ -299,9 +302,12 @@ async function socketProbe(from: Namespace, t: Target, leftMs: number, src?: str
     ;({ res, output } = await bashConnect(from, t, leftMs, greeting))
     // A failure an ICMP error may stand behind: once more from a socket that reads it (one process, failures only).
     if (res.r === 'error' && res.code !== undefined && ATTRIBUTABLE.has(res.code)) {
-      const again = await recverrProbe(from, t, leftMs)
+      // Within what is left of the check's time, not a second full timeout.
+      const again = await recverrProbe(from, t, Math.max(100, until - performance.now()))
       if (again !== undefined && again.res.r === 'error') ({ res, output } = { res: again.res, output: `${output}${again.output}` })
       attributed = again?.res.r === 'error'
+      if (again !== undefined && !attributed)
+        unattributed = `a second probe from a socket that reads ICMP errors (IP_RECVERR) got ${again.res.r === 'timeout' ? 'no answer' : `'${again.res.r}'`} within the time left (a router limits how many ICMP errors it sends), so who sent the first was not read: the host, or a router on the way`
     }
   } else {
     const rr = await recverrProbe(from, t, leftMs)
@@ -327,7 +333,7 @@ async function socketProbe(from: Namespace, t: Target, leftMs: number, src?: str
   if (res.r === 'timeout' && res.icmp === undefined) {
     return { replied: false, failure: { verdict: 'timed-out', detail: `no answer to the ${t.proto === 'tcp' ? 'connection' : 'datagram'} to ${t.text}` }, output }
   }
-  return { replied: false, failure: await socketFailure(from, t, res.code, res.icmp, attributed, src), output }
+  return { replied: false, failure: await socketFailure(from, t, res.code, res.icmp, attributed, src, unattributed), output }
 }
 
 const BASH_ERRORS: [RegExp, string][] = [

@@ -48,27 +48,41 @@ if (proto === 'tcp') {
   // sent to; a connected client (netspec's probe, most UDP clients) drops such an answer. So every address the
   // namespace has when listening starts gets a socket of its own on the same port (the kernel delivers to the most
   // specific bound socket), and answers come from where the datagram went; the wildcard catches the rest.
+  // The sockets share the port through SO_REUSEADDR, which would also let this listener share it silently with
+  // another one (the kernel gives each datagram to the socket bound last): the port is first taken without it, so a
+  // port in use fails as it does for TCP (EADDRINUSE), then handed over.
   const dgram = require('dgram')
+  const bound = new Set()
+  let portNo = Number(port)
   const serve = (s, local) => s.on('message', (m, r) => {
     const address = r.address.replace(/^::ffff:/, '')
     say({ proto, address, port: r.port, local: local === undefined ? '' : hostPort(local, s.address().port) })
     // netspec's own probe learns how it was seen (after say(): recorded first); anything else is echoed.
     s.send(m.toString() === 'netspec-probe' ? 'netspec-probe ' + address + ' ' + r.port : m, r.port, r.address)
+    if (local === undefined) bindAll(() => {}) // an address added since: its own socket answers the next datagram
   })
-  const any = dgram.createSocket({ type: 'udp6', ipv6Only: false, reuseAddr: true })
-  serve(any)
-  any.bind(Number(port), '::', () => {
-    const bound = any.address().port
-    const addrs = Object.values(require('os').networkInterfaces()).flat().filter((a) => a && !(a.family === 'IPv6' && a.address.toLowerCase().startsWith('fe80')))
+  const bindAll = (done) => {
+    const addrs = Object.values(require('os').networkInterfaces()).flat().filter((a) => a && !(a.family === 'IPv6' && a.address.toLowerCase().startsWith('fe80')) && !bound.has(a.address))
     let left = addrs.length
-    const next = () => { if (--left <= 0) say({ listening: bound }) }
-    if (left === 0) return say({ listening: bound })
+    const next = () => { if (--left <= 0) done() }
+    if (left === 0) return done()
     for (const a of addrs) {
+      bound.add(a.address)
       const s = dgram.createSocket({ type: a.family === 'IPv4' ? 'udp4' : 'udp6', reuseAddr: true, ...(a.family === 'IPv6' ? { ipv6Only: true } : {}) })
-      s.on('error', () => { try { s.close() } catch {} ; next() }) // an address gone meanwhile: the wildcard serves it
+      s.on('error', () => { bound.delete(a.address); try { s.close() } catch {} ; next() }) // an address gone meanwhile: the wildcard serves it
       serve(s, a.address)
-      s.bind(bound, a.address, next)
+      s.bind(portNo, a.address, next)
     }
+  }
+  const probe = dgram.createSocket({ type: 'udp6', ipv6Only: false })
+  probe.on('error', (e) => { process.stderr.write(String(e.message) + '\\n'); process.exit(1) })
+  probe.bind(portNo, '::', () => {
+    portNo = probe.address().port
+    probe.close(() => {
+      const any = dgram.createSocket({ type: 'udp6', ipv6Only: false, reuseAddr: true })
+      serve(any)
+      any.bind(portNo, '::', () => bindAll(() => say({ listening: portNo })))
+    })
   })
 }
 `

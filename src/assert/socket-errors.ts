@@ -48,7 +48,7 @@ export const ATTRIBUTABLE = new Set(['ECONNREFUSED', 'ENETUNREACH', 'EHOSTUNREAC
 
 // ICMP errors about a TCP segment, UDP datagram or echo request, as iputils ping words them, and what each means when a
 // router sends it.
-const WORDS: Record<string, [kind: 'port' | 'net' | 'host' | 'prohibited' | 'big' | 'other', words: string]> = {
+const WORDS: Record<string, [kind: 'port' | 'net' | 'host' | 'prohibited' | 'big' | 'ttl' | 'other', words: string]> = {
   '4:3:0': ['net', 'Destination Net Unreachable'],
   '4:3:1': ['host', 'Destination Host Unreachable'],
   '4:3:2': ['prohibited', 'Destination Protocol Unreachable'],
@@ -65,7 +65,7 @@ const WORDS: Record<string, [kind: 'port' | 'net' | 'host' | 'prohibited' | 'big
   '4:3:13': ['prohibited', 'Packet filtered'],
   '4:3:14': ['prohibited', 'Precedence Violation'],
   '4:3:15': ['prohibited', 'Precedence Cutoff'],
-  '4:11:0': ['net', 'Time to live exceeded'],
+  '4:11:0': ['ttl', 'Time to live exceeded'],
   '4:11:1': ['other', 'Frag reassembly time exceeded'],
   '6:1:0': ['net', 'Destination unreachable: No route'],
   '6:1:1': ['prohibited', 'Destination unreachable: Administratively prohibited'],
@@ -76,7 +76,7 @@ const WORDS: Record<string, [kind: 'port' | 'net' | 'host' | 'prohibited' | 'big
   '6:1:5': ['prohibited', 'Destination unreachable: Source address failed ingress/egress policy'],
   '6:1:6': ['prohibited', 'Destination unreachable: Reject route to destination'],
   '6:2:0': ['big', 'Packet too big'],
-  '6:3:0': ['net', 'Time exceeded: Hop limit'],
+  '6:3:0': ['ttl', 'Time exceeded: Hop limit'],
   '6:3:1': ['other', 'Time exceeded: Defragmentation failure'],
 }
 
@@ -135,12 +135,12 @@ export async function recverrProbe(from: Namespace, t: Target, leftMs: number): 
  * The verdict for a failed TCP/UDP probe. `attributed`: the socket had IP_RECVERR, so a missing `icmp` means no ICMP
  * error stood behind the errno (this host decided, or for TCP ECONNREFUSED a RST came back).
  */
-export async function socketFailure(from: Namespace, t: Target, code: string | undefined, icmp: SocketIcmpError | undefined, attributed: boolean, src?: string): Promise<SocketFailure> {
+export async function socketFailure(from: Namespace, t: Target, code: string | undefined, icmp: SocketIcmpError | undefined, attributed: boolean, src?: string, unattributed?: string): Promise<SocketFailure> {
   const what = t.proto === 'tcp' ? 'connection' : 'datagram'
   if (icmp !== undefined && icmp.origin !== 1) return fromIcmp(from, t, icmp, what, src)
   if (!attributed && code !== undefined && ['ECONNREFUSED', 'ENETUNREACH', 'EHOSTUNREACH'].includes(code)) {
     // The errno alone: an ICMP error may stand behind it, from the target or from any router on the way.
-    const unknown = 'who sent it was not read (no IP_RECVERR socket here: koffi is missing, or a container executor runs the probe): the host, or a router on the way'
+    const unknown = unattributed ?? 'who sent it was not read (no IP_RECVERR socket here: koffi is missing, or a container executor runs the probe): the host, or a router on the way'
     if (code === 'ECONNREFUSED')
       return { verdict: 'refused', detail: `${t.text} refused the ${what} (ECONNREFUSED: ${t.proto === 'tcp' ? 'a TCP RST or an ICMP port unreachable' : 'an ICMP port unreachable'}; ${unknown})` }
     if (code === 'ENETUNREACH') return { verdict: 'no-route', detail: `the ${what} to ${t.text} failed with ENETUNREACH (${from.label}'s route decision, or an ICMP net unreachable; ${unknown})` }
@@ -193,7 +193,9 @@ async function judged(from: Namespace, t: Target, kind: string, words: string, s
         ? { verdict: 'refused', detail: `${t.text} refused the datagram ("${words}" from ${who}): the host is there, nothing listens on port ${t.port}`, by: who }
         : { verdict: 'filtered', detail: `${t.address} rejected the connection to port ${t.port} with "${words}": a firewall's reject there (with nothing listening, a host answers a TCP RST)`, by: who }
     if (kind === 'big') return { verdict: 'too-big', detail: `${who} said "${said}"`, tooBig: { by: who, mtu: e.info, words: said }, by: who }
-    return { verdict: kind === 'prohibited' ? 'filtered' : 'timed-out', detail: `${t.address} rejects the ${what} ("${words}" from the host itself)`, by: who }
+    // The target answering an error about its own address: nothing but a reject rule there sends that (a host that
+    // has the address neither lacks a route to it nor fails to resolve itself). An answer, never silence.
+    return { verdict: 'filtered', detail: `${t.address} rejected the ${what} with "${words}" (sent by the host itself): a firewall's reject there`, by: who }
   }
   const owner = who === undefined ? undefined : await namespaceOwning(from.lab.namespaces.filter((n) => n !== from), who)
   const name = who === undefined ? 'an unnamed sender' : owner === undefined ? who : `router ${owner.label} (${who})`
@@ -206,6 +208,10 @@ async function judged(from: Namespace, t: Target, kind: string, words: string, s
       return { verdict: 'unresolved', detail: `${name} reports "${words}" for ${t.address}: no neighbour answered there`, by: who }
     case 'big':
       return { verdict: 'too-big', detail: `${name} said "${said}"`, tooBig: { by: who ?? 'unknown', mtu: e.info, words: said }, by: who }
+    case 'ttl':
+      // The packet's TTL (hop limit) ran out on the way: a routing loop, or more hops than it was allowed. Not a
+      // firewall and not a missing route: the route after this router leads back or on and on.
+      return { verdict: 'unreachable', detail: `${name} answered "${words}" for ${t.text}: the packet's TTL ran out on the way (a routing loop after ${name}, or more hops than the TTL allows: check the routes from there)`, by: who }
     case 'net': {
       // A router's own route decision tells a missing route from a firewall's `reject with icmp net-unreachable`.
       const fw = who === undefined ? undefined : await routerNoRoute(from, t.address, who, src, t.text, words)

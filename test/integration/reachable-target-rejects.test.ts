@@ -1,0 +1,37 @@
+// The target's own ICMP net/host unreachable (its firewall's reject) is an answer, never silence retried to the
+// timeout (REVIEW2-3 of the second adversarial review): 'filtered' at the first attempt, in the kernel's words. The kernel's own tools in the same lab: ping's "From X ..." line, `ip -j route get` in
+// the router, and an empty nft ruleset everywhere.
+//
+//   a (10.0.1.1) ── r (10.0.1.254 | 10.0.2.254, forwarding) ── b (10.0.2.2)
+import { describe, expect, test } from 'netspec/vitest'
+import { reachable, type Namespace } from 'netspec'
+import { labOnPath } from '../fixtures/lab-path.js'
+import { routed, withoutDropReasons } from '../fixtures/routed.js'
+
+withoutDropReasons()
+
+async function pingSays(a: Namespace, target: string): Promise<string> {
+  const out = (await a.exec(['ping', '-n', '-c1', '-W1', target])).stdout
+  return /^From .*$/m.exec(out)?.[0] ?? out
+}
+async function noRules(...ns: Namespace[]): Promise<void> {
+  for (const n of ns) expect((await n.exec(['nft', 'list', 'ruleset'], { check: true })).stdout.trim()).toBe('')
+}
+
+describe.each(['netlink', 'ip'] as const)('%s path', (path) => {
+  test("the target's own `reject with icmp type host-unreachable` is an answer at once, not 'timed-out'", async () => {
+    await using lab = await labOnPath(path, `rv2-tgt ${path}`)
+    const { a, b } = await routed(lab)
+    await b.exec(['nft', '-f', '-'], { check: true, input: 'table inet g { chain input { type filter hook input priority 0; policy accept; tcp dport 80 counter reject with icmp type host-unreachable; icmp type echo-request counter reject with icmp type net-unreachable; }; }\n' })
+    expect(await pingSays(a, '10.0.2.2')).toBe('From 10.0.2.2 icmp_seq=1 Destination Net Unreachable')
+    const t0 = Date.now()
+    const tcp = await reachable(a, 'tcp://10.0.2.2:80', { timeoutMs: 3000 })
+    const icmp = await reachable(a, '10.0.2.2', { timeoutMs: 3000 })
+    // netspec: verdict 'timed-out' ("10.0.2.2 rejects the connection (...from the host itself)") for an error b sent.
+    expect(tcp.verdict).toBe('filtered')
+    expect(icmp.verdict).toBe('filtered')
+    expect(tcp.detail).not.toMatch(/^no answer/)
+    expect(icmp.detail).not.toMatch(/^no answer/)
+    expect(icmp.attempts).toBe(1)
+  })
+})
