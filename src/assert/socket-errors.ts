@@ -195,7 +195,7 @@ async function judged(from: Namespace, t: Target, kind: string, words: string, s
     if (kind === 'big') return { verdict: 'too-big', detail: `${who} said "${said}"`, tooBig: { by: who, mtu: e.info, words: said }, by: who }
     // The target answering an error about its own address: nothing but a reject rule there sends that (a host that
     // has the address neither lacks a route to it nor fails to resolve itself). An answer, never silence.
-    return { verdict: 'filtered', detail: `${t.address} rejected the ${what} with "${words}" (sent by the host itself): a firewall's reject there`, by: who }
+    return { verdict: 'filtered', detail: `${t.address} rejected the ${what} with "${words}": a firewall's reject there`, by: who }
   }
   const owner = who === undefined ? undefined : await namespaceOwning(from.lab.namespaces.filter((n) => n !== from), who)
   const name = who === undefined ? 'an unnamed sender' : owner === undefined ? who : `router ${owner.label} (${who})`
