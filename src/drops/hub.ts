@@ -4,9 +4,9 @@
 // and every worker gets every line (the reason names and 'ready' replayed to late comers). Each worker still holds
 // its own namespace fds and keeps only its own labs' drops. Why: the start-up (~1 s idle, several under load, LLVM)
 // was paid by every test file's process; measured in docs/drops.md.
-import { lstatSync, mkdirSync, readdirSync, rmSync, unlinkSync } from 'node:fs'
+import { lstatSync, readdirSync, rmSync, unlinkSync } from 'node:fs'
 import { join } from 'node:path'
-import { processStartTime } from '../lab/owner.js'
+import { STATE_DIR, ensureOwnDir, ownDirProblem, processStartTime } from '../lab/owner.js'
 import { createServer, type Socket } from 'node:net'
 import { createInterface } from 'node:readline'
 import { dropsSupport, spawnBpftrace } from './watcher.js'
@@ -25,6 +25,7 @@ export interface DropHub {
  */
 export function removeDeadHubSockets(dir: string): string[] {
   const removed: string[] = []
+  if (ownDirProblem(dir) !== undefined) return removed // a link, or a directory others can change: never ours to clean
   let names: string[]
   try {
     names = readdirSync(dir)
@@ -46,9 +47,11 @@ export function removeDeadHubSockets(dir: string): string[] {
 }
 
 /** Starts the run's hub (bpftrace itself only on first use), or undefined where drop reasons are off here. */
-export async function startDropHub(dir = '/run/netspec'): Promise<DropHub | undefined> {
+export async function startDropHub(dir = STATE_DIR): Promise<DropHub | undefined> {
   if (!dropsSupport().on) return undefined
-  mkdirSync(dir, { recursive: true })
+  // netspec's state directory (NETSPEC_STATE_DIR), checked as for markers: dead runs' sockets are removed from it
+  // and this run's is bound in it, so it must be a real directory nobody else can change.
+  ensureOwnDir(dir)
   removeDeadHubSockets(dir)
   const path = `${dir}/drops-${process.pid}.sock`
   rmSync(path, { force: true })

@@ -12,8 +12,15 @@
 // An owner killed between two steps leaves only an entry beside /etc/netns named with its PID and start-time tag:
 // `finish()` (the reaper for its owner, the sweep for every dead one) completes or undoes that step.
 export const ETC_NETNS_ROOT_SOURCE = String.raw`
-function etcNetnsRoot(fs, path, etcNetns) {
+function etcNetnsRoot(fs, path, etcNetns, records) {
   const NOTE = '.netspec-created'
+  // Every step beside etcNetns is first recorded in netspec's root-only state directory (records): an entry in /etc
+  // proves nothing by its name (anyone with root can plant '.netns.netspec-<pid>-<tag>-<n>.gone'), so a recovery
+  // acts only on entries netspec recorded (a review found a planted '.gone' made netspec delete an /etc/netns it
+  // never made, or take one over).
+  const record = (p) => { try { fs.mkdirSync(records, { mode: 0o700 }) } catch {} ; fs.writeFileSync(path.join(records, path.basename(p)), '', { flag: 'wx', mode: 0o600 }) }
+  const recorded = (p) => { try { return fs.lstatSync(path.join(records, path.basename(p))).isFile() } catch { return false } }
+  const unrecord = (p) => { try { fs.unlinkSync(path.join(records, path.basename(p))) } catch {} }
   const note = path.join(etcNetns, NOTE)
   const parent = path.dirname(etcNetns)
   const stem = '.' + path.basename(etcNetns) + '.netspec-'
@@ -31,6 +38,7 @@ function etcNetnsRoot(fs, path, etcNetns) {
   // lab, or not a directory at all: the caller looks at it). rename(from, to) must fail rather than replace.
   function create(pid, tag, rename) {
     const dir = pending(pid, tag, 'new')
+    record(dir)
     fs.mkdirSync(dir, { mode: 0o755 })
     try {
       fs.writeFileSync(path.join(dir, NOTE), pid + '\n', { flag: 'wx', mode: 0o644 })
@@ -43,6 +51,7 @@ function etcNetnsRoot(fs, path, etcNetns) {
       }
     } finally {
       dropNew(dir) // gone already after a rename
+      unrecord(dir)
     }
   }
 
@@ -60,8 +69,10 @@ function etcNetnsRoot(fs, path, etcNetns) {
       if (!fs.existsSync(note) || fs.readdirSync(etcNetns).some((f) => f !== NOTE)) return false
     } catch { return false }
     const gone = pending(pid, tag, 'gone')
-    try { fs.renameSync(note, gone) } catch { return false } // another lab's removal took the note first
+    try { record(gone) } catch { return false }
+    try { fs.renameSync(note, gone) } catch { unrecord(gone); return false } // another lab's removal took the note first
     settleGone(gone)
+    unrecord(gone)
     return !fs.existsSync(etcNetns)
   }
 
@@ -74,12 +85,21 @@ function etcNetnsRoot(fs, path, etcNetns) {
       const m = pendingRe.exec(n)
       if (m === null || !dead(Number(m[1]), m[2])) continue
       const p = path.join(parent, n)
+      if (!recorded(p)) continue // not a step netspec took: never acted on
       let st
       try { st = fs.lstatSync(p) } catch { continue }
       if (m[4] === 'new' && st.isDirectory()) dropNew(p)
       else if (m[4] === 'gone' && st.isFile()) settleGone(p)
       else continue
+      unrecord(p)
       done.push(p)
+    }
+    // Records of a dead owner's steps that never happened, or that it finished but had no time to unrecord.
+    let kept = []
+    try { kept = fs.readdirSync(records) } catch {}
+    for (const n of kept) {
+      const m = pendingRe.exec(n)
+      if (m !== null && dead(Number(m[1]), m[2]) && !fs.existsSync(path.join(parent, n))) unrecord(path.join(parent, n))
     }
     return done
   }
@@ -99,4 +119,4 @@ export interface EtcNetnsRoot {
 type Fs = typeof import('node:fs')
 type Path = typeof import('node:path')
 
-export const etcNetnsRoot = new Function(`${ETC_NETNS_ROOT_SOURCE}\nreturn etcNetnsRoot`)() as (fs: Fs, path: Path, etcNetns: string) => EtcNetnsRoot
+export const etcNetnsRoot = new Function(`${ETC_NETNS_ROOT_SOURCE}\nreturn etcNetnsRoot`)() as (fs: Fs, path: Path, etcNetns: string, records: string) => EtcNetnsRoot

@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { NetspecError } from '../errors.js'
 import { AT_FDCWD, RENAME_NOREPLACE, libc } from '../kernel/netlink/ffi.js'
 import { etcNetnsRoot } from './etc-netns-root.js'
-import { ownerTag, processStartTime, writeExclusive } from './owner.js'
+import { STATE_DIR, ownerTag, processStartTime, writeExclusive } from './owner.js'
 
 export const ETC_NETNS = '/etc/netns'
 // Whether netspec created /etc/netns is kept in a file inside it, not in memory and not in a state dir: the
@@ -48,7 +48,7 @@ const exists = (what: string, name: string, hint: string) =>
     hint,
   })
 
-const root = etcNetnsRoot(fs, path, ETC_NETNS)
+const root = etcNetnsRoot(fs, path, ETC_NETNS, join(STATE_DIR, 'etc-pending')) // records of steps beside /etc/netns (root-only)
 
 /** rename(2) that never replaces what is at `to` (renameat2 RENAME_NOREPLACE where libc is at hand). */
 export function renameNoReplace(from: string, to: string): void {

@@ -268,7 +268,7 @@ export class Lab implements LabInternals, AsyncDisposable {
   async namespace(label: string, options: NamespaceOptions = {}): Promise<Namespace> {
     const declaredAt = callSite()
     this.assertAlive()
-    checkLabel(label)
+    checkLabel(label, 'namespace label', { lab: this.label, declaredAt })
     const ctx = { lab: this.label, namespace: label, declaredAt }
     checkKeys(options, ['loopback', 'forwarding', 'sysctls', 'files'], 'namespace', ctx)
     if (this.#namespaces.has(label))
@@ -503,7 +503,7 @@ export class Lab implements LabInternals, AsyncDisposable {
   async adoptPid(label: string, pid: number): Promise<Namespace> {
     const declaredAt = callSite()
     this.assertAlive()
-    checkLabel(label)
+    checkLabel(label, 'namespace label', { lab: this.label, declaredAt })
     const ctx = { lab: this.label, namespace: label, declaredAt }
     if (this.#namespaces.has(label)) throw invalidInput(`namespace label '${label}' is already used in this lab`, ctx)
     if (!Number.isInteger(pid) || pid <= 0) throw invalidInput(`adopt needs the PID of a process in the namespace, got ${pid}`, ctx)

@@ -133,20 +133,38 @@ const stateDirError = (path: string, why: string) =>
 
 /** Creates the state and marker directories root-only (0700) if missing, and refuses ones anybody else could write. */
 export function ensureLabsDir(): void {
-  for (const dir of [STATE_DIR, LABS_DIR]) {
-    try {
-      mkdirSync(dir, { mode: 0o700 })
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e
-    }
-    const st = lstatSync(dir)
-    if (st.isSymbolicLink()) throw stateDirError(dir, 'is a symbolic link')
-    if (!st.isDirectory()) throw stateDirError(dir, 'is not a directory')
-    const uid = process.geteuid?.() ?? 0
-    if (st.uid !== uid) throw stateDirError(dir, `is owned by uid ${st.uid}, not by us (${uid})`)
-    if ((st.mode & 0o022) !== 0) throw stateDirError(dir, `is writable by others (mode ${(st.mode & 0o777).toString(8)})`)
-    if (dir === LABS_DIR && (st.mode & 0o077) !== 0) chmodSync(dir, 0o700) // made by an earlier netspec: root-only from now on
+  for (const dir of [STATE_DIR, LABS_DIR]) ensureOwnDir(dir, dir === LABS_DIR)
+}
+
+/**
+ * Creates `dir` (0700) if missing and refuses one that is a symlink, not a directory, not ours, or writable by
+ * group or others: a directory netspec writes into, or removes entries of, must be nobody else's to change.
+ */
+export function ensureOwnDir(dir: string, rootOnly = false): void {
+  try {
+    mkdirSync(dir, { mode: 0o700 })
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e
   }
+  const problem = ownDirProblem(dir)
+  if (problem !== undefined) throw stateDirError(dir, problem)
+  if (rootOnly && (lstatSync(dir).mode & 0o077) !== 0) chmodSync(dir, 0o700) // made by an earlier netspec: root-only from now on
+}
+
+/** Why `dir` is not a directory only we can change (a symlink, not a directory, another owner, writable by others). */
+export function ownDirProblem(dir: string): string | undefined {
+  let st
+  try {
+    st = lstatSync(dir)
+  } catch (e) {
+    return `cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)})`
+  }
+  if (st.isSymbolicLink()) return 'is a symbolic link'
+  if (!st.isDirectory()) return 'is not a directory'
+  const uid = process.geteuid?.() ?? 0
+  if (st.uid !== uid) return `is owned by uid ${st.uid}, not by us (${uid})`
+  if ((st.mode & 0o022) !== 0) return `is writable by others (mode ${(st.mode & 0o777).toString(8)})`
+  return undefined
 }
 
 const EXCL = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW
@@ -229,6 +247,13 @@ export interface MarkerFiles {
 export function readMarkerFiles(dir = LABS_DIR): MarkerFiles {
   const out: MarkerFiles = { markers: [], bad: [] }
   if (!existsSync(dir)) return out
+  // Markers are only as trustworthy as their directory: one anybody else can change (or a link to one) is read as
+  // bad, every file in it, and nothing in them is acted on (netspec never writes markers there either).
+  const unsafe = [...new Set([dirname(dir), dir])].map((d) => [d, ownDirProblem(d)] as const).find(([, p]) => p !== undefined)
+  if (unsafe !== undefined) {
+    for (const file of readdirSync(dir).filter((f) => f.endsWith('.json'))) out.bad.push({ file, reason: `its directory ${unsafe[0]} ${unsafe[1]}` })
+    return out
+  }
   for (const file of readdirSync(dir)) {
     if (!file.endsWith('.json')) continue
     let parsed: unknown

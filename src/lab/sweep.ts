@@ -24,7 +24,13 @@ function removeDeadWritersTemps(): void {
   }
   for (const f of files) {
     const pid = /^[\w-]+\.json\.(\d+)\.tmp$/.exec(f)?.[1]
-    if (pid !== undefined && processStartTime(Number(pid)) === undefined) rmSync(join(LABS_DIR, f), { force: true })
+    if (pid === undefined || processStartTime(Number(pid)) !== undefined) continue
+    // Only a plain file is a writer's temp file; anything else of that name is left (and never stops the sweep).
+    try {
+      if (lstatSync(join(LABS_DIR, f)).isFile()) rmSync(join(LABS_DIR, f), { force: true })
+    } catch {
+      // gone meanwhile
+    }
   }
 }
 

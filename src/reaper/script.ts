@@ -117,7 +117,7 @@ const machine = new Set()
 for (const p of ['/proc/1/ns/net', '/proc/self/ns/net']) { try { machine.add(fs.readlinkSync(p)) } catch {} }
 
 let root
-const etcRoot = () => (root ??= etcNetnsRoot(fs, path, etcNetns))
+const etcRoot = () => (root ??= etcNetnsRoot(fs, path, etcNetns, path.join(stateDir, 'etc-pending')))
 const ownTag = () => { const s = stat(process.pid); return s === undefined ? 'x' : Number(s.start).toString(36) }
 
 // Only what the lab created in /etc/netns: its own files, then the directory if empty (never followed).

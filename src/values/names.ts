@@ -38,11 +38,12 @@ export function checkIfName(name: unknown, context: NetspecErrorContext = {}): s
 }
 
 /** A namespace label: the user's short name. It reaches the kernel only through kernelName(), which keeps [A-Za-z0-9_.-]. */
-export function checkLabel(label: unknown, what = 'namespace label'): string {
+export function checkLabel(label: unknown, what = 'namespace label', context: NetspecErrorContext = {}): string {
   if (typeof label !== 'string' || label.trim() === '')
-    throw invalidInput(`${what} must be a non-empty string, got ${show(JSON.stringify(label) ?? String(label))}`)
+    throw invalidInput(`${what} must be a non-empty string, got ${show(JSON.stringify(label) ?? String(label))}`, context)
   if (/[/\s]/.test(label) || label.length > 64 || UNSAFE_CHAR.test(label) || label === '.' || label === '..')
     throw invalidInput(`${what} '${show(label)}' must be at most 64 characters without '/', white space or control characters, and not '.' or '..'`, {
+      ...context,
       hint: "labels are short names such as 'ns1', 'host' or 'router'",
     })
   return label

@@ -1,4 +1,5 @@
 // What a failed test leaves for its reader: the state of every namespace of its lab.
+import { createHash } from 'node:crypto'
 import { closeSync } from 'node:fs'
 import { basename, join } from 'node:path'
 import { capturesOf } from '../capture/capture.js'
@@ -28,9 +29,21 @@ function openDiagnosticsDir(create = true): number {
 
 const message = (e: unknown) => (isNetspecError(e) ? e.shortMessage : e instanceof Error ? e.message : String(e))
 
-/** The diagnostics file name of a test (its full name, made safe), without extension. */
+// Which test each safe name stands for in this process (a test file's tests share one worker).
+const claimed = new Map<string, string>()
+
+/**
+ * The diagnostics file name of a test (its full name, made safe), without extension. Names that differ only in what
+ * the safe form drops (non-ASCII letters, the end past 120 characters) would share one file, and a passing test would
+ * clear a failed one's: the second one to claim a safe name gets a hash of its full name added.
+ */
 function baseName(task: TestContext['task']): string {
-  return `${task.fullName ?? task.name}`.replace(/[^\w.-]+/g, '_').slice(0, 120)
+  const full = `${task.file?.name ?? ''} ${task.fullName ?? task.name}`
+  let base = `${task.fullName ?? task.name}`.replace(/[^\w.-]+/g, '_').slice(0, 120)
+  const owner = claimed.get(base)
+  if (owner !== undefined && owner !== full) base = `${base.slice(0, 110)}-${createHash('sha256').update(full).digest('hex').slice(0, 8)}`
+  claimed.set(base, full)
+  return base
 }
 
 /**

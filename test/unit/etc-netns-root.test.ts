@@ -21,7 +21,13 @@ afterEach(() => {
 function scratch() {
   const parent = mkdtempSync(join(tmpdir(), 'netspec-etc-root-'))
   dirs.push(parent)
-  return { parent, netns: join(parent, 'netns') }
+  return { parent, netns: join(parent, 'netns'), records: join(parent, 'records') }
+}
+
+// What netspec writes in its state directory before a step beside /etc/netns: finish() acts only on recorded ones.
+function recordAs(records: string, entry: string): void {
+  mkdirSync(records, { recursive: true })
+  writeFileSync(join(records, entry), '')
 }
 
 const NOTE = '.netspec-created'
@@ -36,7 +42,7 @@ function deadProcess(): { pid: number; start: number } {
 const CHURN = String.raw`
 ${ETC_NETNS_ROOT_SOURCE}
 const fs = require('node:fs'), path = require('node:path')
-const root = etcNetnsRoot(fs, path, process.argv[1])
+const root = etcNetnsRoot(fs, path, process.argv[1], process.argv[2])
 const tag = Number(fs.readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ')[19]).toString(36)
 process.stdout.write('go\n')
 for (;;) {
@@ -46,10 +52,10 @@ for (;;) {
 `
 
 test('SIGKILLed at any instant of creating or removing it: never a directory without its note; finish() leaves nothing beside it', async () => {
-  const { parent, netns } = scratch()
+  const { parent, netns, records } = scratch()
   const halfDone: Record<string, number> = { new: 0, gone: 0 }
   for (let round = 0; round < 40; round++) {
-    const child = spawn(process.execPath, ['-e', CHURN, netns], { stdio: ['ignore', 'pipe', 'inherit'] })
+    const child = spawn(process.execPath, ['-e', CHURN, netns, records], { stdio: ['ignore', 'pipe', 'inherit'] })
     await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()))
     const exited = new Promise((resolve) => child.once('exit', resolve))
     await new Promise((resolve) => setTimeout(resolve, Math.random() * 4))
@@ -61,9 +67,10 @@ test('SIGKILLed at any instant of creating or removing it: never a directory wit
     }
     // A creation never leaves the directory without its note; a removal may, with the moved note beside it.
     if (existsSync(netns) && !existsSync(join(netns, NOTE))) expect(readdirSync(parent).some((n) => n.endsWith('.gone'))).toBe(true)
-    const root = etcNetnsRoot(fs, path, netns)
+    const root = etcNetnsRoot(fs, path, netns, records)
     root.finish((pid) => pid === child.pid)
-    expect(readdirSync(parent).filter((n) => n !== 'netns')).toEqual([])
+    expect(readdirSync(parent).filter((n) => n !== 'netns' && n !== 'records')).toEqual([])
+    expect(existsSync(records) ? readdirSync(records) : []).toEqual([])
     if (existsSync(netns)) expect(readdirSync(netns)).toEqual([NOTE])
   }
   // The kills landed mid-step (not only between whole loops): both half states were met and completed.
@@ -71,17 +78,21 @@ test('SIGKILLed at any instant of creating or removing it: never a directory wit
 }, 60_000)
 
 test('finish() completes only a dead owner’s steps, each as the owner would have', () => {
-  const { parent, netns } = scratch()
-  const root = etcNetnsRoot(fs, path, netns)
+  const { parent, netns, records } = scratch()
+  const root = etcNetnsRoot(fs, path, netns, records)
   const dead = deadProcess()
   const t = dead.start.toString(36)
   const mine = { pid: process.pid, tag: Number(fs.readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ')[19]).toString(36) }
   // A creation cut short: the directory beside it, with the note, never renamed.
   mkdirSync(join(parent, `.netns.netspec-${dead.pid}-${t}-a1.new`))
   writeFileSync(join(parent, `.netns.netspec-${dead.pid}-${t}-a1.new`, NOTE), '1\n')
+  recordAs(records, `.netns.netspec-${dead.pid}-${t}-a1.new`)
   // A removal cut short after the note was moved out, while another lab had made its directory: the note goes back.
   mkdirSync(join(netns, 'ns-1-x-1-a'), { recursive: true })
   writeFileSync(join(parent, `.netns.netspec-${dead.pid}-${t}-b2.gone`), '1\n')
+  recordAs(records, `.netns.netspec-${dead.pid}-${t}-b2.gone`)
+  // A planted one (no record in the state directory, whatever its name and content): never acted on (REVIEW3-1).
+  writeFileSync(join(parent, `.netns.netspec-${dead.pid}-${t}-p0.gone`), '1\n')
   // The same entries of a live owner (this process) are its own business.
   mkdirSync(join(parent, `.netns.netspec-${mine.pid}-${mine.tag}-c3.new`))
   writeFileSync(join(parent, `.netns.netspec-${mine.pid}-${mine.tag}-c3.gone`), '1\n')
@@ -91,7 +102,8 @@ test('finish() completes only a dead owner’s steps, each as the owner would ha
   const dying = (pid: number, tag: string) => pid === dead.pid && tag === t
   expect(root.finish(dying).map((p) => path.basename(p)).sort()).toEqual([`.netns.netspec-${dead.pid}-${t}-a1.new`, `.netns.netspec-${dead.pid}-${t}-b2.gone`])
   expect(readdirSync(netns).sort()).toEqual([NOTE, 'ns-1-x-1-a'])
-  expect(readdirSync(parent).sort()).toEqual([`.netns.netspec-${dead.pid}-${t}-d4.gone.bak`, `.netns.netspec-${mine.pid}-${mine.tag}-c3.gone`, `.netns.netspec-${mine.pid}-${mine.tag}-c3.new`, 'netns'].sort())
+  expect(readdirSync(parent).sort()).toEqual([`.netns.netspec-${dead.pid}-${t}-d4.gone.bak`, `.netns.netspec-${dead.pid}-${t}-p0.gone`, `.netns.netspec-${mine.pid}-${mine.tag}-c3.gone`, `.netns.netspec-${mine.pid}-${mine.tag}-c3.new`, 'netns', 'records'].sort())
+  expect(readdirSync(records)).toEqual([])
 
   // The lab's directory gone, the directory is netspec's again and goes with its note; a removal cut short with the
   // directory empty: it goes.
@@ -99,24 +111,25 @@ test('finish() completes only a dead owner’s steps, each as the owner would ha
   expect(root.removeIfOurs(mine.pid, mine.tag)).toBe(true)
   mkdirSync(netns)
   writeFileSync(join(parent, `.netns.netspec-${dead.pid}-${t}-e5.gone`), '1\n')
+  recordAs(records, `.netns.netspec-${dead.pid}-${t}-e5.gone`)
   root.finish(dying)
   expect(existsSync(netns)).toBe(false)
 })
 
 test('an /etc/netns that is not netspec’s (no note) is never removed, and one that appeared meanwhile is never replaced', () => {
-  const { parent, netns } = scratch()
-  const root = etcNetnsRoot(fs, path, netns)
+  const { parent, netns, records } = scratch()
+  const root = etcNetnsRoot(fs, path, netns, records)
   mkdirSync(netns)
   expect(root.removeIfOurs(process.pid, 'abc')).toBe(false)
   expect(existsSync(netns)).toBe(true)
   // Created by someone else between our look and our rename: renameat2(RENAME_NOREPLACE) refuses, nothing is left over.
   expect(root.create(process.pid, 'abc', renameNoReplace)).toBe(libc() === undefined) // plain rename replaces an empty directory
   if (libc() !== undefined) expect(readdirSync(netns)).toEqual([])
-  expect(readdirSync(parent)).toEqual(['netns'])
+  expect(readdirSync(parent).filter((n) => n !== 'records')).toEqual(['netns'])
   rmSync(netns, { recursive: true })
   writeFileSync(netns, 'not a directory')
   expect(root.create(process.pid, 'abc', renameNoReplace)).toBe(false)
-  expect(readdirSync(parent)).toEqual(['netns'])
+  expect(readdirSync(parent).filter((n) => n !== 'records')).toEqual(['netns'])
 })
 
 test('the reaper completes its dead owner’s half-done steps on /etc/netns, and only those', async () => {
@@ -129,9 +142,12 @@ test('the reaper completes its dead owner’s half-done steps on /etc/netns, and
   mkdirSync(netns)
   writeFileSync(join(parent, `.netns.netspec-${dead.pid}-${t}-z9.gone`), '1\n') // killed between moving the note out and rmdir
   mkdirSync(join(parent, `.netns.netspec-${dead.pid}-${t}-y8.new`))
+  for (const e of [`.netns.netspec-${dead.pid}-${t}-z9.gone`, `.netns.netspec-${dead.pid}-${t}-y8.new`]) recordAs(join(parent, 'state', 'etc-pending'), e)
+  writeFileSync(join(parent, `.netns.netspec-${dead.pid}-${t}-w6.gone`), '1\n') // planted: no record
   writeFileSync(join(parent, `.netns.netspec-${other.pid}-${other.start.toString(36)}-x7.gone`), '1\n')
   const child = spawn(process.execPath, ['-e', REAPER_SOURCE, String(dead.pid), String(dead.start), labs, netns], { stdio: ['pipe', 'ignore', 'inherit'] })
   child.stdin.end()
   await new Promise((resolve) => child.once('exit', resolve))
-  expect(readdirSync(parent).sort()).toEqual([`.netns.netspec-${other.pid}-${other.start.toString(36)}-x7.gone`, 'state'].sort())
+  expect(readdirSync(parent).sort()).toEqual([`.netns.netspec-${dead.pid}-${t}-w6.gone`, `.netns.netspec-${other.pid}-${other.start.toString(36)}-x7.gone`, 'netns'].sort().filter((n) => n !== 'netns').concat(existsSync(netns) ? ['netns'] : []).concat(['state']).sort())
+  expect(readdirSync(join(parent, 'state', 'etc-pending'))).toEqual([])
 })
