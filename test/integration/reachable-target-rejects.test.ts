@@ -4,19 +4,12 @@
 //
 //   a (10.0.1.1) ── r (10.0.1.254 | 10.0.2.254, forwarding) ── b (10.0.2.2)
 import { describe, expect, test } from 'netspec/vitest'
-import { reachable, type Namespace } from 'netspec'
+import { reachable } from 'netspec'
 import { labOnPath } from '../fixtures/lab-path.js'
-import { routed, withoutDropReasons } from '../fixtures/routed.js'
+import { pingSays, routed, withoutDropReasons } from '../fixtures/routed.js'
 
 withoutDropReasons()
 
-async function pingSays(a: Namespace, target: string): Promise<string> {
-  const out = (await a.exec(['ping', '-n', '-c1', '-W1', target])).stdout
-  return /^From .*$/m.exec(out)?.[0] ?? out
-}
-async function noRules(...ns: Namespace[]): Promise<void> {
-  for (const n of ns) expect((await n.exec(['nft', 'list', 'ruleset'], { check: true })).stdout.trim()).toBe('')
-}
 
 describe.each(['netlink', 'ip'] as const)('%s path', (path) => {
   test("the target's own `reject with icmp type host-unreachable` is an answer at once, not 'timed-out'", async () => {
