@@ -12,7 +12,7 @@
 // kept in NETSPEC_SEALED_PCAP (default .netspec/sealed-leak.pcap).
 import { spawn, spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { constants, copyFileSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { constants, copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { basename, dirname, isAbsolute, join } from 'node:path'
 
 /** Address ranges labs use (tests and specs): RFC 1918, ULA, CGNAT and the documentation ranges. */
@@ -277,9 +277,33 @@ export function keepEvidence(pcap, dest) {
   renameSync(tmp, dest)
 }
 
+/**
+ * A run killed before its teardown (SIGKILL, a CI timeout) leaves its capture file behind, which grows as long as the
+ * run did (one reached 445 MB): the files of processes that are gone are removed (plain files only, never followed).
+ */
+function removeDeadCaptures() {
+  let names = []
+  try {
+    if (lstatSync(STATE).isSymbolicLink()) return
+    names = readdirSync(STATE)
+  } catch {
+    return
+  }
+  for (const n of names) {
+    const pid = /^sealed-([1-9]\d{0,9})\.pcap$/.exec(n)?.[1]
+    if (pid === undefined || existsSync(`/proc/${pid}`)) continue
+    try {
+      if (lstatSync(join(STATE, n)).isFile()) rmSync(join(STATE, n), { force: true })
+    } catch {
+      // gone meanwhile
+    }
+  }
+}
+
 /** Takes the "before" snapshot and starts the capture; returns a function that judges the "after". */
 export async function begin() {
   mkdirSync(STATE, { recursive: true })
+  removeDeadCaptures()
   const pcap = join(STATE, `sealed-${process.pid}.pcap`)
   const before = snapshot()
   const capture = await startCapture(pcap)

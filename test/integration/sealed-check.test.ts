@@ -2,8 +2,8 @@
 // root namespace exactly as it was and put no lab address on its interfaces; and the check really catches
 // a leak. The leak is staged inside a lab namespace (the check judges whatever namespace it runs in), so
 // the machine's root namespace is never touched.
-import { execFile } from 'node:child_process'
-import { readFileSync, rmSync } from 'node:fs'
+import { execFile, execFileSync } from 'node:child_process'
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { promisify } from 'node:util'
 import { beforeAll, expect, test } from 'vitest'
 import { Lab } from 'netspec'
@@ -86,6 +86,22 @@ test('a leak is caught: a route, a sysctl and a packet with a lab address (stage
   expect(verdict.packetCount).toBe(1)
   expect(verdict.packets[0]).toMatch(/ > 10\.99\.0\.2: ICMP echo request/)
   expect(output).toContain('netspec sealed-check: LEAK')
+})
+
+test("a killed run's capture file is removed by the next run (a plain file of a dead PID only)", async () => {
+  const dead = Number(execFileSync('sh', ['-c', 'echo $$'], { encoding: 'utf8' }).trim())
+  const stale = `/run/netspec/sealed-${dead}.pcap`
+  const live = `/run/netspec/sealed-${process.pid}.pcap` // this process is alive: never touched
+  writeFileSync(stale, 'x')
+  writeFileSync(live, 'mine')
+  try {
+    await checked(['true'])
+    expect(existsSync(stale)).toBe(false)
+    expect(readFileSync(live, 'utf8')).toBe('mine')
+  } finally {
+    rmSync(stale, { force: true })
+    rmSync(live, { force: true })
+  }
 })
 
 test("the check's own verdict on a quiet namespace is 'sealed' (no false alarm from counters or timers)", async () => {
